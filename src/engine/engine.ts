@@ -1,0 +1,157 @@
+import type { Readable } from "node:stream";
+
+/**
+ * The engine port: containers, images, networks and volumes. The default driver speaks
+ * the Docker Engine API (src/engine/docker/), served by Slipway's own Podman service or
+ * by a Docker daemon; a Kubernetes driver comes later. A fake (src/engine/fake-engine.ts)
+ * serves unit tests; one contract suite (src/engine/engine.contract.ts) runs against both.
+ *
+ * Ownership: every object the driver creates carries the label `io.slipway.instance`
+ * (set from the driver's options); list calls only ever return objects with that label,
+ * and mutating calls refuse objects without it. Slipway never touches what it did not make.
+ */
+export interface Engine {
+  /** Resolves when the engine answers; throws DriverError otherwise. */
+  ping(signal?: AbortSignal): Promise<void>;
+
+  // Images
+  /** Imports a root filesystem tarball as a new image (stacks). */
+  importImage(rootfs: Readable, options: ImportImageOptions): Promise<ImageInfo>;
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  listImages(labels?: Readonly<Record<string, string>>): Promise<ImageInfo[]>;
+  removeImage(ref: string): Promise<void>;
+  /** Freezes a (stopped) container's filesystem into a new image. */
+  commitContainer(containerId: string, options: CommitOptions): Promise<ImageInfo>;
+
+  // Containers
+  /** Creates a container; the driver always applies the security baseline. */
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after graceSeconds. Stopping a stopped container is fine. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  /** Removing a missing container is fine. */
+  removeContainer(id: string): Promise<void>;
+  /** Waits for the container to exit and returns its exit code. */
+  waitContainer(id: string, signal?: AbortSignal): Promise<number>;
+  inspectContainer(id: string): Promise<ContainerInfo | undefined>;
+  listContainers(labels?: Readonly<Record<string, string>>): Promise<ContainerInfo[]>;
+  /** Output lines as they come; with follow, until the container exits or signal aborts. */
+  logs(id: string, options: LogOptions): AsyncIterable<LogLine>;
+  /** Extracts a tar stream into the container at path (works on created containers). */
+  putArchive(id: string, path: string, tar: Readable): Promise<void>;
+  /** A tar stream of path inside the container. */
+  getArchive(id: string, path: string): Promise<Readable>;
+  /** The raw inspect document (for audits: `slipway doctor`, tests). */
+  rawInspect(id: string): Promise<unknown>;
+
+  // Networks and volumes
+  /** Creates (or returns the existing) isolated bridge network with that name. */
+  ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<NetworkInfo>;
+  removeNetwork(name: string): Promise<void>;
+  listNetworks(labels?: Readonly<Record<string, string>>): Promise<NetworkInfo[]>;
+  ensureVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+}
+
+export interface ImportImageOptions {
+  /** Repository:tag the image gets, e.g. slipway/stack-run:24.1 */
+  readonly reference: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly env?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly workingDir?: string;
+  readonly user?: string;
+}
+
+export interface CommitOptions {
+  readonly reference: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly env?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly entrypoint?: readonly string[];
+  readonly workingDir?: string;
+  readonly user?: string;
+}
+
+export interface ImageInfo {
+  /** Image id (sha256:...). */
+  readonly id: string;
+  /** Content digest (sha256:...) used to pin releases; equals id on engines without a registry digest. */
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly sizeBytes: number;
+  readonly createdAt: string;
+}
+
+/** Resource limits; the driver enforces memory without swap. */
+export interface ContainerLimits {
+  readonly memoryBytes: number;
+  /** Fractional CPUs, e.g. 0.5 */
+  readonly cpus: number;
+  readonly pids: number;
+  /** Size of the /tmp tmpfs. */
+  readonly tmpBytes: number;
+}
+
+export interface VolumeMount {
+  readonly volume: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+/**
+ * What Slipway asks for. There is deliberately no way to ask for privileges, host paths,
+ * host namespaces or capabilities: the driver applies the baseline of docs/security.md.
+ */
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly cmd?: readonly string[];
+  readonly entrypoint?: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly network: string;
+  readonly networkAliases?: readonly string[];
+  readonly limits: ContainerLimits;
+  readonly workingDir?: string;
+  readonly user?: string;
+  /** Named volumes (build workspace and cache only; app containers get none). */
+  readonly volumes?: readonly VolumeMount[];
+  /** Allow exec on /tmp (build containers run toolchains from there). Default false. */
+  readonly execTmp?: boolean;
+}
+
+export type ContainerState = "created" | "running" | "exited" | "dead" | "paused" | "unknown";
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly imageId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: ContainerState;
+  readonly exitCode: number | null;
+  readonly oomKilled: boolean;
+  readonly startedAt: string | null;
+  /** IPv4 address on each attached network, by network name. */
+  readonly addresses: Readonly<Record<string, string>>;
+}
+
+export interface NetworkInfo {
+  readonly name: string;
+  readonly id: string;
+  readonly subnet: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface LogOptions {
+  readonly follow: boolean;
+  readonly tail?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface LogLine {
+  readonly stream: "stdout" | "stderr";
+  readonly line: string;
+}

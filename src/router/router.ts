@@ -1,0 +1,35 @@
+/**
+ * The router port. Controllers hand it the complete desired routing table; the driver
+ * (src/router/haproxy/) renders it whole with a pure function, skips identical configs,
+ * validates, swaps atomically and reloads hitlessly. Endpoint-only changes may later go
+ * through HAProxy's runtime API without a reload.
+ */
+export interface Router {
+  /** Starts the router processes if they are not running (adopts them if they are). */
+  start(): Promise<void>;
+  /** Converges the running router to this table. Idempotent. */
+  apply(table: RouteTable): Promise<void>;
+  /** Stops the router processes. */
+  stop(): Promise<void>;
+}
+
+/** One upstream container endpoint. */
+export interface Endpoint {
+  /** Stable server name (container name). */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Everything needed to route one app. */
+export interface AppRoute {
+  readonly app: string;
+  /** Host names (without port) that reach this app, e.g. hello.slipway.localhost */
+  readonly hosts: readonly string[];
+  readonly endpoints: readonly Endpoint[];
+}
+
+/** The whole desired routing state. */
+export interface RouteTable {
+  readonly apps: readonly AppRoute[];
+}
