@@ -47,6 +47,10 @@ export interface BuildConfig {
   readonly timeoutSeconds: number;
   /** Debian mirror used by debootstrap for stacks. */
   readonly debianMirror: string;
+  /** Where built stack root filesystems are cached, keyed by recipe digest. */
+  readonly stackCacheDir: string;
+  /** Builds that may run at once. */
+  readonly concurrency: number;
 }
 
 export interface ApiConfig {
@@ -88,6 +92,8 @@ export function loadConfig(env: Env): Config {
       cpus: Number(get("SLIPWAY_BUILD_CPUS") ?? "2"),
       timeoutSeconds: int(get("SLIPWAY_BUILD_TIMEOUT") ?? "900", "SLIPWAY_BUILD_TIMEOUT"),
       debianMirror: get("SLIPWAY_DEBIAN_MIRROR") ?? "http://deb.debian.org/debian",
+      stackCacheDir: resolve(get("SLIPWAY_STACK_CACHE") ?? join(home, "cache", "stacks")),
+      concurrency: int(get("SLIPWAY_BUILD_CONCURRENCY") ?? "1", "SLIPWAY_BUILD_CONCURRENCY"),
     },
     api: {
       maxUploadBytes: mib(get("SLIPWAY_MAX_UPLOAD_MB") ?? "200", "SLIPWAY_MAX_UPLOAD_MB"),

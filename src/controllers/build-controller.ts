@@ -1,0 +1,122 @@
+import type { App } from "../domain/app.ts";
+import type { Build } from "../domain/build.ts";
+import { SlipwayError } from "../domain/errors.ts";
+import type { Logger } from "../domain/logger.ts";
+import type { Store } from "../store/store.ts";
+
+/** What a builder needs for one build. */
+export interface BuildRequest {
+  readonly app: App;
+  readonly build: Build;
+  /** The validated, normalized source tarball. */
+  readonly sourcePath: string;
+  /** Appends a line to the build log the user sees. */
+  readonly log: (line: string) => void;
+  readonly signal: AbortSignal;
+}
+
+/** What a successful build produced. */
+export interface BuildResult {
+  readonly imageRef: string;
+  readonly imageDigest: string;
+  readonly processTypes: Readonly<Record<string, string>>;
+  readonly buildpacks: readonly string[];
+  readonly stack: string;
+}
+
+/** The builder port: turns source into an image (buildpacks in a build container). */
+export interface Builder {
+  build(request: BuildRequest): Promise<BuildResult>;
+}
+
+/** Where a build's source and log live. */
+export interface BuildFiles {
+  sourcePath(buildId: string): string;
+  /** Opens the build's log for appending; close() flushes it. */
+  openLog(buildId: string): { write(line: string): void; close(): Promise<void> };
+  removeSource(buildId: string): Promise<void>;
+}
+
+export interface BuildControllerDeps {
+  readonly store: Store;
+  readonly builder: Builder;
+  readonly files: BuildFiles;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs pending builds. A build that succeeds becomes the app's next release (which the
+ * app controller then rolls out); one that fails records why and changes nothing else, so
+ * the running release keeps serving.
+ */
+export class BuildController {
+  readonly #deps: BuildControllerDeps;
+
+  constructor(deps: BuildControllerDeps) {
+    this.#deps = deps;
+  }
+
+  /** A daemon that died mid-build left builds "running": they will never finish. */
+  async failInterrupted(): Promise<void> {
+    const { store } = this.#deps;
+    for (const app of await store.listApps()) {
+      for (const build of await store.listBuilds(app.id)) {
+        if (build.status === "running") {
+          await store.updateBuild(build.id, {
+            status: "failed",
+            error: "interrupted by a platform restart; deploy again",
+            finishedAt: new Date().toISOString(),
+          });
+        }
+      }
+    }
+  }
+
+  async reconcile(buildId: string, signal: AbortSignal): Promise<void> {
+    const { store, builder, files, logger } = this.#deps;
+    const build = await store.getBuild(buildId);
+    if (build?.status !== "pending") return;
+    const app = await store.getAppById(build.appId);
+    if (app === undefined) return;
+
+    await store.updateBuild(build.id, { status: "running" });
+    const log = files.openLog(build.id);
+    const started = Date.now();
+    try {
+      const result = await builder.build({
+        app,
+        build,
+        sourcePath: files.sourcePath(build.id),
+        log: (line) => log.write(line),
+        signal,
+      });
+      const release = await store.createRelease({
+        appId: app.id,
+        imageDigest: result.imageDigest,
+        imageRef: result.imageRef,
+        buildId: build.id,
+        processTypes: result.processTypes,
+        stack: result.stack,
+        buildpacks: result.buildpacks,
+        description: `Deploy of build ${build.id}`,
+      });
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log.write(`-----> Build succeeded in ${seconds} s: release v${release.version} (${result.imageDigest})`);
+      await store.updateBuild(build.id, {
+        status: "succeeded",
+        releaseId: release.id,
+        finishedAt: new Date().toISOString(),
+      });
+      await store.addEvent(app.id, "build.succeeded", `build ${build.id} created release v${release.version}`);
+    } catch (error) {
+      const reason = error instanceof SlipwayError ? error.message : `internal error: ${String(error)}`;
+      if (!(error instanceof SlipwayError)) logger.error("build crashed", { build: build.id, error });
+      log.write(`!      Build failed: ${reason}`);
+      await store.updateBuild(build.id, { status: "failed", error: reason, finishedAt: new Date().toISOString() });
+      await store.addEvent(app.id, "build.failed", `build ${build.id} failed: ${reason}`);
+    } finally {
+      await log.close();
+      await files.removeSource(build.id);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/** One step of the schema, applied once in a transaction and recorded in schema_version. */
+export interface Migration {
+  /** 1, 2, 3 ... in the order they are applied; never renumbered once released. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The schema, as an append-only list: a released migration is never edited, a change is a
+ * new entry. Timestamps are ISO-8601 UTC strings; lists and maps are JSON text.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "apps, builds, releases, formations, tokens, events",
+    sql: `
+      CREATE TABLE apps (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      );
+
+      CREATE TABLE builds (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed')),
+        source_checksum TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        error TEXT,
+        release_id TEXT REFERENCES releases(id) ON DELETE SET NULL
+      );
+      CREATE INDEX builds_by_app ON builds(app_id, created_at);
+
+      CREATE TABLE releases (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL CHECK (version > 0),
+        image_digest TEXT NOT NULL,
+        image_ref TEXT NOT NULL,
+        build_id TEXT REFERENCES builds(id) ON DELETE SET NULL,
+        process_types TEXT NOT NULL,
+        stack TEXT NOT NULL,
+        buildpacks TEXT NOT NULL,
+        description TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (app_id, version)
+      );
+
+      CREATE TABLE formations (
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 0),
+        size TEXT NOT NULL,
+        PRIMARY KEY (app_id, type)
+      );
+
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX events_by_app ON events(app_id, id);
+    `,
+  },
+];

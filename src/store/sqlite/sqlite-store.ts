@@ -1,0 +1,420 @@
+import { DatabaseSync } from "node:sqlite";
+import type { App } from "../../domain/app.ts";
+import type { Build } from "../../domain/build.ts";
+import { ConflictError, NotFoundError } from "../../domain/errors.ts";
+import { defaultFormation, type Formation } from "../../domain/formation.ts";
+import type { Release } from "../../domain/release.ts";
+import { newId } from "../ids.ts";
+import type {
+  AppEvent,
+  BuildUpdate,
+  NewRelease,
+  Store,
+  StoreChange,
+  TokenRecord,
+} from "../store.ts";
+import { applyMigrations } from "./migrate.ts";
+import { migrations } from "./migrations.ts";
+import { toApp, toBuild, toEvent, toFormation, toRelease, toToken, type Row } from "./rows.ts";
+import { inTransaction } from "./transaction.ts";
+
+/** Options of {@link SqliteStore}; every field has a production default. */
+export interface SqliteStoreOptions {
+  /** Clock for createdAt and friends; tests pin it. */
+  readonly now?: () => Date;
+  /** How long a write waits for another connection's lock before failing (SQLITE_BUSY). */
+  readonly busyTimeoutMs?: number;
+  /**
+   * Where an exception thrown by an onChange listener goes. The change has committed by
+   * then, so it must not fail the write; by default it becomes a process warning.
+   */
+  readonly onListenerError?: (error: unknown, change: StoreChange) => void;
+}
+
+type Listener = (change: StoreChange) => void;
+
+// Extended SQLite result codes (https://www.sqlite.org/rescode.html).
+const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+
+/**
+ * The embedded store: one SQLite file (SLIPWAY_HOME/slipway.db) through node:sqlite, in WAL
+ * mode so readers never block the writer, with foreign keys enforced so deleting an app
+ * cascades to everything it owns. Pass ":memory:" for a private in-memory database.
+ *
+ * node:sqlite is synchronous; the async methods exist because the port must also fit a
+ * networked store. Each method runs to completion before it yields, so listeners fire
+ * after COMMIT and before the caller resumes.
+ */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #listeners = new Set<Listener>();
+  readonly #now: () => Date;
+  readonly #onListenerError: (error: unknown, change: StoreChange) => void;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.#now = options.now ?? (() => new Date());
+    this.#onListenerError = options.onListenerError ?? warnListenerError;
+    this.#db = new DatabaseSync(path, {
+      enableForeignKeyConstraints: true,
+      timeout: options.busyTimeoutMs ?? 5000,
+    });
+    try {
+      // WAL needs a file; an in-memory database silently stays in "memory" mode.
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      applyMigrations(this.#db, migrations);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+  }
+
+  createApp(name: string): Promise<App> {
+    return this.#write({ kind: "app" }, () => {
+      const app: App = { id: newId("app"), name, createdAt: this.#timestamp() };
+      try {
+        this.#db
+          .prepare("INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?)")
+          .run(app.id, app.name, app.createdAt);
+      } catch (error) {
+        if (sqliteCode(error) === SQLITE_CONSTRAINT_UNIQUE) {
+          throw new ConflictError(`app "${name}" already exists`, { cause: error });
+        }
+        throw error;
+      }
+      // Every app starts with the default formation, in the same transaction, so no
+      // reader ever sees an app without one.
+      for (const formation of defaultFormation(app.id)) this.#upsertFormation(formation);
+      return { value: app, appId: app.id };
+    });
+  }
+
+  getApp(name: string): Promise<App | undefined> {
+    return this.#run(() => this.#one("SELECT * FROM apps WHERE name = ?", [name], toApp));
+  }
+
+  getAppById(id: string): Promise<App | undefined> {
+    return this.#run(() => this.#one("SELECT * FROM apps WHERE id = ?", [id], toApp));
+  }
+
+  listApps(): Promise<App[]> {
+    return this.#run(() => this.#all("SELECT * FROM apps ORDER BY name", [], toApp));
+  }
+
+  deleteApp(id: string): Promise<void> {
+    return this.#run(() => {
+      // Idempotent: deleting an app that is already gone is not an error, so a teardown
+      // that is retried after a crash converges.
+      const { changes } = this.#db.prepare("DELETE FROM apps WHERE id = ?").run(id);
+      if (changes > 0) this.#emit({ kind: "app", appId: id });
+    });
+  }
+
+  createBuild(appId: string, sourceChecksum: string): Promise<Build> {
+    return this.#write({ kind: "build" }, () => {
+      this.#requireApp(appId);
+      const id = newId("bld");
+      this.#db
+        .prepare(
+          "INSERT INTO builds (id, app_id, status, source_checksum, created_at) VALUES (?, ?, 'pending', ?, ?)",
+        )
+        .run(id, appId, sourceChecksum, this.#timestamp());
+      return { value: this.#buildById(id), appId };
+    });
+  }
+
+  updateBuild(id: string, update: BuildUpdate): Promise<Build> {
+    return this.#write({ kind: "build" }, () => {
+      const current = this.#buildById(id);
+      const next: Build = {
+        ...current,
+        status: update.status,
+        error: update.error === undefined ? current.error : update.error,
+        releaseId: update.releaseId === undefined ? current.releaseId : update.releaseId,
+        finishedAt: update.finishedAt === undefined ? current.finishedAt : update.finishedAt,
+      };
+      try {
+        this.#db
+          .prepare(
+            "UPDATE builds SET status = ?, error = ?, release_id = ?, finished_at = ? WHERE id = ?",
+          )
+          .run(next.status, next.error, next.releaseId, next.finishedAt, id);
+      } catch (error) {
+        if (sqliteCode(error) === SQLITE_CONSTRAINT_FOREIGNKEY) {
+          throw new NotFoundError("release", String(next.releaseId), { cause: error });
+        }
+        throw error;
+      }
+      return { value: next, appId: current.appId };
+    });
+  }
+
+  getBuild(id: string): Promise<Build | undefined> {
+    return this.#run(() => this.#one("SELECT * FROM builds WHERE id = ?", [id], toBuild));
+  }
+
+  listBuilds(appId: string): Promise<Build[]> {
+    return this.#run(() =>
+      this.#all(
+        "SELECT * FROM builds WHERE app_id = ? ORDER BY created_at DESC, rowid DESC",
+        [appId],
+        toBuild,
+      ),
+    );
+  }
+
+  createRelease(release: NewRelease): Promise<Release> {
+    return this.#write({ kind: "release" }, () => {
+      this.#requireApp(release.appId);
+      if (release.buildId !== null && this.#optionalBuild(release.buildId) === undefined) {
+        throw new NotFoundError("build", release.buildId);
+      }
+      // Reading MAX(version) and inserting happen under one write lock (BEGIN IMMEDIATE),
+      // and UNIQUE (app_id, version) backs it up.
+      const row = this.#db
+        .prepare("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE app_id = ?")
+        .get(release.appId);
+      const created: Release = {
+        id: newId("rel"),
+        appId: release.appId,
+        version: Number(row?.next),
+        imageDigest: release.imageDigest,
+        imageRef: release.imageRef,
+        buildId: release.buildId,
+        processTypes: { ...release.processTypes },
+        stack: release.stack,
+        buildpacks: [...release.buildpacks],
+        description: release.description,
+        createdAt: this.#timestamp(),
+      };
+      this.#db
+        .prepare(
+          `INSERT INTO releases (id, app_id, version, image_digest, image_ref, build_id,
+             process_types, stack, buildpacks, description, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          created.id,
+          created.appId,
+          created.version,
+          created.imageDigest,
+          created.imageRef,
+          created.buildId,
+          JSON.stringify(created.processTypes),
+          created.stack,
+          JSON.stringify(created.buildpacks),
+          created.description,
+          created.createdAt,
+        );
+      return { value: created, appId: created.appId };
+    });
+  }
+
+  getRelease(id: string): Promise<Release | undefined> {
+    return this.#run(() => this.#one("SELECT * FROM releases WHERE id = ?", [id], toRelease));
+  }
+
+  listReleases(appId: string): Promise<Release[]> {
+    return this.#run(() =>
+      this.#all(
+        "SELECT * FROM releases WHERE app_id = ? ORDER BY version DESC",
+        [appId],
+        toRelease,
+      ),
+    );
+  }
+
+  currentRelease(appId: string): Promise<Release | undefined> {
+    return this.#run(() =>
+      this.#one(
+        "SELECT * FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT 1",
+        [appId],
+        toRelease,
+      ),
+    );
+  }
+
+  getFormation(appId: string): Promise<Formation[]> {
+    return this.#run(() =>
+      this.#all("SELECT * FROM formations WHERE app_id = ? ORDER BY type", [appId], toFormation),
+    );
+  }
+
+  setFormation(formation: Formation): Promise<void> {
+    return this.#write({ kind: "formation" }, () => {
+      this.#requireApp(formation.appId);
+      this.#upsertFormation(formation);
+      return { value: undefined, appId: formation.appId };
+    });
+  }
+
+  createToken(token: Omit<TokenRecord, "createdAt" | "revokedAt">): Promise<TokenRecord> {
+    return this.#run(() => {
+      const record: TokenRecord = {
+        id: token.id,
+        name: token.name,
+        hash: token.hash,
+        scopes: [...token.scopes],
+        createdAt: this.#timestamp(),
+        revokedAt: null,
+      };
+      try {
+        this.#db
+          .prepare("INSERT INTO tokens (id, name, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
+          .run(
+            record.id,
+            record.name,
+            record.hash,
+            JSON.stringify(record.scopes),
+            record.createdAt,
+          );
+      } catch (error) {
+        const code = sqliteCode(error);
+        if (code === SQLITE_CONSTRAINT_UNIQUE || code === SQLITE_CONSTRAINT_PRIMARYKEY) {
+          throw new ConflictError(`token "${token.name}" (or its id or hash) already exists`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      return record;
+    });
+  }
+
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#run(() => this.#one("SELECT * FROM tokens WHERE hash = ?", [hash], toToken));
+  }
+
+  revokeToken(id: string): Promise<void> {
+    return this.#run(() => {
+      // COALESCE keeps the first revocation time when a token is revoked twice.
+      const { changes } = this.#db
+        .prepare("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        .run(this.#timestamp(), id);
+      if (changes === 0) throw new NotFoundError("token", id);
+    });
+  }
+
+  addEvent(appId: string, type: string, message: string): Promise<void> {
+    return this.#run(() => {
+      this.#requireApp(appId);
+      this.#db
+        .prepare("INSERT INTO events (app_id, type, message, created_at) VALUES (?, ?, ?, ?)")
+        .run(appId, type, message, this.#timestamp());
+    });
+  }
+
+  listEvents(appId: string, limit: number): Promise<AppEvent[]> {
+    return this.#run(() =>
+      this.#all(
+        "SELECT * FROM events WHERE app_id = ? ORDER BY id DESC LIMIT ?",
+        [appId, limit],
+        toEvent,
+      ),
+    );
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    // Wrapped so the same function can subscribe twice and unsubscribe each independently.
+    const entry: Listener = (change) => {
+      listener(change);
+    };
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#run(() => {
+      this.#listeners.clear();
+      if (this.#db.isOpen) this.#db.close();
+    });
+  }
+
+  /** Runs synchronous store code as a promise, so a throw becomes a rejection. */
+  #run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      resolve(fn());
+    });
+  }
+
+  /** Runs fn in a write transaction and announces the change once it committed. */
+  #write<T>(change: Pick<StoreChange, "kind">, fn: () => { value: T; appId: string }): Promise<T> {
+    return this.#run(() => {
+      const { value, appId } = inTransaction(this.#db, fn);
+      this.#emit({ kind: change.kind, appId });
+      return value;
+    });
+  }
+
+  #emit(change: StoreChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#onListenerError(error, change);
+      }
+    }
+  }
+
+  #one<T>(sql: string, params: readonly Param[], map: (row: Row) => T): T | undefined {
+    const row = this.#db.prepare(sql).get(...params);
+    return row === undefined ? undefined : map(row);
+  }
+
+  #all<T>(sql: string, params: readonly Param[], map: (row: Row) => T): T[] {
+    return this.#db
+      .prepare(sql)
+      .all(...params)
+      .map(map);
+  }
+
+  #requireApp(appId: string): void {
+    if (this.#one("SELECT id FROM apps WHERE id = ?", [appId], () => true) === undefined) {
+      throw new NotFoundError("app", appId);
+    }
+  }
+
+  #optionalBuild(id: string): Build | undefined {
+    return this.#one("SELECT * FROM builds WHERE id = ?", [id], toBuild);
+  }
+
+  #buildById(id: string): Build {
+    const build = this.#optionalBuild(id);
+    if (build === undefined) throw new NotFoundError("build", id);
+    return build;
+  }
+
+  #upsertFormation(formation: Formation): void {
+    this.#db
+      .prepare(
+        `INSERT INTO formations (app_id, type, quantity, size) VALUES (?, ?, ?, ?)
+         ON CONFLICT (app_id, type) DO UPDATE SET quantity = excluded.quantity, size = excluded.size`,
+      )
+      .run(formation.appId, formation.type, formation.quantity, formation.size);
+  }
+
+  #timestamp(): string {
+    return this.#now().toISOString();
+  }
+}
+
+type Param = string | number | null;
+
+/** The extended SQLite result code of a node:sqlite error, if it is one. */
+function sqliteCode(error: unknown): number | undefined {
+  if (error instanceof Error && "errcode" in error && typeof error.errcode === "number") {
+    return error.errcode;
+  }
+  return undefined;
+}
+
+function warnListenerError(error: unknown, change: StoreChange): void {
+  process.emitWarning(
+    `store change listener failed on ${change.kind} ${change.appId}: ${String(error)}`,
+    "SlipwayStoreWarning",
+  );
+}
