@@ -33,7 +33,7 @@ export default tseslint.config(
     rules: { "no-restricted-imports": ["error", sdkImports] },
   },
   {
-    files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
+    files: ["**/*.test.ts", "**/*.contract.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-non-null-assertion": "off",
       "@typescript-eslint/no-floating-promises": ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["it", "test", "describe", "suite", "before", "after", "beforeEach", "afterEach"] }] }],

@@ -29,12 +29,15 @@ export interface Builder {
   build(request: BuildRequest): Promise<BuildResult>;
 }
 
-/** Where a build's source and log live. */
+/**
+ * Where a build's source and log live. Sources are stored by checksum (the same upload
+ * twice is one file), so a source may only be removed once no other build still needs it.
+ */
 export interface BuildFiles {
-  sourcePath(buildId: string): string;
+  sourcePath(build: Build): string;
   /** Opens the build's log for appending; close() flushes it. */
   openLog(buildId: string): { write(line: string): void; close(): Promise<void> };
-  removeSource(buildId: string): Promise<void>;
+  removeSource(build: Build): Promise<void>;
 }
 
 export interface BuildControllerDeps {
@@ -86,7 +89,7 @@ export class BuildController {
       const result = await builder.build({
         app,
         build,
-        sourcePath: files.sourcePath(build.id),
+        sourcePath: files.sourcePath(build),
         log: (line) => log.write(line),
         signal,
       });
@@ -116,7 +119,10 @@ export class BuildController {
       await store.addEvent(app.id, "build.failed", `build ${build.id} failed: ${reason}`);
     } finally {
       await log.close();
-      await files.removeSource(build.id);
+      const waiting = (await store.listBuilds(app.id)).some(
+        (b) => b.id !== build.id && b.sourceChecksum === build.sourceChecksum && (b.status === "pending" || b.status === "running"),
+      );
+      if (!waiting) await files.removeSource(build);
     }
   }
 }

@@ -29,7 +29,8 @@ export function appContainerSpec(
   return {
     name: `sw-${instance}-${app.name}-${processType}-v${release.version}-${suffix}`,
     image: release.imageRef,
-    cmd: ["/app/.slipway/launch", processType],
+    // The image's entrypoint is the launcher (.profile.d, then the Procfile command).
+    cmd: [processType],
     env: {
       PORT: String(APP_PORT),
       SLIPWAY_APP: app.name,

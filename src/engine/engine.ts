@@ -51,6 +51,8 @@ export interface Engine {
   listNetworks(labels?: Readonly<Record<string, string>>): Promise<NetworkInfo[]>;
   ensureVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   removeVolume(name: string): Promise<void>;
+  /** Volumes with all these labels (and the instance label); used by purge and audits. */
+  listVolumes(labels?: Readonly<Record<string, string>>): Promise<VolumeInfo[]>;
 }
 
 export interface ImportImageOptions {
@@ -142,6 +144,11 @@ export interface NetworkInfo {
   readonly name: string;
   readonly id: string;
   readonly subnet: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface VolumeInfo {
+  readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
 }
 

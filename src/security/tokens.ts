@@ -77,7 +77,7 @@ export async function ensureAdminToken(
     // A distinct name per install, so a lost credentials file can be replaced by a new one.
     await store.createToken({
       id,
-      name: `admin-${id.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + 8)}`,
+      name: `admin-${id.slice(-8)}`,
       hash: hashToken(token),
       scopes: ["admin"],
     });

@@ -1,5 +1,3 @@
-/* eslint-disable @typescript-eslint/no-floating-promises -- node:test awaits describe/it
-   itself; the *.test.ts override in eslint.config.js does not cover *.contract.ts files. */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { ConflictError, NotFoundError } from "../domain/errors.ts";

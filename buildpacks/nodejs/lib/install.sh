@@ -79,3 +79,15 @@ install_npm() {
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$node_dir/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$node_dir/bin/npx"
 }
+
+# run_npm ARGS... — runs npm with its output indented; on failure stops the build with npm's
+# own first error line (e.g. "npm error 404 Not Found - GET .../left-padd") as the reason.
+run_npm() {
+  local output="${TMPDIR:-/tmp}/npm-output.log" reason
+  if npm "$@" 2>&1 | tee "$output" | indent; then
+    return 0
+  fi
+  reason=$(grep -E '^npm (error|ERR!) ' "$output" |
+    grep -v -E '^npm (error|ERR!) (code |errno |A complete log)' | head -n1 || true)
+  fail "npm $1 failed: ${reason:-see the npm output above}"
+}

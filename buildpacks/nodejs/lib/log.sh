@@ -16,8 +16,10 @@ indent() {
   sed -u 's/^/       /'
 }
 
+# warn "message" -> " !     Warning: message" (the build goes on; Slipway does not take it
+# for the reason of a failure)
 warn() {
-  echo " !     $*"
+  echo " !     Warning: $*"
 }
 
 # fail "message" — prints the reason and stops the build.

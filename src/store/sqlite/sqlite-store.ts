@@ -16,6 +16,7 @@ import type {
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { toApp, toBuild, toEvent, toFormation, toRelease, toToken, type Row } from "./rows.ts";
+import { isConstraintError } from "./sqlite-errors.ts";
 import { inTransaction } from "./transaction.ts";
 
 /** Options of {@link SqliteStore}; every field has a production default. */
@@ -32,11 +33,6 @@ export interface SqliteStoreOptions {
 }
 
 type Listener = (change: StoreChange) => void;
-
-// Extended SQLite result codes (https://www.sqlite.org/rescode.html).
-const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
-const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
-const SQLITE_CONSTRAINT_UNIQUE = 2067;
 
 /**
  * The embedded store: one SQLite file (SLIPWAY_HOME/slipway.db) through node:sqlite, in WAL
@@ -72,14 +68,14 @@ export class SqliteStore implements Store {
   }
 
   createApp(name: string): Promise<App> {
-    return this.#write({ kind: "app" }, () => {
+    return this.#write("app", () => {
       const app: App = { id: newId("app"), name, createdAt: this.#timestamp() };
       try {
         this.#db
           .prepare("INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?)")
           .run(app.id, app.name, app.createdAt);
       } catch (error) {
-        if (sqliteCode(error) === SQLITE_CONSTRAINT_UNIQUE) {
+        if (isConstraintError(error, "unique")) {
           throw new ConflictError(`app "${name}" already exists`, { cause: error });
         }
         throw error;
@@ -113,7 +109,7 @@ export class SqliteStore implements Store {
   }
 
   createBuild(appId: string, sourceChecksum: string): Promise<Build> {
-    return this.#write({ kind: "build" }, () => {
+    return this.#write("build", () => {
       this.#requireApp(appId);
       const id = newId("bld");
       this.#db
@@ -126,7 +122,7 @@ export class SqliteStore implements Store {
   }
 
   updateBuild(id: string, update: BuildUpdate): Promise<Build> {
-    return this.#write({ kind: "build" }, () => {
+    return this.#write("build", () => {
       const current = this.#buildById(id);
       const next: Build = {
         ...current,
@@ -142,7 +138,7 @@ export class SqliteStore implements Store {
           )
           .run(next.status, next.error, next.releaseId, next.finishedAt, id);
       } catch (error) {
-        if (sqliteCode(error) === SQLITE_CONSTRAINT_FOREIGNKEY) {
+        if (isConstraintError(error, "foreign key")) {
           throw new NotFoundError("release", String(next.releaseId), { cause: error });
         }
         throw error;
@@ -166,7 +162,7 @@ export class SqliteStore implements Store {
   }
 
   createRelease(release: NewRelease): Promise<Release> {
-    return this.#write({ kind: "release" }, () => {
+    return this.#write("release", () => {
       this.#requireApp(release.appId);
       if (release.buildId !== null && this.#optionalBuild(release.buildId) === undefined) {
         throw new NotFoundError("build", release.buildId);
@@ -243,7 +239,7 @@ export class SqliteStore implements Store {
   }
 
   setFormation(formation: Formation): Promise<void> {
-    return this.#write({ kind: "formation" }, () => {
+    return this.#write("formation", () => {
       this.#requireApp(formation.appId);
       this.#upsertFormation(formation);
       return { value: undefined, appId: formation.appId };
@@ -271,8 +267,7 @@ export class SqliteStore implements Store {
             record.createdAt,
           );
       } catch (error) {
-        const code = sqliteCode(error);
-        if (code === SQLITE_CONSTRAINT_UNIQUE || code === SQLITE_CONSTRAINT_PRIMARYKEY) {
+        if (isConstraintError(error, "unique") || isConstraintError(error, "primary key")) {
           throw new ConflictError(`token "${token.name}" (or its id or hash) already exists`, {
             cause: error,
           });
@@ -342,10 +337,10 @@ export class SqliteStore implements Store {
   }
 
   /** Runs fn in a write transaction and announces the change once it committed. */
-  #write<T>(change: Pick<StoreChange, "kind">, fn: () => { value: T; appId: string }): Promise<T> {
+  #write<T>(kind: StoreChange["kind"], fn: () => { value: T; appId: string }): Promise<T> {
     return this.#run(() => {
       const { value, appId } = inTransaction(this.#db, fn);
-      this.#emit({ kind: change.kind, appId });
+      this.#emit({ kind, appId });
       return value;
     });
   }
@@ -403,14 +398,6 @@ export class SqliteStore implements Store {
 }
 
 type Param = string | number | null;
-
-/** The extended SQLite result code of a node:sqlite error, if it is one. */
-function sqliteCode(error: unknown): number | undefined {
-  if (error instanceof Error && "errcode" in error && typeof error.errcode === "number") {
-    return error.errcode;
-  }
-  return undefined;
-}
 
 function warnListenerError(error: unknown, change: StoreChange): void {
   process.emitWarning(

@@ -1,0 +1,90 @@
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import type { ProcessTypes } from "../domain/procfile.ts";
+import type { Engine, ImageInfo } from "../engine/engine.ts";
+import { appRootfs, APP_UID } from "./app-rootfs.ts";
+import type { StackImages } from "./stack-builder.ts";
+
+/** Labels on app images (read by release, rebase and garbage collection). */
+export const IMAGE_LABELS = {
+  app: "io.slipway.app",
+  build: "io.slipway.build",
+  sourceChecksum: "io.slipway.source-checksum",
+  stack: "io.slipway.stack",
+  stackVersion: "io.slipway.stack.version",
+  buildpacks: "io.slipway.buildpacks",
+  role: "io.slipway.role",
+} as const;
+
+/** The launcher every app image starts: it loads .profile.d, then runs the process type. */
+export const LAUNCHER = "/app/.slipway/launch";
+
+/** The command that runs a process type of a release, e.g. ["/app/.slipway/launch", "web"]. */
+export function processCommand(type: string): string[] {
+  return [LAUNCHER, type];
+}
+
+export interface AppImageInput {
+  readonly engine: Pick<Engine, "importImage">;
+  readonly appName: string;
+  readonly buildId: string;
+  readonly sourceChecksum: string;
+  readonly stack: StackImages;
+  /** The slug directory's tar (Engine.getArchive of the build's slug). */
+  readonly slug: Readable;
+  readonly buildpacks: readonly string[];
+  readonly processTypes: ProcessTypes;
+  /** Contents of buildpacks/_runner/launch.sh. */
+  readonly launcher: Buffer;
+}
+
+const APP_PATH = "/app/.heroku/node/bin:/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin";
+
+/**
+ * Imports run stack + slug as the app image `slipway/app-NAME:BUILD`, owned by the app user,
+ * with the launcher as its command (default process type: web, else the first).
+ */
+export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
+  const { processTypes } = input;
+  const release = {
+    buildId: input.buildId,
+    sourceChecksum: input.sourceChecksum,
+    stack: input.stack.name,
+    buildpacks: input.buildpacks,
+    processTypes,
+  };
+  const rootfs = appRootfs({
+    runRootfs: createReadStream(input.stack.run.rootfs),
+    slug: input.slug,
+    extra: [
+      { path: ".slipway/launch", content: input.launcher, mode: 0o755 },
+      {
+        path: ".slipway/release.json",
+        content: `${JSON.stringify(release, null, 2)}\n`,
+        mode: 0o644,
+      },
+      ...Object.entries(processTypes).map(([type, command]) => ({
+        path: `.slipway/processes/${type}`,
+        content: command,
+        mode: 0o644,
+      })),
+    ],
+  });
+  const defaultType = "web" in processTypes ? "web" : (Object.keys(processTypes)[0] ?? "web");
+  return input.engine.importImage(rootfs, {
+    reference: `slipway/app-${input.appName}:${input.buildId}`,
+    labels: {
+      [IMAGE_LABELS.app]: input.appName,
+      [IMAGE_LABELS.build]: input.buildId,
+      [IMAGE_LABELS.sourceChecksum]: input.sourceChecksum,
+      [IMAGE_LABELS.stack]: input.stack.name,
+      [IMAGE_LABELS.stackVersion]: input.stack.version,
+      [IMAGE_LABELS.buildpacks]: input.buildpacks.join(","),
+      [IMAGE_LABELS.role]: "app",
+    },
+    env: [`PATH=${APP_PATH}`, "HOME=/app", "LANG=C.UTF-8"],
+    cmd: processCommand(defaultType),
+    workingDir: "/app",
+    user: `${String(APP_UID)}:${String(APP_UID)}`,
+  });
+}

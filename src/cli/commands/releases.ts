@@ -1,0 +1,36 @@
+import type { Release } from "../../domain/release.ts";
+import { formatTime, shortDigest, table, toJson } from "../format.ts";
+import { defineCommand, type Command } from "../registry.ts";
+import { APP_FLAG, appPath, type Items } from "./common.ts";
+
+const releases = defineCommand({
+  name: "releases",
+  summary: "list an app's releases, newest first",
+  args: [],
+  flags: { app: APP_FLAG },
+  examples: ["slipway releases --app shop"],
+  async run(ctx, { flags }) {
+    const { items } = await (
+      await ctx.client()
+    ).get<Items<Release>>(appPath(flags.app, "/releases"));
+    if (ctx.json) ctx.io.out(toJson(items));
+    else if (items.length === 0)
+      ctx.io.out(
+        `${flags.app} has no releases yet. Deploy with: slipway deploy --app ${flags.app}\n`,
+      );
+    else {
+      ctx.io.out(
+        table(items, [
+          { header: "version", value: (r) => `v${r.version}`, align: "right" },
+          { header: "created", value: (r) => formatTime(r.createdAt) },
+          { header: "image", value: (r) => shortDigest(r.imageDigest) },
+          { header: "description", value: (r) => r.description },
+        ]),
+      );
+    }
+    return 0;
+  },
+});
+
+/** releases. */
+export const releaseCommands: readonly Command[] = [releases];

@@ -1,0 +1,78 @@
+import { createWriteStream, mkdirSync } from "node:fs";
+import { open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BuildFiles } from "../controllers/build-controller.ts";
+import type { Build } from "../domain/build.ts";
+import type { Store } from "../store/store.ts";
+
+/**
+ * Build sources (validated uploads waiting for their build) and build logs on disk:
+ * SLIPWAY_HOME/sources/<sha256>.tar.gz and SLIPWAY_HOME/logs/builds/<build>.log.
+ */
+export function buildFiles(sourcesDir: string, logsDir: string): BuildFiles {
+  mkdirSync(sourcesDir, { recursive: true, mode: 0o700 });
+  mkdirSync(logsDir, { recursive: true, mode: 0o700 });
+  return {
+    sourcePath: (build) => sourceFile(sourcesDir, build.sourceChecksum),
+    openLog: (buildId) => {
+      const stream = createWriteStream(join(logsDir, `${buildId}.log`), { flags: "a", mode: 0o600 });
+      return {
+        write: (line) => stream.write(`${line}\n`),
+        close: () => new Promise<void>((resolve) => stream.end(resolve)),
+      };
+    },
+    removeSource: (build) => rm(sourceFile(sourcesDir, build.sourceChecksum), { force: true }),
+  };
+}
+
+/** A validated upload, named by its sha256 ("sha256:HEX"). */
+export function sourceFile(sourcesDir: string, checksum: string): string {
+  return join(sourcesDir, `${checksum.replace(/^sha256:/, "")}.tar.gz`);
+}
+
+/**
+ * The lines of a build's log; with follow, keeps reading as the build writes until it has
+ * finished and everything it wrote was read (or the signal aborts: the client went away).
+ */
+export async function* readBuildLog(
+  store: Store,
+  logsDir: string,
+  build: Build,
+  options: { follow: boolean; signal: AbortSignal },
+): AsyncIterable<string> {
+  const path = join(logsDir, `${build.id}.log`);
+  let position = 0;
+  let partial = "";
+  const decoder = new StringDecoder("utf8");
+  const buffer = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const handle = await open(path, "r").catch(() => undefined);
+    let finished = !options.follow;
+    if (options.follow) {
+      const current = await store.getBuild(build.id);
+      finished = current === undefined || current.status === "succeeded" || current.status === "failed";
+    }
+    if (handle !== undefined) {
+      try {
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+          if (bytesRead === 0) break;
+          position += bytesRead;
+          partial += decoder.write(buffer.subarray(0, bytesRead));
+          const lines = partial.split("\n");
+          partial = lines.pop() ?? "";
+          yield* lines;
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    // The status was read before the file, so everything written before it finished is in.
+    if (finished || options.signal.aborted) break;
+    await sleep(150, undefined, { signal: options.signal }).catch(() => undefined);
+  }
+  partial += decoder.end();
+  if (partial !== "") yield partial;
+}

@@ -1,0 +1,81 @@
+import { rename, rm } from "node:fs/promises";
+import type { ApiDeps, ProcessInfo } from "../api/deps.ts";
+import { buildCacheVolume } from "../build/builder.ts";
+import { openSourceArchive } from "../build/source-archive.ts";
+import { APP_PORT, appNetworkName } from "../controllers/container-spec.ts";
+import type { ControllerManager } from "../controllers/manager.ts";
+import { listAppContainers } from "../controllers/observe.ts";
+import type { App } from "../domain/app.ts";
+import type { Build } from "../domain/build.ts";
+import { LABEL } from "../domain/labels.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Store } from "../store/store.ts";
+import { readBuildLog, sourceFile } from "./build-files.ts";
+import { SOURCE_LIMITS } from "./builder.ts";
+
+export interface PlatformDeps {
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly controllers: ControllerManager;
+  readonly instance: string;
+  readonly maxUploadBytes: number;
+  readonly uploadsDir: string;
+  readonly sourcesDir: string;
+  readonly buildLogsDir: string;
+}
+
+/**
+ * The API's view of the rest of the platform. It writes desired state (a pending build, a
+ * deleted app) and reads observed state (containers); the controllers do the work.
+ */
+export function platformApiDeps(deps: PlatformDeps): Omit<ApiDeps, "onInternalError"> {
+  const { store, engine } = deps;
+  return {
+    store,
+    maxUploadBytes: deps.maxUploadBytes,
+    uploadDir: deps.uploadsDir,
+
+    async submitBuild(app: App, uploadPath: string): Promise<Build> {
+      // Refuses a bad archive before anything exists; the build re-checks the same file.
+      const archive = await openSourceArchive(uploadPath, { limits: SOURCE_LIMITS });
+      const stored = sourceFile(deps.sourcesDir, archive.checksum);
+      await rename(uploadPath, stored);
+      try {
+        return await store.createBuild(app.id, archive.checksum);
+      } catch (error) {
+        await rm(stored, { force: true });
+        throw error;
+      }
+    },
+
+    buildLog: (build, options) => readBuildLog(store, deps.buildLogsDir, build, options),
+
+    async processes(app: App): Promise<ProcessInfo[]> {
+      const network = appNetworkName(deps.instance, app);
+      return (await listAppContainers(engine, app.id))
+        .map((c) => {
+          const address = c.addresses[network];
+          return {
+            id: c.id,
+            type: c.labels[LABEL.processType] ?? "",
+            release: Number(c.labels[LABEL.release] ?? 0),
+            state: c.state,
+            startedAt: c.startedAt,
+            address: address === undefined ? null : `${address}:${String(APP_PORT)}`,
+          };
+        })
+        .sort((a, b) => a.type.localeCompare(b.type) || a.release - b.release || a.id.localeCompare(b.id));
+    },
+
+    async destroyApp(app: App): Promise<void> {
+      // Desired state first: the app is gone. The app controller then removes its
+      // containers and network (and would again after a crash, from the resync).
+      await store.deleteApp(app.id);
+      await deps.controllers.reconcileApp(app.id);
+      for (const image of await engine.listImages({ [LABEL.app]: app.name })) {
+        await engine.removeImage(image.id);
+      }
+      await engine.removeVolume(buildCacheVolume(app.name));
+    },
+  };
+}

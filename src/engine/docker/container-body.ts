@@ -1,0 +1,149 @@
+import { ValidationError } from "../../domain/errors.ts";
+import type { ContainerSpec, VolumeMount } from "../engine.ts";
+
+/**
+ * The security baseline (docs: SECURITY.md, "Containers"), as the body of
+ * POST /containers/create. Pure and total: every container Slipway creates goes through
+ * here, and nothing in ContainerSpec can ask for privileges, host namespaces, host paths,
+ * devices, published ports or capabilities — those fields are simply never written.
+ *
+ * Written for Podman's Docker-compatible API: `UsernsMode: "auto"` and the `U` volume
+ * option are Podman's (a Docker daemon isolates users with daemon-wide userns-remap).
+ */
+export interface ContainerCreateBody {
+  readonly Image: string;
+  readonly Cmd?: readonly string[];
+  readonly Entrypoint?: readonly string[];
+  readonly Env: readonly string[];
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly WorkingDir?: string;
+  readonly User?: string;
+  readonly HostConfig: HostConfig;
+  readonly NetworkingConfig: {
+    readonly EndpointsConfig: Readonly<Record<string, { readonly Aliases: readonly string[] }>>;
+  };
+}
+
+export interface HostConfig {
+  readonly UsernsMode: "auto";
+  readonly ReadonlyRootfs: true;
+  readonly Privileged: false;
+  readonly CapDrop: readonly ["ALL"];
+  readonly CapAdd: readonly [];
+  readonly SecurityOpt: readonly ["no-new-privileges"];
+  readonly Memory: number;
+  readonly MemorySwap: number;
+  readonly NanoCpus: number;
+  readonly PidsLimit: number;
+  readonly Ulimits: readonly {
+    readonly Name: string;
+    readonly Soft: number;
+    readonly Hard: number;
+  }[];
+  readonly Tmpfs: Readonly<Record<string, string>>;
+  readonly Init: true;
+  readonly RestartPolicy: { readonly Name: "no" };
+  readonly NetworkMode: string;
+  readonly Binds: readonly string[];
+  readonly PublishAllPorts: false;
+}
+
+/** Podman's floor for a container's memory; below it the runtime refuses to start. */
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+/** /run and /var/tmp: room for pid files and sockets, not for data. */
+const SMALL_TMPFS_BYTES = 16 * 1024 * 1024;
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Builds the create body for a spec; labels must already include the instance label. */
+export function containerCreateBody(
+  spec: ContainerSpec,
+  labels: Readonly<Record<string, string>>,
+): ContainerCreateBody {
+  const problems = specProblems(spec);
+  if (problems.length > 0) {
+    throw new ValidationError(`container spec "${spec.name}" is not acceptable`, problems);
+  }
+  const { limits } = spec;
+  const tmp = spec.execTmp === true ? "rw,exec,nosuid,nodev" : "rw,noexec,nosuid,nodev";
+  const small = `rw,noexec,nosuid,nodev,size=${Math.min(SMALL_TMPFS_BYTES, limits.tmpBytes)}`;
+  return {
+    Image: spec.image,
+    ...(spec.cmd === undefined ? {} : { Cmd: spec.cmd }),
+    ...(spec.entrypoint === undefined ? {} : { Entrypoint: spec.entrypoint }),
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: labels,
+    ...(spec.workingDir === undefined ? {} : { WorkingDir: spec.workingDir }),
+    ...(spec.user === undefined ? {} : { User: spec.user }),
+    HostConfig: {
+      UsernsMode: "auto",
+      ReadonlyRootfs: true,
+      Privileged: false,
+      CapDrop: ["ALL"],
+      CapAdd: [],
+      SecurityOpt: ["no-new-privileges"],
+      // Equal limits mean no swap at all: a container over its memory is killed, not slowed.
+      Memory: limits.memoryBytes,
+      MemorySwap: limits.memoryBytes,
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      PidsLimit: limits.pids,
+      Ulimits: [
+        { Name: "nofile", Soft: 1024, Hard: 1024 },
+        { Name: "nproc", Soft: 512, Hard: 512 },
+      ],
+      // Podman mounts its own unsized, exec-able tmpfs on /run and /var/tmp for read-only
+      // containers; naming them here replaces those, so noexec on /tmp is not a formality.
+      Tmpfs: { "/tmp": `${tmp},size=${limits.tmpBytes}`, "/run": small, "/var/tmp": small },
+      Init: true,
+      RestartPolicy: { Name: "no" },
+      NetworkMode: spec.network,
+      Binds: (spec.volumes ?? []).map(bind),
+      PublishAllPorts: false,
+    },
+    NetworkingConfig: {
+      EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases ?? [] } },
+    },
+  };
+}
+
+/**
+ * A named volume in the Binds syntax, which alone carries Podman's `U` option: with
+ * UsernsMode auto each container gets its own host uid range, so a volume written by one
+ * container belongs to "nobody" in the next; `U` hands it to the new container's user
+ * when it starts. The name pattern has no "/", so a bind can never name a host path.
+ */
+function bind(mount: VolumeMount): string {
+  return `${mount.volume}:${mount.target}:${mount.readOnly ? "ro" : "rw"},U`;
+}
+
+/** Everything wrong with a spec, as readable sentences (empty when acceptable). */
+export function specProblems(spec: ContainerSpec): string[] {
+  const problems: string[] = [];
+  const { limits } = spec;
+  if (!NAME.test(spec.name)) problems.push(`name "${spec.name}" must match ${NAME.source}`);
+  if (spec.image.trim() === "") problems.push("image must not be empty");
+  if (!NAME.test(spec.network))
+    problems.push(`network "${spec.network}" must match ${NAME.source}`);
+  for (const alias of spec.networkAliases ?? []) {
+    if (!NAME.test(alias)) problems.push(`network alias "${alias}" must match ${NAME.source}`);
+  }
+  if (!Number.isSafeInteger(limits.memoryBytes) || limits.memoryBytes < MIN_MEMORY_BYTES) {
+    problems.push(`memoryBytes must be a whole number of at least ${MIN_MEMORY_BYTES}`);
+  }
+  if (!Number.isFinite(limits.cpus) || limits.cpus <= 0) problems.push("cpus must be above 0");
+  if (!Number.isSafeInteger(limits.pids) || limits.pids < 1)
+    problems.push("pids must be at least 1");
+  if (!Number.isSafeInteger(limits.tmpBytes) || limits.tmpBytes < 1) {
+    problems.push("tmpBytes must be a whole number above 0");
+  }
+  for (const key of Object.keys(spec.env)) {
+    if (!/^[^=\0]+$/.test(key)) problems.push(`environment variable name "${key}" is not valid`);
+  }
+  for (const mount of spec.volumes ?? []) {
+    if (!NAME.test(mount.volume))
+      problems.push(`volume "${mount.volume}" must match ${NAME.source}`);
+    if (!/^\/[^:,\0]*$/.test(mount.target)) {
+      problems.push(`volume target "${mount.target}" must be an absolute path without ":" or ","`);
+    }
+  }
+  return problems;
+}

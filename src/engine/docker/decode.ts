@@ -1,0 +1,126 @@
+import type {
+  ContainerInfo,
+  ContainerState,
+  ImageInfo,
+  NetworkInfo,
+  VolumeInfo,
+} from "../engine.ts";
+import { shortTag } from "./image-reference.ts";
+import {
+  asArray,
+  asObject,
+  booleanField,
+  numberField,
+  objectField,
+  optionalString,
+  stringField,
+  stringList,
+  stringMap,
+} from "./json-reader.ts";
+
+/**
+ * Engine inspect documents → the port's types. Pure; the field names are the Docker
+ * Engine API's, which Podman's compat API serves too.
+ */
+
+/** GET /containers/{id}/json → ContainerInfo. */
+export function toContainerInfo(document: unknown): ContainerInfo {
+  const doc = asObject(document, "container");
+  const config = objectField(doc, "Config");
+  const state = objectField(doc, "State");
+  const status = stateOf(optionalString(state, "Status"));
+  const finished = status === "exited" || status === "dead";
+  const addresses: Record<string, string> = {};
+  for (const [name, value] of Object.entries(
+    objectField(objectField(doc, "NetworkSettings"), "Networks"),
+  )) {
+    const ip = optionalString(asObject(value, `network ${name}`), "IPAddress");
+    if (ip !== undefined) addresses[name] = ip;
+  }
+  return {
+    id: stringField(doc, "Id"),
+    name: stringField(doc, "Name").replace(/^\//, ""),
+    image: optionalString(config, "Image") ?? "",
+    imageId: optionalString(doc, "Image") ?? "",
+    labels: stringMap(config, "Labels"),
+    state: status,
+    exitCode: finished ? numberField(state, "ExitCode", -1) : null,
+    oomKilled: booleanField(state, "OOMKilled"),
+    startedAt: timeOrNull(optionalString(state, "StartedAt")),
+    addresses,
+  };
+}
+
+function stateOf(status: string | undefined): ContainerState {
+  switch (status) {
+    case "created":
+    case "running":
+    case "exited":
+    case "dead":
+    case "paused":
+      return status;
+    // Podman's own words, should its compat layer ever pass them through.
+    case "configured":
+      return "created";
+    case "stopped":
+      return "exited";
+    case undefined:
+    default:
+      return "unknown";
+  }
+}
+
+/** Docker writes the zero time for "never"; the port says null. */
+function timeOrNull(time: string | undefined): string | null {
+  return time === undefined || time.startsWith("0001-01-01") ? null : time;
+}
+
+/**
+ * GET /images/{ref}/json → ImageInfo. The digest is the image id, on purpose: Slipway's
+ * images are imported or committed locally, never pulled, so there is no registry
+ * digest. Podman does report a RepoDigest for local images, but it is the digest of a
+ * manifest Podman synthesised, it changes when the image is pushed with another
+ * compression, and "sha256:<that>" alone does not resolve as a reference (404). The id
+ * is the sha256 of the image config, which lists the digest of every layer: a content
+ * digest that both engines resolve wherever an image reference is accepted.
+ */
+export function toImageInfo(document: unknown): ImageInfo {
+  const doc = asObject(document, "image");
+  const id = withSha256(stringField(doc, "Id"));
+  return {
+    id,
+    digest: id,
+    tags: stringList(doc, "RepoTags")
+      .filter((tag) => tag !== "<none>:<none>")
+      .map(shortTag),
+    labels: stringMap(objectField(doc, "Config"), "Labels"),
+    sizeBytes: numberField(doc, "Size", 0),
+    createdAt: optionalString(doc, "Created") ?? "",
+  };
+}
+
+/** Podman answers some ids without the algorithm prefix; the port always has it. */
+export function withSha256(id: string): string {
+  return id.startsWith("sha256:") ? id : `sha256:${id}`;
+}
+
+/** GET /networks/{name} → NetworkInfo (the first IPv4 subnet). */
+export function toNetworkInfo(document: unknown): NetworkInfo {
+  const doc = asObject(document, "network");
+  const configs = asArray(objectField(doc, "IPAM").Config ?? [], "IPAM.Config");
+  const subnets = configs
+    .map((config) => optionalString(asObject(config, "IPAM config"), "Subnet"))
+    .filter((subnet): subnet is string => subnet?.includes(".") === true);
+  return {
+    name: stringField(doc, "Name"),
+    id: stringField(doc, "Id"),
+    subnet: subnets[0] ?? "",
+    labels: stringMap(doc, "Labels"),
+  };
+}
+
+/** GET /volumes/{name} → VolumeInfo. */
+export function toVolumeInfo(document: unknown): VolumeInfo {
+  const doc = asObject(document, "volume");
+  return { name: stringField(doc, "Name"), labels: stringMap(doc, "Labels") };
+}

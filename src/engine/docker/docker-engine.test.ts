@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, describe, it } from "node:test";
+import type { ContainerSpec } from "../engine.ts";
+import { runEngineContract } from "../engine.contract.ts";
+import {
+  sandboxUnavailable,
+  startPodmanSandbox,
+  type PodmanSandbox,
+} from "../testing/podman-sandbox.ts";
+
+/**
+ * The real driver against Slipway's own Podman service, started in a fresh temporary
+ * directory and destroyed at the end (even when tests fail). Needs root, podman and
+ * busybox-static; skipped elsewhere.
+ */
+const unavailable = sandboxUnavailable();
+let started: Promise<PodmanSandbox> | undefined;
+const sandbox = (): Promise<PodmanSandbox> => (started ??= startPodmanSandbox());
+
+after(async () => {
+  if (started === undefined) return;
+  let box: PodmanSandbox;
+  try {
+    box = await started;
+  } catch {
+    return; // a failed start has already cleaned up after itself
+  }
+  await box.destroy();
+});
+
+if (unavailable === undefined) {
+  runEngineContract("DockerEngine on Podman", async () => {
+    const box = await sandbox();
+    return {
+      engine: box.engine,
+      instance: box.instance,
+      networkPool: box.networkPool,
+      image: box.image,
+      createForeign: () => box.createForeign(),
+      foreignIntact: (objects) => box.foreignIntact(objects),
+    };
+  });
+}
+
+const MiB = 1024 * 1024;
+const probeSpec = (
+  box: PodmanSandbox,
+  name: string,
+  network: string,
+  script: string,
+): ContainerSpec => ({
+  name: `sec-${box.instance}-${name}`,
+  image: box.image,
+  cmd: ["sh", "-c", script],
+  env: {},
+  labels: { "io.slipway.test": "security" },
+  network,
+  limits: { memoryBytes: 64 * MiB, cpus: 0.5, pids: 64, tmpBytes: 8 * MiB },
+});
+
+/** Runs a script in a fresh container and returns its stdout lines. */
+async function runScript(
+  box: PodmanSandbox,
+  name: string,
+  network: string,
+  script: string,
+): Promise<string[]> {
+  const id = await box.engine.createContainer(probeSpec(box, name, network, script));
+  await box.engine.startContainer(id);
+  await box.engine.waitContainer(id, AbortSignal.timeout(30_000));
+  const lines: string[] = [];
+  for await (const line of box.engine.logs(id, { follow: false })) {
+    if (line.stream === "stdout") lines.push(line.line);
+  }
+  await box.engine.removeContainer(id);
+  return lines;
+}
+
+/** GET http://address:port/ from the host; the body, or undefined when unreachable. */
+function httpGet(address: string, port: number, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: address, port, path: "/", timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        resolve(body);
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => {
+      resolve(undefined);
+    });
+    req.end();
+  });
+}
+
+describe("containers from the real driver", { skip: unavailable ?? false }, () => {
+  it("run with no capabilities, no new privileges, a read-only root and a user namespace", async () => {
+    const box = await sandbox();
+    const network = `sec-${box.instance}-probe`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+    const lines = await runScript(
+      box,
+      "probe",
+      network,
+      [
+        "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status",
+        'echo "uid_map $(cat /proc/self/uid_map)"',
+        "touch /probe 2>/dev/null && echo root-writable || echo root-read-only",
+        "touch /tmp/probe && echo tmp-writable",
+        "cp /bin/busybox /tmp/bb && /tmp/bb true 2>/dev/null && echo tmp-exec || echo tmp-noexec",
+      ].join("; "),
+    );
+    assert.ok(lines.includes("CapEff:\t0000000000000000"), lines.join("\n"));
+    assert.ok(lines.includes("NoNewPrivs:\t1"), lines.join("\n"));
+    const uidMap = lines.find((line) => line.startsWith("uid_map"));
+    assert.match(uidMap ?? "", /^uid_map\s+0\s+\d+\s+\d+$/);
+    assert.doesNotMatch(uidMap ?? "", /^uid_map\s+0\s+0\s/);
+    assert.ok(lines.includes("root-read-only"));
+    assert.ok(lines.includes("tmp-writable"));
+    assert.ok(lines.includes("tmp-noexec"));
+  });
+
+  it("report the baseline in the inspect document, user-namespace mappings included", async () => {
+    const box = await sandbox();
+    const network = `sec-${box.instance}-probe`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+    const id = await box.engine.createContainer(probeSpec(box, "inspect", network, "true"));
+    const doc = (await box.engine.rawInspect(id)) as {
+      HostConfig: Record<string, unknown> & { IDMappings?: { UidMap?: string[] } };
+    };
+    const host = doc.HostConfig;
+    assert.equal(host.ReadonlyRootfs, true);
+    assert.equal(host.Privileged, false);
+    assert.deepEqual(host.SecurityOpt, ["no-new-privileges"]);
+    assert.equal(host.Memory, 64 * MiB);
+    assert.equal(host.MemorySwap, 64 * MiB);
+    assert.equal(host.PidsLimit, 64);
+    const uidMap = host.IDMappings?.UidMap?.[0] ?? "";
+    assert.match(uidMap, /^0:\d+:\d+$/);
+    assert.ok(!uidMap.startsWith("0:0:"), uidMap);
+    await box.engine.removeContainer(id);
+  });
+
+  it("reach their own network, not another app's, and the host reaches them", async () => {
+    const box = await sandbox();
+    const labels = { "io.slipway.test": "isolation" };
+    const [a, b] = [`sec-${box.instance}-app-a`, `sec-${box.instance}-app-b`];
+    await box.engine.ensureNetwork(a, labels);
+    await box.engine.ensureNetwork(b, labels);
+    const server = await box.engine.createContainer(
+      probeSpec(
+        box,
+        "server",
+        a,
+        "mkdir -p /tmp/www && echo hello-from-a > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www",
+      ),
+    );
+    await box.engine.startContainer(server);
+    const address = (await box.engine.inspectContainer(server))?.addresses[a];
+    assert.ok(address !== undefined, "the server has an address on its network");
+
+    let fromHost: string | undefined;
+    for (let i = 0; i < 50 && fromHost === undefined; i++) {
+      fromHost = await httpGet(address, 8080, 1_000);
+      if (fromHost === undefined) await sleep(100);
+    }
+    assert.equal(fromHost?.trim(), "hello-from-a", "the host reaches the container");
+
+    const fetch = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${address} 8080; echo "rc=$?"`;
+    const sameNetwork = await runScript(box, "client-a", a, fetch);
+    assert.ok(sameNetwork.includes("hello-from-a"), `same network: ${sameNetwork.join("|")}`);
+    const otherNetwork = await runScript(box, "client-b", b, fetch);
+    assert.ok(!otherNetwork.includes("hello-from-a"), `other network: ${otherNetwork.join("|")}`);
+    assert.ok(
+      otherNetwork.some((line) => /^rc=[1-9]/.test(line)),
+      otherNetwork.join("|"),
+    );
+    await box.engine.removeContainer(server);
+  });
+});

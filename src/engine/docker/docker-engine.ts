@@ -1,0 +1,395 @@
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ConflictError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import type {
+  CommitOptions,
+  ContainerInfo,
+  ContainerSpec,
+  Engine,
+  ImageInfo,
+  ImportImageOptions,
+  LogLine,
+  LogOptions,
+  NetworkInfo,
+  VolumeInfo,
+} from "../engine.ts";
+import { DockerApiClient, type EngineApi } from "./api-client.ts";
+import { engineSaid } from "./api-errors.ts";
+import { containerCreateBody } from "./container-body.ts";
+import { toContainerInfo, toNetworkInfo, toVolumeInfo } from "./decode.ts";
+import { DockerImages } from "./docker-images.ts";
+import { ensureIsolatedNetwork, inspectNetwork, type NetworkPlanner } from "./docker-networks.ts";
+import { hostSubnets } from "./host-networks.ts";
+import { asArray, asObject, numberField, objectField, stringField } from "./json-reader.ts";
+import { demultiplexLines } from "./multiplex.ts";
+import {
+  assertOwned,
+  hasLabels,
+  isOwned,
+  labelFilters,
+  withInstanceLabel,
+  type Labels,
+} from "./ownership.ts";
+import { parseCidr, type Cidr } from "./subnets.ts";
+
+export interface DockerEngineOptions {
+  /** The Docker-API socket (Slipway's own Podman service, or a Docker daemon). */
+  readonly socketPath: string;
+  /** Value of the io.slipway.instance label: what this installation owns. */
+  readonly instance: string;
+  /** The range app networks are carved from, e.g. "10.213.0.0/16". */
+  readonly networkPool: string;
+  /** Ranges the host uses; defaults to reading interfaces and /proc/net/route. */
+  readonly hostSubnets?: () => Promise<Cidr[]>;
+  /** Tests replace the HTTP client. */
+  readonly api?: EngineApi;
+}
+
+/** Removal right after exit races with Podman's own cleanup ("device or resource busy"). */
+const REMOVE_ATTEMPTS = 5;
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * The Engine port over the Docker Engine API, as served by Podman's compat API (and,
+ * minus Podman's user-namespace and volume options, by Docker). Every object it creates
+ * carries the instance label; lists filter on it; every mutation first inspects the
+ * object, checks the label (ForbiddenError otherwise) and then acts on the id it saw.
+ */
+export class DockerEngine implements Engine {
+  readonly #api: EngineApi;
+  readonly #instance: string;
+  readonly #images: DockerImages;
+  readonly #planner: NetworkPlanner;
+
+  constructor(options: DockerEngineOptions) {
+    this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
+    this.#instance = options.instance;
+    this.#images = new DockerImages(this.#api, options.instance);
+    this.#planner = {
+      instance: options.instance,
+      pool: parseCidr(options.networkPool),
+      hostSubnets: options.hostSubnets ?? (() => hostSubnets()),
+    };
+    if (this.#planner.pool.prefix > 24) {
+      throw new ValidationError(`network pool ${options.networkPool} is smaller than a /24`);
+    }
+  }
+
+  async ping(signal?: AbortSignal): Promise<void> {
+    await this.#api.text("GET", "/_ping", { timeoutMs: 10_000, ...(signal ? { signal } : {}) });
+  }
+
+  // Images
+
+  importImage(rootfs: Readable, options: ImportImageOptions): Promise<ImageInfo> {
+    return this.#images.import(rootfs, options);
+  }
+
+  inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    return this.#images.inspect(ref);
+  }
+
+  listImages(labels?: Labels): Promise<ImageInfo[]> {
+    return this.#images.list(labels);
+  }
+
+  removeImage(ref: string): Promise<void> {
+    return this.#images.remove(ref);
+  }
+
+  async commitContainer(containerId: string, options: CommitOptions): Promise<ImageInfo> {
+    const container = await this.#ownedContainer(containerId);
+    return this.#images.commit(container.id, options);
+  }
+
+  // Containers
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const body = containerCreateBody(spec, withInstanceLabel(this.#instance, spec.labels));
+    // Joining a network or mounting a volume changes it: both must be ours.
+    const network = await inspectNetwork(this.#api, spec.network);
+    if (network === undefined) throw new NotFoundError("network", spec.network);
+    assertOwned(this.#instance, "network", spec.network, network.labels);
+    for (const mount of spec.volumes ?? []) {
+      const volume = await this.#inspectVolume(mount.volume);
+      if (volume === undefined) throw new NotFoundError("volume", mount.volume);
+      assertOwned(this.#instance, "volume", mount.volume, volume.labels);
+    }
+    try {
+      const answer = await this.#api.json("POST", "/containers/create", {
+        query: { name: spec.name },
+        json: body,
+        subject: { kind: "image", name: spec.image },
+      });
+      return stringField(asObject(answer, "create"), "Id");
+    } catch (error) {
+      if (engineSaid(error, /already in use|already exists/i)) {
+        throw new ConflictError(`container name "${spec.name}" is taken`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async startContainer(id: string): Promise<void> {
+    const container = await this.#ownedContainer(id);
+    await this.#api.json("POST", `/containers/${container.id}/start`);
+  }
+
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    const container = await this.#ownedContainer(id);
+    await this.#api.json("POST", `/containers/${container.id}/stop`, {
+      query: { t: Math.max(0, Math.ceil(graceSeconds)) },
+      timeoutMs: (graceSeconds + 60) * 1000,
+    });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const container = await this.#inspectAnyContainer(id);
+      if (container === undefined) return;
+      assertOwned(this.#instance, "container", id, container.labels);
+      try {
+        await this.#api.json("DELETE", `/containers/${container.id}`, {
+          query: { force: true, v: false },
+        });
+        return;
+      } catch (error) {
+        // Podman may report a failed unmount after it has already forgotten the
+        // container; the next inspect tells. Anything still there is retried briefly.
+        if (error instanceof NotFoundError) return;
+        if (attempt >= REMOVE_ATTEMPTS) throw error;
+        await sleep(100 * attempt);
+      }
+    }
+  }
+
+  async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
+    const container = await this.#ownedContainer(id);
+    const answer = await this.#api.json("POST", `/containers/${container.id}/wait`, {
+      query: { condition: "not-running" },
+      timeoutMs: null,
+      ...(signal ? { signal } : {}),
+    });
+    const code = numberField(asObject(answer, "wait"), "StatusCode", -1);
+    if (code >= 0) return code;
+    // "not-running" is also true of a container never started; waiting would be forever.
+    const exitCode = (await this.#inspectAnyContainer(container.id))?.exitCode;
+    if (exitCode !== null && exitCode !== undefined) return exitCode;
+    throw new ConflictError(`container ${id} has not been started; there is no exit to wait for`);
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
+    const info = await this.#inspectAnyContainer(id);
+    return info !== undefined && isOwned(this.#instance, info.labels) ? info : undefined;
+  }
+
+  async listContainers(labels: Labels = {}): Promise<ContainerInfo[]> {
+    const summaries = asArray(
+      await this.#api.json("GET", "/containers/json", {
+        query: { all: true, filters: labelFilters(this.#instance, labels) },
+      }),
+      "containers",
+    );
+    // The summary lacks exit codes and start times: inspect each (containers that vanish
+    // in between are simply gone).
+    const infos = await Promise.all(
+      summaries.map((summary) =>
+        this.inspectContainer(stringField(asObject(summary, "container"), "Id")),
+      ),
+    );
+    return infos.filter(
+      (info): info is ContainerInfo => info !== undefined && hasLabels(info.labels, labels),
+    );
+  }
+
+  /**
+   * Lines as the engine delivers them. With follow the iteration ends when the container
+   * exits or the signal aborts — an abort ends it quietly, it is how callers stop.
+   */
+  async *logs(id: string, options: LogOptions): AsyncGenerator<LogLine> {
+    const container = await this.#ownedContainer(id);
+    const { signal } = options;
+    let body: Readable | undefined;
+    try {
+      body = await this.#api.stream("GET", `/containers/${container.id}/logs`, {
+        query: { stdout: true, stderr: true, follow: options.follow, tail: options.tail ?? "all" },
+        timeoutMs: options.follow ? null : 120_000,
+        ...(signal ? { signal } : {}),
+      });
+      yield* demultiplexLines(body);
+    } catch (error) {
+      if (signal?.aborted !== true) throw error;
+    } finally {
+      body?.destroy();
+    }
+  }
+
+  /**
+   * PUT /containers/{id}/archive. On Podman, a path inside a volume of a container that
+   * never ran lands in the container's own layer below the mount point; Podman copies it
+   * into the volume at first start only when the volume is empty. Upload into fresh volumes.
+   */
+  async putArchive(id: string, path: string, tar: Readable): Promise<void> {
+    const container = await this.#ownedContainer(id);
+    await this.#api.json("PUT", `/containers/${container.id}/archive`, {
+      query: { path: absolute(path) },
+      body: tar,
+      timeoutMs: 15 * 60_000,
+    });
+  }
+
+  /**
+   * GET /containers/{id}/archive. On Podman, files in a volume read back only from a
+   * container that has run with it (before, the volume is not mounted).
+   */
+  async getArchive(id: string, path: string): Promise<Readable> {
+    const container = await this.#ownedContainer(id);
+    return this.#api.stream("GET", `/containers/${container.id}/archive`, {
+      query: { path: absolute(path) },
+      timeoutMs: null,
+    });
+  }
+
+  /**
+   * The compat inspect document, with `HostConfig.IDMappings` from Podman's own API
+   * (the compat answer says UsernsMode "private" even under auto).
+   */
+  async rawInspect(id: string): Promise<unknown> {
+    const container = await this.#ownedContainer(id);
+    const compat = asObject(
+      await this.#api.json("GET", `/containers/${container.id}/json`),
+      "container",
+    );
+    let idMappings: unknown;
+    try {
+      const libpod = asObject(
+        await this.#api.json("GET", `/containers/${container.id}/json`, { api: "libpod" }),
+        "container",
+      );
+      idMappings = objectField(libpod, "HostConfig").IDMappings;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error; // a Docker daemon has no libpod API
+    }
+    return {
+      ...compat,
+      HostConfig: { ...objectField(compat, "HostConfig"), IDMappings: idMappings },
+    };
+  }
+
+  // Networks and volumes
+
+  ensureNetwork(name: string, labels: Labels): Promise<NetworkInfo> {
+    return ensureIsolatedNetwork(this.#api, this.#planner, checkName("network", name), labels);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    const network = await inspectNetwork(this.#api, name);
+    if (network === undefined) return;
+    assertOwned(this.#instance, "network", name, network.labels);
+    try {
+      // By name: Podman 4.3 looks for containers using the network by name only, so a
+      // removal by id would succeed under running containers.
+      await this.#api.json("DELETE", `/networks/${encodeURIComponent(name)}`, {
+        subject: { kind: "network", name },
+      });
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      if (engineSaid(error, /in use|being used|active endpoints/i)) {
+        throw new ConflictError(`network "${name}" still has containers`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async listNetworks(labels: Labels = {}): Promise<NetworkInfo[]> {
+    const networks = asArray(
+      await this.#api.json("GET", "/networks", {
+        query: { filters: labelFilters(this.#instance, labels) },
+      }),
+      "networks",
+    );
+    return networks
+      .map(toNetworkInfo)
+      .filter((info) => isOwned(this.#instance, info.labels) && hasLabels(info.labels, labels));
+  }
+
+  async ensureVolume(name: string, labels: Labels): Promise<void> {
+    const existing = await this.#inspectVolume(checkName("volume", name));
+    if (existing === undefined) {
+      // Creating a volume that exists answers the existing one, so check what came back.
+      const created = toVolumeInfo(
+        await this.#api.json("POST", "/volumes/create", {
+          json: { Name: name, Driver: "local", Labels: withInstanceLabel(this.#instance, labels) },
+        }),
+      );
+      assertOwned(this.#instance, "volume", name, created.labels);
+      return;
+    }
+    assertOwned(this.#instance, "volume", name, existing.labels);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    const volume = await this.#inspectVolume(name);
+    if (volume === undefined) return;
+    assertOwned(this.#instance, "volume", name, volume.labels);
+    try {
+      await this.#api.json("DELETE", `/volumes/${encodeURIComponent(name)}`);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+
+  async listVolumes(labels: Labels = {}): Promise<VolumeInfo[]> {
+    const answer = asObject(
+      await this.#api.json("GET", "/volumes", {
+        query: { filters: labelFilters(this.#instance, labels) },
+      }),
+      "volumes",
+    );
+    return asArray(answer.Volumes ?? [], "Volumes")
+      .map(toVolumeInfo)
+      .filter((info) => isOwned(this.#instance, info.labels) && hasLabels(info.labels, labels));
+  }
+
+  /** Any container by id or name, ours or not; undefined when missing. */
+  async #inspectAnyContainer(id: string): Promise<ContainerInfo | undefined> {
+    try {
+      return toContainerInfo(
+        await this.#api.json("GET", `/containers/${encodeURIComponent(id)}/json`),
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The container, which must exist (NotFoundError) and be ours (ForbiddenError). */
+  async #ownedContainer(id: string): Promise<ContainerInfo> {
+    const container = await this.#inspectAnyContainer(id);
+    if (container === undefined) throw new NotFoundError("container", id);
+    assertOwned(this.#instance, "container", id, container.labels);
+    return container;
+  }
+
+  async #inspectVolume(name: string): Promise<VolumeInfo | undefined> {
+    try {
+      return toVolumeInfo(await this.#api.json("GET", `/volumes/${encodeURIComponent(name)}`));
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+}
+
+function absolute(path: string): string {
+  if (!path.startsWith("/") || path.includes("\0")) {
+    throw new ValidationError(`archive path "${path}" must be absolute`);
+  }
+  return path;
+}
+
+function checkName(kind: string, name: string): string {
+  if (!NAME.test(name))
+    throw new ValidationError(`${kind} name "${name}" must match ${NAME.source}`);
+  return name;
+}

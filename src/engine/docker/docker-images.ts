@@ -1,0 +1,171 @@
+import type { Readable } from "node:stream";
+import { DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import type { CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
+import type { EngineApi } from "./api-client.ts";
+import { toImageInfo, withSha256 } from "./decode.ts";
+import { imageChanges } from "./image-changes.ts";
+import { splitReference } from "./image-reference.ts";
+import { asArray, asObject, stringField } from "./json-reader.ts";
+import {
+  assertOwned,
+  hasLabels,
+  isOwned,
+  labelFilters,
+  withInstanceLabel,
+  type Labels,
+} from "./ownership.ts";
+
+/**
+ * Images: import a root filesystem, commit a container, inspect, list, remove — all
+ * labelled with the instance, all refusing images that are not.
+ */
+export class DockerImages {
+  readonly #api: EngineApi;
+  readonly #instance: string;
+
+  constructor(api: EngineApi, instance: string) {
+    this.#api = api;
+    this.#instance = instance;
+  }
+
+  /** POST /images/create?fromSrc=- with the tar, then tag: compat import ignores the tag. */
+  async import(rootfs: Readable, options: ImportImageOptions): Promise<ImageInfo> {
+    const { repository, tag } = splitReference(options.reference);
+    const changes = imageChanges({
+      ...options,
+      labels: withInstanceLabel(this.#instance, options.labels),
+    });
+    const progress = await this.#api.text("POST", "/images/create", {
+      query: { fromSrc: "-", changes },
+      body: rootfs,
+      timeoutMs: 15 * 60_000,
+    });
+    const id = importedImageId(progress);
+    await this.#api.json("POST", `/images/${id}/tag`, { query: { repo: repository, tag } });
+    return this.#require(id);
+  }
+
+  /**
+   * POST /commit. The image inherits the container's configuration — its labels, its
+   * environment, its command — with the changes on top, so commit from a container that
+   * was created for the purpose (no secrets in its environment, no role labels).
+   */
+  async commit(containerId: string, options: CommitOptions): Promise<ImageInfo> {
+    const { repository, tag } = splitReference(options.reference);
+    const changes = imageChanges({
+      ...options,
+      labels: withInstanceLabel(this.#instance, options.labels),
+    });
+    const answer = await this.#api.json("POST", "/commit", {
+      query: { container: containerId, repo: repository, tag, changes, pause: false },
+      json: {},
+      timeoutMs: 15 * 60_000,
+    });
+    return this.#require(withSha256(stringField(asObject(answer, "commit"), "Id")));
+  }
+
+  /** The image if it exists and is ours. */
+  async inspect(ref: string): Promise<ImageInfo | undefined> {
+    const info = await this.#inspectAny(ref);
+    return info !== undefined && isOwned(this.#instance, info.labels) ? info : undefined;
+  }
+
+  async list(labels: Labels = {}): Promise<ImageInfo[]> {
+    // Podman 4.3 answers nothing for two label filters on images: filter on the instance
+    // label there and on the others here.
+    const summaries = asArray(
+      await this.#api.json("GET", "/images/json", {
+        query: { filters: labelFilters(this.#instance) },
+      }),
+      "images",
+    );
+    const ids = summaries.map((summary) => stringField(asObject(summary, "image"), "Id"));
+    const infos = await Promise.all(ids.map((id) => this.inspect(withSha256(id))));
+    return infos.filter(
+      (info): info is ImageInfo => info !== undefined && hasLabels(info.labels, labels),
+    );
+  }
+
+  /**
+   * Removes a tag, or the image when given its id (tags first, so the engine does not
+   * need `force`, which would also remove containers using it). Missing is fine.
+   */
+  async remove(ref: string): Promise<void> {
+    const info = await this.#inspectAny(ref);
+    if (info === undefined) return;
+    assertOwned(this.#instance, "image", ref, info.labels);
+    const byId = ref === info.id || info.id === withSha256(ref);
+    for (const name of byId ? [...info.tags, info.id] : [ref]) {
+      try {
+        await this.#api.json("DELETE", `/images/${imagePath(name)}`, {
+          subject: { kind: "image", name },
+        });
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
+  }
+
+  async #require(id: string): Promise<ImageInfo> {
+    const info = await this.#inspectAny(id);
+    if (info === undefined) throw new DriverError("engine", `image ${id} vanished after creation`);
+    return info;
+  }
+
+  async #inspectAny(ref: string): Promise<ImageInfo | undefined> {
+    try {
+      return toImageInfo(
+        await this.#api.json("GET", `/images/${imagePath(ref)}/json`, {
+          subject: { kind: "image", name: ref },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+}
+
+/** An image reference as a path segment: references may contain "/", nothing stranger. */
+function imagePath(ref: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/.test(ref) || ref.includes("..")) {
+    throw new ValidationError(`"${ref}" is not an image reference`);
+  }
+  return ref;
+}
+
+/**
+ * The image id from the import progress stream (JSON objects one after another). Docker
+ * ends with {"status":"sha256:..."}, Podman adds "id"; an {"error"} object is a failure.
+ */
+export function importedImageId(progress: string): string {
+  let id: string | undefined;
+  for (const line of progress.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    const message = asObject(parseLine(line), "import progress");
+    if (typeof message.error === "string") {
+      throw new DriverError("engine", `image import failed: ${message.error}`);
+    }
+    for (const value of [message.id, message.status]) {
+      if (typeof value === "string" && /^(sha256:)?[0-9a-f]{64}$/.test(value))
+        id = withSha256(value);
+    }
+  }
+  if (id === undefined)
+    throw new DriverError("engine", "image import answered without an image id");
+  return id;
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (error) {
+    throw new DriverError(
+      "engine",
+      `image import answered something that is not JSON: ${line.slice(0, 200)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

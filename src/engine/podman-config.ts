@@ -1,0 +1,104 @@
+import { join } from "node:path";
+
+/**
+ * Where Slipway's own Podman keeps things, and the two configuration files that tell it
+ * so. Pure. Everything of one installation lives under its state and run directories,
+ * so two installations on one host share nothing but the kernel (and netavark's
+ * host-wide /run/containers/networks, which is why network names carry the instance).
+ */
+export interface PodmanLayout {
+  readonly stateDir: string;
+  readonly runDir: string;
+  readonly containersConf: string;
+  readonly storageConf: string;
+  /** Images, layers, containers' writable layers, volumes. */
+  readonly graphRoot: string;
+  readonly networkConfigDir: string;
+  /** Scratch space for image imports and commits (Podman's default is /var/tmp). */
+  readonly imageCopyTmpDir: string;
+  readonly eventsLog: string;
+  readonly serviceLog: string;
+  /**
+   * Runtime state (pid files, locks, mounts). Kept short: the runtime puts sockets below
+   * it, and unix socket paths are limited to 107 bytes.
+   */
+  readonly runRoot: string;
+  /** Podman's tmp_dir: exit files, "alive" markers. */
+  readonly tmpDir: string;
+  readonly socketPath: string;
+  readonly pidFile: string;
+}
+
+/** The layout for one installation. */
+export function podmanLayout(stateDir: string, runDir: string): PodmanLayout {
+  return {
+    stateDir,
+    runDir,
+    containersConf: join(stateDir, "containers.conf"),
+    storageConf: join(stateDir, "storage.conf"),
+    graphRoot: join(stateDir, "storage"),
+    networkConfigDir: join(stateDir, "networks"),
+    imageCopyTmpDir: join(stateDir, "tmp"),
+    eventsLog: join(stateDir, "events.log"),
+    serviceLog: join(stateDir, "podman-service.log"),
+    runRoot: join(runDir, "podman"),
+    tmpDir: join(runDir, "podman-tmp"),
+    socketPath: join(runDir, "podman.sock"),
+    pidFile: join(runDir, "podman.pid"),
+  };
+}
+
+/** Bytes of output kept per container log file before conmon truncates it. */
+const LOG_SIZE_MAX = 16 * 1024 * 1024;
+
+/**
+ * containers.conf. runc, because crun fails on this kernel; cgroupfs, because there is no
+ * systemd to delegate to; file events, because there is no journal; explicit ulimits,
+ * because the defaults would inherit the service's own.
+ */
+export function renderContainersConf(layout: PodmanLayout, runtime: string): string {
+  return [
+    "# Written by Slipway; rewritten at every start.",
+    "[containers]",
+    'default_ulimits = ["nofile=1024:1024", "nproc=512:512"]',
+    `log_size_max = ${LOG_SIZE_MAX}`,
+    "",
+    "[engine]",
+    `runtime = ${toml(runtime)}`,
+    'cgroup_manager = "cgroupfs"',
+    'events_logger = "file"',
+    `events_logfile_path = ${toml(layout.eventsLog)}`,
+    `tmp_dir = ${toml(layout.tmpDir)}`,
+    `image_copy_tmp_dir = ${toml(layout.imageCopyTmpDir)}`,
+    "",
+    "[network]",
+    'network_backend = "netavark"',
+    `network_config_dir = ${toml(layout.networkConfigDir)}`,
+    "",
+  ].join("\n");
+}
+
+/** storage.conf: overlay under the state directory, runtime state under the run directory. */
+export function renderStorageConf(layout: PodmanLayout): string {
+  return [
+    "# Written by Slipway; rewritten at every start.",
+    "[storage]",
+    'driver = "overlay"',
+    `graphroot = ${toml(layout.graphRoot)}`,
+    `runroot = ${toml(layout.runRoot)}`,
+    "",
+  ].join("\n");
+}
+
+/** The environment that points podman (service or CLI) at this installation's files. */
+export function podmanEnv(layout: PodmanLayout): Record<string, string> {
+  return {
+    CONTAINERS_CONF: layout.containersConf,
+    CONTAINERS_STORAGE_CONF: layout.storageConf,
+  };
+}
+
+/** A TOML basic string; JSON's escapes are a subset of TOML's. */
+function toml(value: string): string {
+  return JSON.stringify(value);
+}

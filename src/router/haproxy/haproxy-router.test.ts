@@ -1,0 +1,309 @@
+import assert from "node:assert/strict";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DriverError, ValidationError } from "../../domain/errors.ts";
+import type { Logger } from "../../domain/logger.ts";
+import { ensureServerCertificate } from "../../security/ca.ts";
+import type { RouterSettings } from "../render.ts";
+import type { Endpoint, RouteTable } from "../router.ts";
+import { writeCrtList } from "./crt-list.ts";
+import { HaproxyRouter } from "./haproxy-router.ts";
+import { MasterCli } from "./master-cli.ts";
+import {
+  closeServer,
+  curl,
+  freePort,
+  keepAliveLoad,
+  portOf,
+  run,
+  startUpstream,
+  type CurlResponse,
+} from "./test-helpers.ts";
+
+const DOMAIN = "test.localhost";
+const HELLO = `hello.${DOMAIN}`;
+const IDLE = `idle.${DOMAIN}`;
+const API = `slipway.${DOMAIN}`;
+
+const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ["x-content-type-options", "nosniff"],
+  ["referrer-policy", "strict-origin-when-cross-origin"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+];
+
+function assertSecurityHeaders(response: CurlResponse): void {
+  for (const [name, value] of SECURITY_HEADERS) {
+    assert.equal(response.headers.get(name), value, `header ${name}`);
+  }
+  assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+  assert.equal(response.headers.has("server"), false, "Server is removed");
+  assert.equal(response.headers.has("x-powered-by"), false, "X-Powered-By is removed");
+}
+
+/** Collects log lines so tests can assert on what the router reported. */
+function memoryLogger(): Logger & { readonly lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (message) => lines.push(message),
+    warn: (message) => lines.push(`warn: ${message}`),
+    error: (message) => lines.push(`error: ${message}`),
+  };
+}
+
+describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
+  let dir = "";
+  let caFile = "";
+  let settings: RouterSettings;
+  let router: HaproxyRouter;
+  let httpsPort = 0;
+  let httpPort = 0;
+  const servers: Server[] = [];
+  let appA: Endpoint;
+  let appB: Endpoint;
+  const logger = memoryLogger();
+
+  const table = (...endpoints: Endpoint[]): RouteTable => ({
+    apps: [
+      { app: "hello", hosts: [HELLO], endpoints },
+      { app: "idle", hosts: [IDLE], endpoints: [] },
+    ],
+  });
+  const newRouter = (overrides: Partial<RouterSettings> = {}) =>
+    new HaproxyRouter({
+      stateDir: join(dir, "state"),
+      runDir: join(dir, "run"),
+      settings: { ...settings, ...overrides },
+      logger,
+      readyTimeoutMs: 10_000,
+      stopGraceMs: 1_000,
+    });
+  const https = (host: string, path = "/") =>
+    curl(`https://${host}:${httpsPort}${path}`, { caFile, http2: true });
+  const masterReloads = async () =>
+    (await new MasterCli(join(dir, "run", "haproxy-master.sock")).showProc()).master.reloads;
+
+  before(async () => {
+    dir = await mkdtemp("/tmp/slipway-router-");
+    await mkdir(join(dir, "run"), { mode: 0o700 });
+    const cert = await ensureServerCertificate({
+      caDir: join(dir, "ca"),
+      outDir: join(dir, "certs"),
+      domain: DOMAIN,
+    });
+    caFile = join(dir, "ca", "ca.pem");
+    await writeCrtList(join(dir, "crt-list"), [cert.pemPath]);
+    const appHeaders = {
+      "x-frame-options": "DENY",
+      server: "node-test",
+      "x-powered-by": "Express",
+    };
+    for (const name of ["a", "b"]) {
+      servers.push(
+        await startUpstream({ port: 0, host: "127.0.0.1" }, `hello from ${name}`, appHeaders),
+      );
+    }
+    appA = { name: "hello-web-a", address: "127.0.0.1", port: portOf(servers[0]!) };
+    appB = { name: "hello-web-b", address: "127.0.0.1", port: portOf(servers[1]!) };
+    const apiSocket = join(dir, "run", "api.sock");
+    servers.push(await startUpstream({ path: apiSocket }, "slipway api"));
+    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    settings = {
+      bindAddress: "127.0.0.1",
+      httpPort,
+      httpsPort,
+      domain: DOMAIN,
+      platformHost: API,
+      apiSocket,
+      crtList: join(dir, "crt-list"),
+      statsSocket: join(dir, "run", "haproxy.sock"),
+    };
+    router = newRouter();
+    await router.start();
+    await router.apply(table(appA));
+  });
+
+  after(async () => {
+    await router.stop();
+    for (const server of servers) await closeServer(server);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("serves an app over HTTP/2 with the security headers", async () => {
+    const response = await https(HELLO);
+    assert.equal(response.status, 200);
+    assert.equal(response.version, "2");
+    assert.equal(response.body, "hello from a");
+    assertSecurityHeaders(response);
+    const hsts = "max-age=63072000; includeSubDomains";
+    assert.equal(response.headers.get("strict-transport-security"), hsts);
+    assert.equal(response.headers.get("x-frame-options"), "DENY", "the app's own value stays");
+  });
+
+  it("redirects plain HTTP to HTTPS with 308", async () => {
+    const response = await curl(`http://${HELLO}:${httpPort}/a/b?c=d`, { caFile });
+    assert.equal(response.status, 308);
+    assert.equal(response.headers.get("location"), `https://${HELLO}:${httpsPort}/a/b?c=d`);
+    assertSecurityHeaders(response);
+    assert.equal(response.headers.get("x-frame-options"), "SAMEORIGIN");
+    assert.equal(response.headers.has("strict-transport-security"), false, "no HSTS over HTTP");
+  });
+
+  it("answers unknown hosts and apps without endpoints with 503", async () => {
+    const unknown = await https(`nope.${DOMAIN}`);
+    assert.equal(unknown.status, 503);
+    assert.equal(unknown.body, "No application is configured for this host.\n");
+    assertSecurityHeaders(unknown);
+    const idle = await https(IDLE);
+    assert.equal(idle.status, 503);
+    assert.equal(idle.body, "Service unavailable: the application has no running instance.\n");
+    assertSecurityHeaders(idle);
+  });
+
+  it("sends the platform host to the API socket", async () => {
+    const response = await https(API, "/v1/apps");
+    assert.equal(response.status, 200);
+    assert.equal(response.body, "slipway api");
+    assertSecurityHeaders(response);
+  });
+
+  it("offers only TLS 1.2 and 1.3 with strong ciphers, and h2 by ALPN", async () => {
+    const connect = ["s_client", "-connect", `127.0.0.1:${httpsPort}`, "-servername", HELLO];
+    const tls11 = await run("openssl", [...connect, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]);
+    assert.notEqual(tls11.code, 0, "TLS 1.1 must fail");
+    const weak = await run("openssl", [...connect, "-tls1_2", "-cipher", "AES128-SHA"]);
+    assert.notEqual(weak.code, 0, "TLS 1.2 with AES128-SHA must fail");
+    const tls13 = await run("openssl", [...connect, "-tls1_3", "-alpn", "h2", "-CAfile", caFile]);
+    assert.equal(tls13.code, 0, tls13.stderr);
+    assert.match(tls13.stdout, /New, TLSv1\.3/);
+    assert.match(tls13.stdout, /ALPN protocol: h2/);
+    assert.match(tls13.stdout, /Verify return code: 0 \(ok\)/);
+  });
+
+  it("skips identical tables and adopts the running haproxy", async () => {
+    const reloads = await masterReloads();
+    await router.apply(table(appA));
+    const second = newRouter();
+    await second.start();
+    assert.ok(logger.lines.includes("router adopted"));
+    await second.apply(table(appA));
+    assert.equal(await masterReloads(), reloads, "no reload for an unchanged table");
+  });
+
+  it("reloads across endpoint changes without failing a keep-alive request", async () => {
+    const abort = new AbortController();
+    const ca = await readFile(caFile, "utf8");
+    const load = keepAliveLoad({
+      port: httpsPort,
+      host: HELLO,
+      ca,
+      concurrency: 4,
+      signal: abort.signal,
+    });
+    const reloadsBefore = await masterReloads();
+    const steps = [[appA, appB], [appB], [appA, appB], [appA]];
+    for (const endpoints of steps) {
+      await sleep(300);
+      await router.apply(table(...endpoints));
+    }
+    await sleep(300);
+    abort.abort();
+    const result = await load;
+    assert.deepEqual(result.failures, []);
+    assert.equal(await masterReloads(), reloadsBefore + steps.length);
+    assert.ok(result.ok > 100, `only ${result.ok} requests`);
+    assert.ok(result.reused > result.ok / 2, `keep-alive barely used: ${result.reused}`);
+    assert.ok(result.bodies.has("hello from a") && result.bodies.has("hello from b"));
+  });
+
+  it("applies only the newest of concurrent tables", async () => {
+    const reloads = await masterReloads();
+    await Promise.all([
+      router.apply(table(appA, appB)),
+      router.apply(table(appB)),
+      router.apply(table(appA)),
+    ]);
+    // The first table starts at once; the second is replaced by the third while it runs.
+    assert.equal(await masterReloads(), reloads + 2, "the middle table was never applied");
+    assert.equal((await https(HELLO)).body, "hello from a");
+  });
+
+  it("rejects invalid input and keeps serving the previous configuration", async () => {
+    const live = await readFile(join(dir, "state", "haproxy.cfg"), "utf8");
+    const hostile = { apps: [{ app: "hello", hosts: [`${HELLO}\n  bind :1`], endpoints: [appB] }] };
+    await assert.rejects(router.apply(hostile), ValidationError);
+    const broken = newRouter({ crtList: join(dir, "missing-crt-list") });
+    await broken.start();
+    await assert.rejects(broken.apply(table(appB)), (error: unknown) => {
+      assert.ok(error instanceof DriverError);
+      assert.match(error.message, /missing-crt-list/);
+      return true;
+    });
+    assert.equal(await readFile(join(dir, "state", "haproxy.cfg"), "utf8"), live);
+    assert.equal((await https(HELLO)).body, "hello from a");
+  });
+
+  it("stops haproxy and removes its pid file and sockets", async () => {
+    await router.stop();
+    for (const file of ["haproxy.pid", "haproxy-master.sock", "haproxy.sock"]) {
+      await assert.rejects(access(join(dir, "run", file)), { code: "ENOENT" });
+    }
+    await assert.rejects(https(HELLO), /curl .* failed/);
+  });
+
+  it("starts again with the stored configuration, or without routes if it is invalid", async () => {
+    await router.start();
+    assert.equal((await https(HELLO)).body, "hello from a");
+    await router.stop();
+    await writeFile(join(dir, "state", "haproxy.cfg"), "global\n    no-such-directive\n");
+    await router.start();
+    assert.ok(logger.lines.some((line) => line.includes("stored router configuration is invalid")));
+    assert.equal((await https(HELLO)).status, 503);
+    await router.apply(table(appB));
+    assert.equal((await https(HELLO)).body, "hello from b");
+  });
+});
+
+describe("HaproxyRouter start failures", () => {
+  it("reports why haproxy could not start and leaves nothing running", async () => {
+    const dir = await mkdtemp("/tmp/slipway-router-fail-");
+    const taken = await startUpstream({ port: 0, host: "127.0.0.1" }, "not haproxy");
+    try {
+      const cert = await ensureServerCertificate({
+        caDir: join(dir, "ca"),
+        outDir: join(dir, "certs"),
+        domain: DOMAIN,
+      });
+      await writeCrtList(join(dir, "crt-list"), [cert.pemPath]);
+      const router = new HaproxyRouter({
+        stateDir: join(dir, "state"),
+        runDir: join(dir, "run"),
+        settings: {
+          bindAddress: "127.0.0.1",
+          httpPort: await freePort(),
+          httpsPort: portOf(taken),
+          domain: DOMAIN,
+          platformHost: API,
+          apiSocket: join(dir, "run", "api.sock"),
+          crtList: join(dir, "crt-list"),
+          statsSocket: join(dir, "run", "haproxy.sock"),
+        },
+        logger: memoryLogger(),
+        readyTimeoutMs: 10_000,
+      });
+      await assert.rejects(router.start(), (error: unknown) => {
+        assert.ok(error instanceof DriverError);
+        assert.match(error.message, /exited at start .*cannot bind socket/);
+        return true;
+      });
+      await router.stop();
+    } finally {
+      await closeServer(taken);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

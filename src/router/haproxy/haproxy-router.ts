@@ -1,0 +1,260 @@
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { DriverError } from "../../domain/errors.ts";
+import type { Logger } from "../../domain/logger.ts";
+import { renderHaproxyConfig, type RouterSettings } from "../render.ts";
+import type { RouteTable, Router } from "../router.ts";
+import {
+  alertsSince,
+  checkConfig,
+  logOffset,
+  readIfExists,
+  temporaryPath,
+  writeFileAtomic,
+} from "./haproxy-config.ts";
+import {
+  isAlive,
+  isOurMaster,
+  readPidFile,
+  spawnMaster,
+  stopMaster,
+  type MasterFiles,
+  type SpawnedMaster,
+} from "./haproxy-process.ts";
+import { LatestWins } from "./latest-wins.ts";
+import { MasterCli, type ProcessList } from "./master-cli.ts";
+import { waitFor } from "./wait.ts";
+
+/** Construction options of {@link HaproxyRouter}. */
+export interface HaproxyRouterOptions {
+  /** Holds haproxy.cfg and haproxy.log (under SLIPWAY_HOME). */
+  readonly stateDir: string;
+  /** Holds the master socket and the pid file (under SLIPWAY_RUN). */
+  readonly runDir: string;
+  readonly settings: RouterSettings;
+  readonly logger: Logger;
+  /** The haproxy executable; a bare name is looked up on a standard PATH. */
+  readonly haproxyBin?: string;
+  /** How long start() and each reload may take before failing (default 15 s). */
+  readonly readyTimeoutMs?: number;
+  /** How long stop() lets workers finish their requests before forcing them (default 5 s). */
+  readonly stopGraceMs?: number;
+}
+
+const EMPTY_TABLE: RouteTable = { apps: [] };
+
+/**
+ * The Router port on HAProxy 2.6+ in master-worker mode. The configuration is rendered
+ * whole from the route table, skipped when unchanged, checked with `haproxy -c`, swapped
+ * atomically and reloaded through the master CLI: the master hands the listening sockets
+ * to a new worker while old workers finish their connections, so no request is lost.
+ *
+ * HAProxy runs detached: it keeps serving while the daemon restarts, and the next start()
+ * adopts it instead of starting a second one.
+ */
+export class HaproxyRouter implements Router {
+  readonly #files: MasterFiles;
+  readonly #settings: RouterSettings;
+  readonly #logger: Logger;
+  readonly #cli: MasterCli;
+  readonly #readyTimeoutMs: number;
+  readonly #stopGraceMs: number;
+  readonly #queue = new LatestWins<string>((config) => this.#converge(config));
+  /** The configuration the running master has loaded; null before start(). */
+  #applied: string | null = null;
+
+  constructor(options: HaproxyRouterOptions) {
+    this.#files = {
+      bin: options.haproxyBin ?? "haproxy",
+      config: join(options.stateDir, "haproxy.cfg"),
+      logFile: join(options.stateDir, "haproxy.log"),
+      masterSocket: join(options.runDir, "haproxy-master.sock"),
+      pidFile: join(options.runDir, "haproxy.pid"),
+    };
+    this.#settings = options.settings;
+    this.#logger = options.logger;
+    this.#cli = new MasterCli(this.#files.masterSocket);
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    this.#stopGraceMs = options.stopGraceMs ?? 5_000;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(dirname(this.#files.config), { recursive: true, mode: 0o700 });
+    await mkdir(dirname(this.#files.pidFile), { recursive: true, mode: 0o700 });
+    if (await this.#adopt()) return;
+    await rm(this.#files.pidFile, { force: true });
+    await rm(this.#files.masterSocket, { force: true });
+    const config = await this.#startupConfig();
+    const offset = await logOffset(this.#files.logFile);
+    const master = await spawnMaster(this.#files);
+    try {
+      await this.#waitUntilServing({ master, offset });
+    } catch (error) {
+      await stopMaster(master.pid, 0);
+      throw error;
+    }
+    this.#applied = config;
+    this.#logger.info("router started", { pid: master.pid });
+  }
+
+  async apply(table: RouteTable): Promise<void> {
+    // Rendering validates: a bad table fails here, for this caller only.
+    const config = renderHaproxyConfig(table, this.#settings);
+    await this.#queue.submit(config);
+  }
+
+  async stop(): Promise<void> {
+    const pid = await this.#runningMaster();
+    if (pid !== null) await stopMaster(pid, this.#stopGraceMs);
+    for (const file of [
+      this.#files.pidFile,
+      this.#files.masterSocket,
+      this.#settings.statsSocket,
+    ]) {
+      await rm(file, { force: true });
+    }
+    this.#applied = null;
+    if (pid !== null) this.#logger.info("router stopped", { pid });
+  }
+
+  /** Takes over a master left running by an earlier daemon; false when there is none. */
+  async #adopt(): Promise<boolean> {
+    const pid = await this.#runningMaster();
+    if (pid === null) return false;
+    try {
+      await this.#waitUntilServing(null);
+    } catch (error) {
+      if (!(error instanceof DriverError)) throw error;
+      this.#logger.warn("running haproxy does not answer; replacing it", {
+        pid,
+        error: error.message,
+      });
+      await stopMaster(pid, 0);
+      return false;
+    }
+    // Without its file the running configuration is unknown: the first apply() reloads.
+    this.#applied = (await readIfExists(this.#files.config)) ?? "";
+    this.#logger.info("router adopted", { pid });
+    return true;
+  }
+
+  /** The pid of our master if it runs; a pid file may name a dead or unrelated process. */
+  async #runningMaster(): Promise<number | null> {
+    const pid = await readPidFile(this.#files.pidFile);
+    if (pid === null || !(await isAlive(pid))) return null;
+    return (await isOurMaster(pid, this.#files.masterSocket)) ? pid : null;
+  }
+
+  /**
+   * The configuration to start with: the stored one if it is still valid (the data plane
+   * comes back as it was), else the empty table until the first apply().
+   */
+  async #startupConfig(): Promise<string> {
+    const stored = await readIfExists(this.#files.config);
+    if (stored !== null) {
+      try {
+        await checkConfig(this.#files.bin, this.#files.config);
+        return stored;
+      } catch (error) {
+        if (!(error instanceof DriverError)) throw error;
+        this.#logger.warn("stored router configuration is invalid; starting without routes", {
+          error: error.message,
+        });
+      }
+    }
+    const empty = renderHaproxyConfig(EMPTY_TABLE, this.#settings);
+    await this.#install(empty);
+    return empty;
+  }
+
+  /** One serialized convergence step (see LatestWins): skip, check, swap, reload. */
+  async #converge(config: string): Promise<void> {
+    const previous = this.#applied;
+    if (previous === null) throw new DriverError("haproxy", "apply() before start()");
+    if (config === previous) return;
+    await this.#install(config);
+    try {
+      await this.#reload();
+    } catch (error) {
+      // The master kept the old workers; the file on disk must say what runs.
+      await writeFileAtomic(this.#files.config, previous);
+      throw error;
+    }
+    this.#applied = config;
+    this.#logger.info("router configuration applied", { bytes: config.length });
+  }
+
+  /** Checks `config` with `haproxy -c` as a separate file, then renames it over the live one. */
+  async #install(config: string): Promise<void> {
+    const candidate = temporaryPath(this.#files.config);
+    try {
+      await writeFileAtomic(candidate, config);
+      await checkConfig(this.#files.bin, candidate);
+      await rename(candidate, this.#files.config);
+    } finally {
+      await rm(candidate, { force: true });
+    }
+  }
+
+  /** Reloads through the master CLI and returns once a worker of the new generation serves. */
+  async #reload(): Promise<void> {
+    const before = await this.#cli.showProc();
+    const offset = await logOffset(this.#files.logFile);
+    await this.#cli.command("reload");
+    const after = await waitFor(
+      async () => {
+        const list = await this.#showProc();
+        return list !== null && list.master.reloads > before.master.reloads ? list : null;
+      },
+      { timeoutMs: this.#readyTimeoutMs, what: "the haproxy master to reload" },
+    );
+    if (after.master.failedReloads > 0) {
+      const alerts = await alertsSince(this.#files.logFile, offset);
+      throw new DriverError("haproxy", `reload failed, the old configuration serves: ${alerts}`);
+    }
+    const fresh = after.workers.find((w) => !before.workers.some((old) => old.pid === w.pid));
+    if (fresh === undefined) throw new DriverError("haproxy", "reload started no new worker");
+    await this.#waitForWorker(fresh.pid);
+  }
+
+  /** Waits for the master to answer and a current worker to serve. */
+  async #waitUntilServing(
+    spawned: { master: SpawnedMaster; offset: number } | null,
+  ): Promise<void> {
+    const list = await waitFor(
+      async () => {
+        const status = spawned?.master.exitStatus() ?? null;
+        if (spawned !== null && status !== null) {
+          const alerts = await alertsSince(this.#files.logFile, spawned.offset);
+          throw new DriverError("haproxy", `exited at start (${status}): ${alerts}`);
+        }
+        const current = await this.#showProc();
+        return current !== null && current.workers.length > 0 ? current : null;
+      },
+      { timeoutMs: this.#readyTimeoutMs, what: "haproxy to start" },
+    );
+    await Promise.all(list.workers.map((worker) => this.#waitForWorker(worker.pid)));
+  }
+
+  async #waitForWorker(pid: number): Promise<void> {
+    await waitFor(
+      async () =>
+        (await this.#answers(() => this.#cli.workerAnswers(pid))) === true ? true : null,
+      { timeoutMs: this.#readyTimeoutMs, what: `haproxy worker ${pid}` },
+    );
+  }
+
+  /** `show proc`, or null while the master cannot answer (starting, re-executing). */
+  async #showProc(): Promise<ProcessList | null> {
+    return this.#answers(() => this.#cli.showProc());
+  }
+
+  async #answers<T>(ask: () => Promise<T>): Promise<T | null> {
+    try {
+      return await ask();
+    } catch (error) {
+      if (error instanceof DriverError) return null;
+      throw error;
+    }
+  }
+}
