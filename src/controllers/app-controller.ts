@@ -8,7 +8,6 @@ import type { Store } from "../store/store.ts";
 import { isEmptyPlan, planApp, type StartAction, type StopAction } from "./app-plan.ts";
 import { APP_PORT, appContainerSpec, appNetworkName } from "./container-spec.ts";
 import { listAppContainers, toObserved } from "./observe.ts";
-import { tryConnect, waitForTcp } from "./readiness.ts";
 import type { RouteSync } from "./route-sync.ts";
 import type { RuntimeState } from "./runtime-state.ts";
 
@@ -25,6 +24,8 @@ export interface AppControllerDeps {
   readonly stopGraceSeconds: number;
   /** Pause between leaving the router and SIGTERM, so in-flight requests finish. */
   readonly drainMs: number;
+  /** Readiness check: resolves true once address:port accepts connections (waitForTcp). */
+  readonly probe: (address: string, port: number, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
 }
 
 /**
@@ -48,7 +49,7 @@ export class AppController {
       await this.#removeLeftovers(appId, containers);
       return;
     }
-    await this.#adopt(app, containers);
+    await this.#adopt(app, containers, signal);
     const release = await store.currentRelease(app.id);
     const formation = await store.getFormation(app.id);
     const plan = planApp(release, formation, containers.map((c) => toObserved(c, state)));
@@ -83,12 +84,12 @@ export class AppController {
   }
 
   /** Containers that survived a daemon restart are probed once and kept if they answer. */
-  async #adopt(app: App, containers: readonly ContainerInfo[]): Promise<void> {
-    const { state } = this.#deps;
+  async #adopt(app: App, containers: readonly ContainerInfo[], signal: AbortSignal): Promise<void> {
+    const { state, probe } = this.#deps;
     for (const c of containers) {
       if (c.state !== "running" || state.isReady(c.id)) continue;
       const address = c.addresses[appNetworkName(this.#deps.instance, app)];
-      if (address !== undefined && (await tryConnect(address, APP_PORT, 1000))) state.markReady(c.id);
+      if (address !== undefined && (await probe(address, APP_PORT, 1000, signal))) state.markReady(c.id);
     }
   }
 
@@ -105,7 +106,7 @@ export class AppController {
     const info = await engine.inspectContainer(id);
     const address = info?.addresses[spec.network];
     const ready =
-      address !== undefined && (await waitForTcp(address, APP_PORT, this.#deps.bootTimeoutMs, signal));
+      address !== undefined && (await this.#deps.probe(address, APP_PORT, this.#deps.bootTimeoutMs, signal));
     if (!ready) {
       const tail = await this.#tailLogs(id);
       await engine.stopContainer(id, 1);

@@ -7,6 +7,7 @@ import type { Config } from "../config/config.ts";
 import { AppController } from "../controllers/app-controller.ts";
 import { BuildController } from "../controllers/build-controller.ts";
 import { ControllerManager } from "../controllers/manager.ts";
+import { waitForTcp } from "../controllers/readiness.ts";
 import { RouteSync } from "../controllers/route-sync.ts";
 import { RuntimeState } from "../controllers/runtime-state.ts";
 import type { Logger } from "../domain/logger.ts";
@@ -59,6 +60,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     bootTimeoutMs: 60_000,
     stopGraceSeconds: 30,
     drainMs: 1000,
+    probe: waitForTcp,
   });
   const builds = new BuildController({
     store,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/config.ts";
 import { DriverError } from "../domain/errors.ts";
-import type { Logger } from "../domain/logger.ts";
+import { silentLogger, type Logger } from "../domain/logger.ts";
 import { DockerEngine } from "../engine/docker/docker-engine.ts";
 import { stopPodmanService } from "../engine/podman-service.ts";
 import { purgeInstance, type PurgeReport } from "../engine/purge.ts";
@@ -128,7 +128,7 @@ function routerFor(config: Config): HaproxyRouter {
       crtList: join(paths.routerDir, "crt-list.txt"),
       statsSocket: join(config.runDir, "haproxy-stats.sock"),
     },
-    logger: { info: () => undefined, warn: () => undefined },
+    logger: silentLogger,
   });
 }
 

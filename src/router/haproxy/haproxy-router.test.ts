@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -10,6 +10,7 @@ import { ensureServerCertificate } from "../../security/ca.ts";
 import type { RouterSettings } from "../render.ts";
 import type { Endpoint, RouteTable } from "../router.ts";
 import { writeCrtList } from "./crt-list.ts";
+import { checkConfig } from "./haproxy-config.ts";
 import { HaproxyRouter } from "./haproxy-router.ts";
 import { MasterCli } from "./master-cli.ts";
 import {
@@ -131,6 +132,18 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     await router.stop();
     for (const server of servers) await closeServer(server);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("renders golden configurations that haproxy accepts", async () => {
+    const testdata = new URL("../testdata/", import.meta.url);
+    const goldens = (await readdir(testdata)).filter((name) => name.endsWith(".cfg"));
+    assert.ok(goldens.length >= 3);
+    for (const name of goldens) {
+      const text = await readFile(new URL(name, testdata), "utf8");
+      const file = join(dir, name);
+      await writeFile(file, text.replaceAll("/var/lib/slipway/router/crt-list", settings.crtList));
+      await checkConfig("haproxy", file);
+    }
   });
 
   it("serves an app over HTTP/2 with the security headers", async () => {

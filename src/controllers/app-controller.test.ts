@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+import type { App } from "../domain/app.ts";
+import { silentLogger } from "../domain/logger.ts";
+import { FakeEngine } from "../engine/fake-engine.ts";
+import { packTar, tarFile } from "../engine/tar-files.ts";
+import type { RouteTable, Router } from "../router/router.ts";
+import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { AppController } from "./app-controller.ts";
+import { RouteSync } from "./route-sync.ts";
+import { RuntimeState } from "./runtime-state.ts";
+
+/** A router that records every table it is given. */
+class RecordingRouter implements Router {
+  readonly tables: RouteTable[] = [];
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  apply(table: RouteTable): Promise<void> {
+    this.tables.push(table);
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  get endpoints(): string[] {
+    return (this.tables.at(-1)?.apps[0]?.endpoints ?? []).map((e) => e.name);
+  }
+}
+
+describe("AppController", () => {
+  let store: SqliteStore;
+  let engine: FakeEngine;
+  let router: RecordingRouter;
+  let state: RuntimeState;
+  let app: App;
+  let healthy: boolean;
+  let controller: AppController;
+  const signal = new AbortController().signal;
+
+  beforeEach(async () => {
+    store = new SqliteStore(":memory:");
+    engine = new FakeEngine({ instance: "t1", program: () => ({ untilStopped: true }) });
+    router = new RecordingRouter();
+    state = new RuntimeState();
+    healthy = true;
+    const routes = new RouteSync({ store, engine, router, state, instance: "t1", domain: "example.test" });
+    controller = new AppController({
+      store,
+      engine,
+      routes,
+      state,
+      instance: "t1",
+      logger: silentLogger,
+      bootTimeoutMs: 100,
+      stopGraceSeconds: 1,
+      drainMs: 0,
+      probe: () => Promise.resolve(healthy),
+    });
+    app = await store.createApp("hello");
+  });
+
+  async function release(version: number): Promise<void> {
+    await engine.importImage(packTar([tarFile("app/server.js", "")]), { reference: `img-${String(version)}`, labels: {} });
+    const r = await store.createRelease({
+      appId: app.id,
+      imageDigest: `sha256:${String(version).padStart(64, "0")}`,
+      imageRef: `img-${String(version)}`,
+      buildId: null,
+      processTypes: { web: "node server.js" },
+      stack: "slipway-24",
+      buildpacks: ["nodejs"],
+      description: "test",
+    });
+    assert.equal(r.version, version);
+  }
+
+  async function running(): Promise<{ id: string; image: string }[]> {
+    return (await engine.listContainers({ "io.slipway.app-id": app.id }))
+      .filter((c) => c.state === "running")
+      .map((c) => ({ id: c.id, image: c.image }));
+  }
+
+  it("routes an app without a release to no endpoint and starts nothing", async () => {
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(engine.actions, []);
+    assert.deepEqual(router.tables.at(-1), {
+      apps: [{ app: "hello", hosts: ["hello.example.test"], endpoints: [] }],
+    });
+  });
+
+  it("deploys the first release on the app's own network and routes it once ready", async () => {
+    await release(1);
+    engine.clearActions();
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(
+      engine.actions.map((a) => `${a.verb} ${a.kind}`),
+      ["create network", "create container", "start container"],
+    );
+    assert.equal(engine.actions[0]?.name, "sw-t1-hello");
+    assert.deepEqual((await running()).map((c) => c.image), ["img-1"]);
+    assert.equal(router.endpoints.length, 1);
+  });
+
+  it("is idempotent: a second reconcile changes nothing", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    engine.clearActions();
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(engine.actions, []);
+  });
+
+  it("rolls a new release: the new container serves before the old one stops", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    const [old] = await running();
+    await release(2);
+    engine.clearActions();
+    const tablesBefore = router.tables.length;
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(
+      engine.actions.map((a) => `${a.verb} ${a.kind}`),
+      ["create container", "start container", "stop container", "remove container"],
+    );
+    // The first table applied after the start already points at v2 only.
+    const switched = router.tables[tablesBefore]?.apps[0]?.endpoints ?? [];
+    assert.equal(switched.length, 1);
+    assert.match(switched[0]?.name ?? "", /-v2-/);
+    assert.deepEqual((await running()).map((c) => c.image), ["img-2"]);
+    assert.notEqual((await running())[0]?.id, old?.id);
+  });
+
+  it("keeps the old release serving when the new one never becomes ready", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    await release(2);
+    healthy = false;
+    await assert.rejects(controller.reconcile(app.id, signal), /did not accept connections/);
+    assert.deepEqual((await running()).map((c) => c.image), ["img-1"]);
+    assert.match(router.endpoints[0] ?? "", /-v1-/);
+    const events = await store.listEvents(app.id, 10);
+    assert.ok(events.some((e) => e.type === "release.failed"));
+  });
+
+  it("replaces a crashed container", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    const [first] = await running();
+    engine.exitContainer(first?.id ?? "", 137, true);
+    await controller.reconcile(app.id, signal);
+    const now = await running();
+    assert.equal(now.length, 1);
+    assert.notEqual(now[0]?.id, first?.id);
+    const events = await store.listEvents(app.id, 10);
+    assert.ok(events.some((e) => e.message.includes("out of memory")));
+  });
+
+  it("adopts running containers after a restart without restarting them", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    const before = await running();
+    state = new RuntimeState();
+    const routes = new RouteSync({ store, engine, router, state, instance: "t1", domain: "example.test" });
+    const restarted = new AppController({
+      store,
+      engine,
+      routes,
+      state,
+      instance: "t1",
+      logger: silentLogger,
+      bootTimeoutMs: 100,
+      stopGraceSeconds: 1,
+      drainMs: 0,
+      probe: () => Promise.resolve(true),
+    });
+    engine.clearActions();
+    await restarted.reconcile(app.id, signal);
+    assert.deepEqual(engine.actions, []);
+    assert.deepEqual(await running(), before);
+    assert.equal(router.endpoints.length, 1);
+  });
+
+  it("removes the containers and network of a deleted app", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    await store.deleteApp(app.id);
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(await engine.listContainers({ "io.slipway.app-id": app.id }), []);
+    assert.deepEqual(await engine.listNetworks({ "io.slipway.app-id": app.id }), []);
+    assert.deepEqual(router.tables.at(-1), { apps: [] });
+  });
+});
