@@ -29,7 +29,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/domain/**/*.ts", "src/controllers/**/*-plan.ts", "src/router/render*.ts"],
+    files: ["src/domain/**/*.ts", "src/controllers/*-plan.ts", "src/controllers/route-table.ts", "src/router/render.ts", "src/router/render-validate.ts"],
+    ignores: ["**/*.test.ts"],
     rules: { "no-restricted-imports": ["error", sdkImports] },
   },
   {
@@ -39,5 +40,5 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["it", "test", "describe", "suite", "before", "after", "beforeEach", "afterEach"] }] }],
     },
   },
-  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { console: "readonly", process: "readonly" } } },
 );

@@ -54,8 +54,9 @@ const BUILD_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /**
  * Builds an app image from source: buildpacks run in a locked-down build container (from the
  * stack's build image, on the build network, with resource limits and a timeout), the
- * resulting slug is laid on the stack's run image as /app and committed with labels.
- * Temporary containers and the workspace volume are removed whatever happens.
+ * resulting slug is laid on the stack's run root filesystem as /app and imported as a
+ * labelled image. The build container and the workspace volume are removed whatever
+ * happens; the app's cache volume stays for the next build.
  * Throws BuildFailedError with the reason when the app does not build.
  */
 export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
@@ -104,6 +105,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
 
     await engine.putArchive(buildContainer, "/workspace", buildInputs(options));
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
+    options.signal?.throwIfAborted();
 
     await runToCompletion({
       engine,
@@ -113,6 +115,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
     });
 
+    options.signal?.throwIfAborted();
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
     log(`-----> Process types: ${Object.keys(meta.processTypes).join(", ")}`);
 
@@ -137,11 +140,12 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       stack: stack.name,
     };
   } finally {
+    // Unread when the build stopped early: let its producer stop and close the upload.
+    options.sourceTar.destroy();
     for (const step of cleanup.reverse()) {
       await step().catch((error: unknown) => {
-        log(
-          ` !     Cleanup after the build failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        const message = error instanceof Error ? error.message : String(error);
+        log(` !     Warning: cleaning up after the build failed: ${message}`);
       });
     }
   }

@@ -42,6 +42,11 @@ export async function runCommand(
     child.once("error", reject);
     child.once("close", resolve);
   });
+  // A command that exits without reading all its input closes the pipe (EPIPE): its exit
+  // code and output say what went wrong, so that error is only noted in the log.
+  child.stdin.on("error", (error) => {
+    options.log(`(${command} did not read all its input: ${error.message})`);
+  });
   child.stdin.end(options.input ?? "");
   const outputs = [pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)];
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { BuildFailedError, DriverError } from "../domain/errors.ts";
 import { readStackRecipe, type StackRecipe } from "./stack-recipe.ts";
-import { buildStackRootfs, type RootfsTarball } from "./stack-rootfs.ts";
+import { assertNothingMounted, buildStackRootfs, type RootfsTarball } from "./stack-rootfs.ts";
 
 /** Labels on stack images (and copied onto app images as io.slipway.stack). */
 export const STACK_LABELS = {
@@ -56,6 +56,11 @@ interface CacheManifest {
 }
 
 const MANIFEST = "manifest.json";
+/**
+ * Part of the cache key besides the recipe: bump it when a change to the stack builder
+ * changes what the tarballs contain, so caches made by older code are not reused.
+ */
+const BUILDER_REVISION = 2;
 
 /**
  * Makes sure the stack's run and build images exist in the engine. Builds the root
@@ -82,7 +87,7 @@ export async function loadStack(
   options: Pick<BuildStackOptions, "recipeDir" | "cacheDir" | "engine">,
 ): Promise<StackImages> {
   const recipe = await readStackRecipe(options.recipeDir);
-  const manifest = await readManifest(join(options.cacheDir, recipe.digest));
+  const manifest = await readManifest(cacheEntryDir(options.cacheDir, recipe));
   const notBuilt = `the ${recipe.name} ${recipe.version} stack is not built yet (or its recipe changed): build it first`;
   if (!manifest) throw new BuildFailedError(notBuilt);
   const image = async (role: StackRole, tarball: RootfsTarball): Promise<StackImage> => {
@@ -108,7 +113,7 @@ async function cachedTarballs(
   recipe: StackRecipe,
   options: BuildStackOptions,
 ): Promise<CacheManifest> {
-  const entryDir = join(options.cacheDir, recipe.digest);
+  const entryDir = cacheEntryDir(options.cacheDir, recipe);
   const cached = await readManifest(entryDir);
   if (cached) {
     options.log("root filesystems found in the cache");
@@ -135,11 +140,17 @@ async function cachedTarballs(
     await publish(workDir, entryDir);
     options.log(`root filesystems built in ${String(Math.round((Date.now() - started) / 1000))} s`);
   } finally {
+    await assertNothingMounted(workDir);
     await rm(workDir, { recursive: true, force: true });
   }
   const published = await readManifest(entryDir);
   if (!published) throw new DriverError("stack", `cache entry ${entryDir} vanished`);
   return published;
+}
+
+/** Where the tarballs of this recipe live in the cache (for tests and pruning). */
+export function cacheEntryDir(cacheDir: string, recipe: Pick<StackRecipe, "digest">): string {
+  return join(cacheDir, `${recipe.digest}.r${String(BUILDER_REVISION)}`);
 }
 
 /** Atomic: readers see a complete cache entry or none. Another builder may have won. */

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { BuildFailedError } from "../domain/errors.ts";
+import { BuildFailedError, DriverError } from "../domain/errors.ts";
 import { runCommand } from "./command.ts";
 import type { StackRecipe } from "./stack-recipe.ts";
 
@@ -116,7 +116,19 @@ export async function buildStackRootfs(
     return { run: runTar, build: buildTar };
   } finally {
     await runCommand("umount", ["-l", join(root, "proc")], { log });
+    await assertNothingMounted(root);
     await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Refuses to go on (and so to rm -r) while anything is mounted below dir. */
+export async function assertNothingMounted(dir: string): Promise<void> {
+  const mounts = (await readFile("/proc/self/mounts", "utf8"))
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((target) => target === dir || target.startsWith(`${dir}/`));
+  if (mounts.length > 0) {
+    throw new DriverError("stack", `still mounted below ${dir}: ${mounts.join(", ")}`);
   }
 }
 
@@ -146,6 +158,8 @@ async function prepareChroot(
   await writeFile(join(root, "usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });
   // Name resolution for apt inside the chroot; emptied again before each tarball.
   await copyFile("/etc/resolv.conf", join(root, "etc/resolv.conf"));
+  // debootstrap copies the host's name; containers get their own at run time.
+  await writeFile(join(root, "etc/hostname"), "localhost\n");
 }
 
 /** The stack promise: no image ships while Debian-Security has an update for it. */
@@ -155,10 +169,8 @@ async function checkNoSecurityUpdates(
 ): Promise<void> {
   const pending: string[] = [];
   await runCommand("chroot", [root, "apt-get", "-s", "upgrade"], {
-    log: () => undefined,
-    filter: (line) => {
+    log: (line) => {
       if (line.startsWith("Inst ") && /security/i.test(line)) pending.push(line);
-      return false;
     },
     ...(signal ? { signal } : {}),
   });

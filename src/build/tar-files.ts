@@ -8,7 +8,7 @@ import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./
 import { ValidationError } from "../domain/errors.ts";
 
 /** A file to put in a tar: from disk (`path`) or from memory (`content`). */
-export type TarFile =
+export type PackInput =
   | { readonly name: string; readonly path: string; readonly mode?: number }
   | { readonly name: string; readonly content: string | Buffer; readonly mode?: number };
 
@@ -18,7 +18,7 @@ export type TarFile =
  * containers with Engine.putArchive.
  */
 export function packTar(
-  files: readonly TarFile[],
+  files: readonly PackInput[],
   directories: readonly { readonly dir: string; readonly prefix: string }[] = [],
 ): Readable {
   return packStream(async (pack) => {

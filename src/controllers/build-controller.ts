@@ -90,7 +90,7 @@ export class BuildController {
         app,
         build,
         sourcePath: files.sourcePath(build),
-        log: (line) => log.write(line),
+        log: (line) => { log.write(line); },
         signal,
       });
       const release = await store.createRelease({

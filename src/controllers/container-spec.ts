@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { processCommand } from "../build/app-image.ts";
 import type { App } from "../domain/app.ts";
 import { LABEL } from "../domain/labels.ts";
 import type { Release } from "../domain/release.ts";
@@ -29,8 +30,8 @@ export function appContainerSpec(
   return {
     name: `sw-${instance}-${app.name}-${processType}-v${release.version}-${suffix}`,
     image: release.imageRef,
-    // The image's entrypoint is the launcher (.profile.d, then the Procfile command).
-    cmd: [processType],
+    // The launcher sources .profile.d, then execs the release's command for the type.
+    cmd: processCommand(processType),
     env: {
       PORT: String(APP_PORT),
       SLIPWAY_APP: app.name,

@@ -17,7 +17,7 @@ export function buildpackBuilder(config: Config, engine: Engine): Builder {
   return {
     async build(request: BuildRequest): Promise<BuildResult> {
       const archive = await openSourceArchive(request.sourcePath, { limits: SOURCE_LIMITS, signal: request.signal });
-      const stack = await currentStack(engine);
+      const stack = await currentStack(config, engine);
       return runBuild({
         engine,
         app: request.app,

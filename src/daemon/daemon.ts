@@ -44,7 +44,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
 
   const engine = await connectEngine(config, paths, logger);
   const store = new SqliteStore(paths.database, {
-    onListenerError: (error, change) => logger.error("store listener failed", { error, change }),
+    onListenerError: (error, change) => { logger.error("store listener failed", { error, change }); },
   });
 
   const router = await startRouter(config, paths, logger);
@@ -89,7 +89,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       sourcesDir: paths.sourcesDir,
       buildLogsDir: paths.buildLogsDir,
     }),
-    onInternalError: (error, request) => logger.error("internal error", { error, method: request.method, url: request.url }),
+    onInternalError: (error, request) => { logger.error("internal error", { error, method: request.method, url: request.url }); },
   });
   const server = await listen(createAdaptorServer({ fetch: api.fetch }) as Server, paths.apiSocket);
 
@@ -109,7 +109,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     async stop() {
       logger.info("stopping the control plane");
       await controllers.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       server.closeAllConnections();
       await store.close();
       await rm(paths.daemonPid, { force: true });
@@ -160,7 +160,7 @@ async function listen(server: Server, socketPath: string): Promise<Server> {
   await rm(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(socketPath, () => resolve());
+    server.listen(socketPath, () => { resolve(); });
   });
   await chmod(socketPath, 0o600);
   return server;

@@ -162,7 +162,7 @@ export function apiAnswers(socketPath: string): Promise<boolean> {
       resolve(res.statusCode === 200);
     });
     req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(false));
+    req.on("error", () => { resolve(false); });
     req.end();
   });
 }

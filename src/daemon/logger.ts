@@ -6,9 +6,9 @@ export function jsonLogger(write: (line: string) => void, base: Readonly<Record<
     write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...fields }, replacer)}\n`);
   };
   return {
-    info: (message, fields) => emit("info", message, fields),
-    warn: (message, fields) => emit("warn", message, fields),
-    error: (message, fields) => emit("error", message, fields),
+    info: (message, fields) => { emit("info", message, fields); },
+    warn: (message, fields) => { emit("warn", message, fields); },
+    error: (message, fields) => { emit("error", message, fields); },
   };
 }
 

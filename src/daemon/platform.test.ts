@@ -86,7 +86,7 @@ describe("platform API deps", () => {
 
   it("refuses entries with .. in their path", async () => {
     await expectRefused(
-      archive((root) => writeFileSync(join(root, "a"), "x"), ["--transform=s,^\\./a,../evil,", "./a"]),
+      archive((root) => { writeFileSync(join(root, "a"), "x"); }, ["--transform=s,^\\./a,../evil,", "./a"]),
       /\.\./,
     );
   });
@@ -99,7 +99,7 @@ describe("platform API deps", () => {
 
   it("refuses symlinks that escape the tree", async () => {
     await expectRefused(
-      archive((root) => symlinkSync("../../etc/passwd", join(root, "link"))),
+      archive((root) => { symlinkSync("../../etc/passwd", join(root, "link")); }),
       /link|escape|outside/i,
     );
   });

@@ -10,6 +10,23 @@ import {
 } from "./fake-files.ts";
 import type { TarFile } from "./tar-files.ts";
 
+/** What a fake container does when started. Output appears at once. */
+export interface FakeRun {
+  readonly exitCode?: number;
+  readonly stdout?: readonly string[];
+  readonly stderr?: readonly string[];
+  /** Keep running until stopped (a server); otherwise exit at once. */
+  readonly untilStopped?: boolean;
+  /** Files the process writes, by absolute path (into volumes where mounted). */
+  readonly writes?: Readonly<Record<string, string>>;
+}
+
+/** Decides what a started container does; `read` sees its files (image, layer, volumes). */
+export type FakeProgram = (
+  spec: ContainerSpec,
+  read: (path: string) => string | undefined,
+) => FakeRun;
+
 /** Finds the files of a named volume. */
 export type VolumeFiles = (name: string) => FileTree | undefined;
 

@@ -23,29 +23,16 @@ import type {
   NetworkInfo,
   VolumeInfo,
 } from "./engine.ts";
-import { FakeContainer } from "./fake-container.ts";
+import type { ForeignObjects } from "./engine.contract.ts";
+import { FakeContainer, type FakeProgram } from "./fake-container.ts";
 import { copyTree, writeFiles, type FileTree } from "./fake-files.ts";
 import { FakeImageStore } from "./fake-image-store.ts";
 import { FakeNetworkStore } from "./fake-network-store.ts";
 import { FakeVolumeStore } from "./fake-volume-store.ts";
 import { packTar, unpackTar } from "./tar-files.ts";
 
-/** What a fake container does when started. Output appears at once. */
-export interface FakeRun {
-  readonly exitCode?: number;
-  readonly stdout?: readonly string[];
-  readonly stderr?: readonly string[];
-  /** Keep running until stopped (a server); otherwise exit at once. */
-  readonly untilStopped?: boolean;
-  /** Files the process writes, by absolute path (into volumes where mounted). */
-  readonly writes?: Readonly<Record<string, string>>;
-}
-
-/** Decides what a started container does; `read` sees its files (image, layer, volumes). */
-export type FakeProgram = (
-  spec: ContainerSpec,
-  read: (path: string) => string | undefined,
-) => FakeRun;
+export type { FakeProgram, FakeRun } from "./fake-container.ts";
+export type { ForeignObjects } from "./engine.contract.ts";
 
 export interface FakeEngineOptions {
   readonly instance?: string;
@@ -59,14 +46,6 @@ export interface FakeAction {
   readonly verb: "create" | "start" | "stop" | "remove" | "commit" | "import" | "put-archive";
   readonly kind: "container" | "image" | "network" | "volume";
   readonly name: string;
-}
-
-/** One object of each kind without the instance label, for ownership tests. */
-export interface ForeignObjects {
-  readonly container: string;
-  readonly network: string;
-  readonly volume: string;
-  readonly image: string;
 }
 
 /**

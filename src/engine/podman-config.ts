@@ -48,9 +48,6 @@ export function podmanLayout(stateDir: string, runDir: string): PodmanLayout {
   };
 }
 
-/** Bytes of output kept per container log file before conmon truncates it. */
-const LOG_SIZE_MAX = 16 * 1024 * 1024;
-
 /**
  * containers.conf. runc, because crun fails on this kernel; cgroupfs, because there is no
  * systemd to delegate to; file events, because there is no journal; explicit ulimits,
@@ -61,7 +58,6 @@ export function renderContainersConf(layout: PodmanLayout, runtime: string): str
     "# Written by Slipway; rewritten at every start.",
     "[containers]",
     'default_ulimits = ["nofile=1024:1024", "nproc=512:512"]',
-    `log_size_max = ${LOG_SIZE_MAX}`,
     "",
     "[engine]",
     `runtime = ${toml(runtime)}`,

@@ -77,14 +77,21 @@ export async function ensureCa(dir: string): Promise<CaFiles> {
     const cert = join(scratch, CA_CERT);
     await writeFile(config, caConfig(randomBytes(4).toString("hex")), { mode: 0o600 });
     await generateKey(key);
-    await openssl(
-      ["req", "-new", "-x509", "-config", config, "-key", key, "-sha256"].concat([
-        "-days",
-        String(CA_DAYS),
-        "-out",
-        cert,
-      ]),
-    );
+    const days = String(CA_DAYS);
+    await openssl([
+      "req",
+      "-new",
+      "-x509",
+      "-config",
+      config,
+      "-key",
+      key,
+      "-sha256",
+      "-days",
+      days,
+      "-out",
+      cert,
+    ]);
     await rename(key, keyPath);
     await rename(cert, certPath);
   });
@@ -115,8 +122,12 @@ export async function ensureServerCertificate(
   await mkdir(request.outDir, { recursive: true, mode: 0o700 });
   const combined = await issueLeaf(ca, caPem, domain, request.outDir);
   const temp = join(request.outDir, `.${domain}.pem.${randomBytes(6).toString("hex")}`);
-  await writeFile(temp, combined, { mode: 0o600, flag: "wx" });
-  await rename(temp, pemPath);
+  try {
+    await writeFile(temp, combined, { mode: 0o600, flag: "wx" });
+    await rename(temp, pemPath);
+  } finally {
+    await rm(temp, { force: true });
+  }
   return { pemPath, notAfter: new X509Certificate(combined).validToDate, issued: true };
 }
 
@@ -225,14 +236,8 @@ function leafConfig(domain: string): string {
 }
 
 async function generateKey(path: string): Promise<void> {
-  await openssl(
-    ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"].concat([
-      "-pkeyopt",
-      "ec_param_enc:named_curve",
-      "-out",
-      path,
-    ]),
-  );
+  const curve = ["-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:named_curve"];
+  await openssl(["genpkey", "-algorithm", "EC", ...curve, "-out", path]);
   await chmod(path, 0o600);
 }
 

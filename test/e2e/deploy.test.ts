@@ -218,10 +218,10 @@ interface LoadStats {
 /** A bounded client loop on loopback: requests back to back until stopped (5 min at most). */
 function loadLoop(p: TestPlatform, host: string): { stop: () => Promise<LoadStats> } {
   const stats: LoadStats = { ok: 0, failed: 0, errors: [], bodies: new Set() };
-  let running = true;
+  const control = { running: true };
   const deadline = Date.now() + 300_000;
   const loop = (async () => {
-    while (running && Date.now() < deadline) {
+    while (control.running && Date.now() < deadline) {
       try {
         const res = await p.get(host);
         if (res.status === 200) {
@@ -240,7 +240,7 @@ function loadLoop(p: TestPlatform, host: string): { stop: () => Promise<LoadStat
   })();
   return {
     stop: async () => {
-      running = false;
+      control.running = false;
       await loop;
       return stats;
     },

@@ -70,7 +70,7 @@ export function runCli(
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("error", reject);
-    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.once("close", (code) => { resolve({ code: code ?? -1, stdout, stderr }); });
     child.stdin.end(options.input ?? "");
   });
 }
@@ -155,7 +155,7 @@ function httpsGet(
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on("end", () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body }); });
         res.on("error", reject);
       },
     );

@@ -34,20 +34,24 @@ resolve_dist() {
 # fetch_dist PACKAGE CACHE_SUBDIR — downloads DIST_URL (or reuses the cached copy), checks
 # DIST_INTEGRITY and sets DIST_FILE. Only the version in use stays in the cache.
 fetch_dist() {
-  local package=$1 dir=$2
+  local package=$1 dir=$2 part
   DIST_FILE="$dir/$package-$DIST_VERSION.tgz"
   mkdir -p "$dir"
   if [[ -f $DIST_FILE ]] && python3 "$LIB_DIR/npm_dist.py" verify "$DIST_FILE" "$DIST_INTEGRITY"; then
     info "Using cached $package $DIST_VERSION"
   else
     info "Downloading $package $DIST_VERSION"
-    curl -fsSL --retry 3 --max-time 600 -o "$DIST_FILE.part" "$DIST_URL" ||
+    # A private name, then an atomic rename: two builds of one app may share the cache.
+    part=$(mktemp "$dir/.download.XXXXXX")
+    if ! curl -fsSL --retry 3 --max-time 600 -o "$part" "$DIST_URL"; then
+      rm -f "$part"
       fail "Could not download $DIST_URL"
-    if ! python3 "$LIB_DIR/npm_dist.py" verify "$DIST_FILE.part" "$DIST_INTEGRITY"; then
-      rm -f "$DIST_FILE.part"
+    fi
+    if ! python3 "$LIB_DIR/npm_dist.py" verify "$part" "$DIST_INTEGRITY"; then
+      rm -f "$part"
       fail "Checksum mismatch for $package $DIST_VERSION: expected $DIST_INTEGRITY"
     fi
-    mv "$DIST_FILE.part" "$DIST_FILE"
+    mv "$part" "$DIST_FILE"
     info "Verified ${DIST_INTEGRITY%%-*} checksum"
   fi
   find "$dir" -maxdepth 1 -name "$package-*.tgz" ! -name "${DIST_FILE##*/}" -delete

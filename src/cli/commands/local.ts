@@ -25,7 +25,7 @@ const upCommand = defineCommand({
   examples: ["slipway up", "SLIPWAY_HOME=/srv/slipway SLIPWAY_HTTPS_PORT=8443 slipway up"],
   async run(ctx) {
     const config = ctx.config();
-    const result = await up(config, ctx.daemonEnv, (line) => ctx.io.err(`${line}\n`));
+    const result = await up(config, ctx.daemonEnv, (line) => { ctx.io.err(`${line}\n`); });
     if (ctx.json) {
       ctx.io.out(toJson(result));
       return 0;
@@ -54,7 +54,7 @@ const downCommand = defineCommand({
   },
   examples: ["slipway down", "slipway down --purge"],
   async run(ctx, { flags }) {
-    const result = await down(ctx.config(), { purge: flags.purge === true, logger: progressLogger(ctx.io) });
+    const result = await down(ctx.config(), { purge: flags.purge, logger: progressLogger(ctx.io) });
     if (ctx.json) ctx.io.out(toJson(result));
     else {
       const purged = result.purged;
@@ -83,7 +83,7 @@ const stacksBuild = defineCommand({
     });
     await engine.ping();
     const started = Date.now();
-    const stack = await ensureDefaultStack(config, engine, (line) => ctx.io.err(`-----> ${line}\n`));
+    const stack = await ensureDefaultStack(config, engine, (line) => { ctx.io.err(`-----> ${line}\n`); });
     if (ctx.json) ctx.io.out(toJson(stack));
     else {
       ctx.io.out(

@@ -3,18 +3,20 @@ import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
 
 /**
- * Slipway's own rule that keeps app bridges apart. Podman's `isolate` option is not
+ * Slipway's own rules that keep app bridges apart. Podman's `isolate` option is not
  * enough on its own: netavark 1.4 puts one shared `FORWARD -j NETAVARK_ISOLATION_1` jump
  * in front of every isolated network and deletes it when *any* isolated network on the
  * host loses its last container, leaving all the others open until the next container
  * starts somewhere. These rules belong to Slipway, are never removed as a side effect,
  * and also cover bridges of other engines on the host.
  *
- *   FORWARD 1: -j SLIPWAY-ISOLATION
+ *   FORWARD (first): -j SLIPWAY-ISOLATION
  *   SLIPWAY-ISOLATION: -i <app bridge> ! -o <app bridge> -j SLIPWAY-ISOLATION-DROP  (one per network)
  *   SLIPWAY-ISOLATION-DROP: -o sw+ -j DROP, -o podman+ -j DROP, ...   (container bridges)
  *
- * Traffic from an app to the internet, and from the host to an app, does not match.
+ * Traffic from an app to the internet, and from the host to an app, does not match. The
+ * chains and the jump stay when the last network goes (like netavark's own): other
+ * installations on the host share them.
  */
 export interface BridgeFirewall {
   /** Makes sure the bridge cannot forward to any other container bridge. Idempotent. */
@@ -31,7 +33,7 @@ export const DROP_CHAIN = "SLIPWAY-ISOLATION-DROP";
 /** Interface patterns of container bridges: Slipway's own, Podman's, Docker's, CNI's. */
 export const CONTAINER_BRIDGES = ["sw+", "podman+", "docker+", "br-+", "cni+"] as const;
 
-/** The per-bridge rule, as iptables arguments after the chain name. */
+/** The per-bridge rule, as iptables prints it after `-A SLIPWAY-ISOLATION`. */
 export function bridgeRule(bridge: string): string[] {
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
     throw new DriverError("firewall", `"${bridge}" is not an interface name`);
@@ -40,20 +42,50 @@ export function bridgeRule(bridge: string): string[] {
 }
 
 /**
- * Whether the FORWARD jump to our chain must be (re)inserted at the top: when it is
- * missing, or when a rule that accepts traffic (netavark's NETAVARK_FORWARD accepts all
- * of a subnet's outgoing packets) comes before it. Pure: takes `iptables -S FORWARD`.
+ * The iptables commands that isolate a bridge, given the filter table as `iptables -S`
+ * prints it: only what is missing, so a converged table needs none. Pure.
  */
-export function jumpNeedsInsert(forwardRules: string): boolean {
-  const rules = forwardRules.split("\n").filter((line) => line.startsWith("-A FORWARD"));
-  const ours = rules.findIndex((rule) => rule === `-A FORWARD -j ${ISOLATION_CHAIN}`);
-  if (ours < 0) return true;
-  return rules
-    .slice(0, ours)
-    .some((rule) => / -j (ACCEPT|NETAVARK_FORWARD|DOCKER|DOCKER-USER)\b/.test(rule));
+export function isolationCommands(table: string, bridge: string): string[][] {
+  const lines = new Set(table.split("\n"));
+  const commands: string[][] = [];
+  for (const chain of [ISOLATION_CHAIN, DROP_CHAIN]) {
+    if (!lines.has(`-N ${chain}`)) commands.push(["-N", chain]);
+  }
+  for (const pattern of CONTAINER_BRIDGES) {
+    const rule = ["-o", pattern, "-j", "DROP"];
+    if (!lines.has(`-A ${DROP_CHAIN} ${rule.join(" ")}`))
+      commands.push(["-A", DROP_CHAIN, ...rule]);
+  }
+  const rule = bridgeRule(bridge);
+  if (!lines.has(`-A ${ISOLATION_CHAIN} ${rule.join(" ")}`)) {
+    commands.push(["-A", ISOLATION_CHAIN, ...rule]);
+  }
+  const forward = table.split("\n").filter((line) => line.startsWith("-A FORWARD "));
+  const jump = `-A FORWARD -j ${ISOLATION_CHAIN}`;
+  const ours = forward.indexOf(jump);
+  // An accepting rule before the jump (netavark's NETAVARK_FORWARD accepts everything a
+  // subnet sends) would let packets through before they reach our chain.
+  const shadowed =
+    ours < 0 ||
+    forward.slice(0, ours).some((line) => / -j (ACCEPT|NETAVARK_FORWARD|DOCKER\S*)$/.test(line));
+  if (shadowed) {
+    for (const line of forward)
+      if (line === jump) commands.push(["-D", "FORWARD", "-j", ISOLATION_CHAIN]);
+    commands.push(["-I", "FORWARD", "1", "-j", ISOLATION_CHAIN]);
+  }
+  return commands;
 }
 
-/** The firewall through the iptables command (with -w: wait for the xtables lock). */
+/** The commands that remove a bridge's rule (every copy of it). Pure. */
+export function releaseCommands(table: string, bridge: string): string[][] {
+  const line = `-A ${ISOLATION_CHAIN} ${bridgeRule(bridge).join(" ")}`;
+  return table
+    .split("\n")
+    .filter((l) => l === line)
+    .map(() => ["-D", ISOLATION_CHAIN, ...bridgeRule(bridge)]);
+}
+
+/** The firewall through the iptables command: one read of the table, then what is missing. */
 export class IptablesBridgeFirewall implements BridgeFirewall {
   readonly #run: IptablesRunner;
 
@@ -62,68 +94,38 @@ export class IptablesBridgeFirewall implements BridgeFirewall {
   }
 
   async isolate(bridge: string): Promise<void> {
-    const rule = bridgeRule(bridge);
-    await this.#ensureChain(ISOLATION_CHAIN);
-    await this.#ensureChain(DROP_CHAIN);
-    for (const pattern of CONTAINER_BRIDGES) {
-      await this.#ensureRule(DROP_CHAIN, ["-o", pattern, "-j", "DROP"]);
-    }
-    await this.#ensureRule(ISOLATION_CHAIN, rule);
-    if (jumpNeedsInsert(await this.#run(["-S", "FORWARD"]))) {
-      while (await this.#has("FORWARD", ["-j", ISOLATION_CHAIN])) {
-        await this.#run(["-D", "FORWARD", "-j", ISOLATION_CHAIN]);
-      }
-      await this.#run(["-I", "FORWARD", "1", "-j", ISOLATION_CHAIN]);
+    try {
+      await this.#apply(isolationCommands(await this.#run(["-S"]), bridge));
+    } catch (error) {
+      // Another installation may have changed the table meanwhile (a chain created
+      // twice): plan again from what is there now.
+      if (!(error instanceof DriverError)) throw error;
+      await this.#apply(isolationCommands(await this.#run(["-S"]), bridge));
     }
   }
 
   async release(bridge: string): Promise<void> {
-    const rule = bridgeRule(bridge);
-    if (!(await this.#chainExists(ISOLATION_CHAIN))) return;
-    while (await this.#has(ISOLATION_CHAIN, rule)) await this.#run(["-D", ISOLATION_CHAIN, ...rule]);
+    await this.#apply(releaseCommands(await this.#run(["-S"]), bridge));
   }
 
-  async #ensureChain(chain: string): Promise<void> {
-    if (await this.#chainExists(chain)) return;
-    try {
-      await this.#run(["-N", chain]);
-    } catch (error) {
-      // Another installation may have created it in between; that is the same result.
-      if (!(await this.#chainExists(chain))) throw error;
-    }
-  }
-
-  async #ensureRule(chain: string, rule: readonly string[]): Promise<void> {
-    if (!(await this.#has(chain, rule))) await this.#run(["-A", chain, ...rule]);
-  }
-
-  async #chainExists(chain: string): Promise<boolean> {
-    return (await this.#run(["-S"])).split("\n").includes(`-N ${chain}`);
-  }
-
-  /** `iptables -C` answers 1 when the rule is absent; anything else is a real failure. */
-  async #has(chain: string, rule: readonly string[]): Promise<boolean> {
-    try {
-      await this.#run(["-C", chain, ...rule]);
-      return true;
-    } catch (error) {
-      if (error instanceof DriverError && /exit code 1\b/.test(error.message)) return false;
-      throw error;
-    }
+  async #apply(commands: readonly string[][]): Promise<void> {
+    for (const command of commands) await this.#run(command);
   }
 }
 
-/** Runs /usr/sbin/iptables -w with the arguments. */
+/** Runs `iptables -w` (the one on PATH, as netavark does) with the arguments. */
 export async function runIptables(args: readonly string[]): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)("iptables", ["-w", ...args], { timeout: 30_000 });
+    const { stdout } = await promisify(execFile)("iptables", ["-w", ...args], {
+      timeout: 30_000,
+    });
     return stdout;
   } catch (error) {
     const { code, stderr } = error as { code?: unknown; stderr?: unknown };
     const detail = typeof stderr === "string" ? stderr.trim() : "";
     throw new DriverError(
       "firewall",
-      `iptables ${args.join(" ")} failed with exit code ${String(code)}: ${detail}`,
+      `iptables ${args.join(" ")} failed (exit code ${String(code)}): ${detail}`,
       { cause: error },
     );
   }

@@ -22,7 +22,7 @@ describe("containerCreateBody", () => {
   it("applies the whole security baseline", () => {
     const body = containerCreateBody(spec, owner);
     assert.deepEqual(body.HostConfig, {
-      UsernsMode: "auto",
+      UsernsMode: "auto:size=65536",
       ReadonlyRootfs: true,
       Privileged: false,
       CapDrop: ["ALL"],
@@ -46,6 +46,7 @@ describe("containerCreateBody", () => {
       NetworkMode: "sw-abc-shop",
       Binds: [],
       PublishAllPorts: false,
+      LogConfig: { Type: "json-file", Config: { "max-size": "16m" } },
     });
   });
 

@@ -7,7 +7,7 @@ import type { ContainerSpec, VolumeMount } from "../engine.ts";
  * here, and nothing in ContainerSpec can ask for privileges, host namespaces, host paths,
  * devices, published ports or capabilities — those fields are simply never written.
  *
- * Written for Podman's Docker-compatible API: `UsernsMode: "auto"` and the `U` volume
+ * Written for Podman's Docker-compatible API: `UsernsMode: "auto:..."` and the `U` volume
  * option are Podman's (a Docker daemon isolates users with daemon-wide userns-remap).
  */
 export interface ContainerCreateBody {
@@ -25,7 +25,7 @@ export interface ContainerCreateBody {
 }
 
 export interface HostConfig {
-  readonly UsernsMode: "auto";
+  readonly UsernsMode: typeof USERNS_MODE;
   readonly ReadonlyRootfs: true;
   readonly Privileged: false;
   readonly CapDrop: readonly ["ALL"];
@@ -46,10 +46,28 @@ export interface HostConfig {
   readonly NetworkMode: string;
   readonly Binds: readonly string[];
   readonly PublishAllPorts: false;
+  readonly LogConfig: {
+    readonly Type: "json-file";
+    readonly Config: { readonly "max-size": string };
+  };
 }
 
+/**
+ * A private user namespace of 65536 ids from the host's `containers` subordinate range.
+ * The explicit size matters: without it Podman sizes the namespace from the highest id
+ * found in the image, and Podman 4.3 commits a user-namespaced container's files with
+ * their host ids (2^31 and up), so an image committed from a container could never run
+ * again. With a fixed size such files appear as "nobody" and their permission bits decide.
+ */
+export const USERNS_MODE = "auto:size=65536";
 /** Podman's floor for a container's memory; below it the runtime refuses to start. */
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+/**
+ * Output kept per container before the log file is truncated: a chatty or hostile app
+ * must not fill the disk. (Podman's log_size_max in containers.conf does not reach
+ * containers created through the compat API; this does, and Docker reads it too.)
+ */
+const LOG_MAX_SIZE = "16m";
 /** /run and /var/tmp: room for pid files and sockets, not for data. */
 const SMALL_TMPFS_BYTES = 16 * 1024 * 1024;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -75,7 +93,7 @@ export function containerCreateBody(
     ...(spec.workingDir === undefined ? {} : { WorkingDir: spec.workingDir }),
     ...(spec.user === undefined ? {} : { User: spec.user }),
     HostConfig: {
-      UsernsMode: "auto",
+      UsernsMode: USERNS_MODE,
       ReadonlyRootfs: true,
       Privileged: false,
       CapDrop: ["ALL"],
@@ -98,6 +116,7 @@ export function containerCreateBody(
       NetworkMode: spec.network,
       Binds: (spec.volumes ?? []).map(bind),
       PublishAllPorts: false,
+      LogConfig: { Type: "json-file", Config: { "max-size": LOG_MAX_SIZE } },
     },
     NetworkingConfig: {
       EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases ?? [] } },

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ConflictError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { ConflictError, DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type {
   CommitOptions,
   ContainerInfo,
@@ -16,9 +16,16 @@ import type {
 import { DockerApiClient, type EngineApi } from "./api-client.ts";
 import { engineSaid } from "./api-errors.ts";
 import { containerCreateBody } from "./container-body.ts";
-import { toContainerInfo, toNetworkInfo, toVolumeInfo } from "./decode.ts";
+import { toContainerInfo, toNetworkInfo } from "./decode.ts";
 import { DockerImages } from "./docker-images.ts";
-import { ensureIsolatedNetwork, inspectNetwork, type NetworkPlanner } from "./docker-networks.ts";
+import { DockerVolumes } from "./docker-volumes.ts";
+import { IptablesBridgeFirewall, type BridgeFirewall } from "./bridge-firewall.ts";
+import {
+  bridgeOf,
+  ensureIsolatedNetwork,
+  inspectNetwork,
+  type NetworkPlanner,
+} from "./docker-networks.ts";
 import { hostSubnets } from "./host-networks.ts";
 import { asArray, asObject, numberField, objectField, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
@@ -43,6 +50,11 @@ export interface DockerEngineOptions {
   readonly hostSubnets?: () => Promise<Cidr[]>;
   /** Tests replace the HTTP client. */
   readonly api?: EngineApi;
+  /**
+   * Host rules that keep app bridges apart; default iptables. null leaves isolation to
+   * the engine alone (unit tests; a Docker daemon with its own isolation chains).
+   */
+  readonly firewall?: BridgeFirewall | null;
 }
 
 /** Removal right after exit races with Podman's own cleanup ("device or resource busy"). */
@@ -59,12 +71,17 @@ export class DockerEngine implements Engine {
   readonly #api: EngineApi;
   readonly #instance: string;
   readonly #images: DockerImages;
+  readonly #volumes: DockerVolumes;
   readonly #planner: NetworkPlanner;
+  readonly #firewall: BridgeFirewall | null;
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
     this.#instance = options.instance;
     this.#images = new DockerImages(this.#api, options.instance);
+    this.#volumes = new DockerVolumes(this.#api, options.instance);
+    this.#firewall =
+      options.firewall === undefined ? new IptablesBridgeFirewall() : options.firewall;
     this.#planner = {
       instance: options.instance,
       pool: parseCidr(options.networkPool),
@@ -111,7 +128,7 @@ export class DockerEngine implements Engine {
     if (network === undefined) throw new NotFoundError("network", spec.network);
     assertOwned(this.#instance, "network", spec.network, network.labels);
     for (const mount of spec.volumes ?? []) {
-      const volume = await this.#inspectVolume(mount.volume);
+      const volume = await this.#volumes.inspect(mount.volume);
       if (volume === undefined) throw new NotFoundError("volume", mount.volume);
       assertOwned(this.#instance, "volume", mount.volume, volume.labels);
     }
@@ -165,6 +182,8 @@ export class DockerEngine implements Engine {
 
   async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
     const container = await this.#ownedContainer(id);
+    // "not-running" is also true of a container never started: there is no exit to come.
+    if (container.state === "created") throw notStarted(id);
     const answer = await this.#api.json("POST", `/containers/${container.id}/wait`, {
       query: { condition: "not-running" },
       timeoutMs: null,
@@ -172,10 +191,10 @@ export class DockerEngine implements Engine {
     });
     const code = numberField(asObject(answer, "wait"), "StatusCode", -1);
     if (code >= 0) return code;
-    // "not-running" is also true of a container never started; waiting would be forever.
+    // Podman answers -1 when the container was reset to "created" meanwhile.
     const exitCode = (await this.#inspectAnyContainer(container.id))?.exitCode;
     if (exitCode !== null && exitCode !== undefined) return exitCode;
-    throw new ConflictError(`container ${id} has not been started; there is no exit to wait for`);
+    throw notStarted(id);
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
@@ -278,14 +297,28 @@ export class DockerEngine implements Engine {
 
   // Networks and volumes
 
-  ensureNetwork(name: string, labels: Labels): Promise<NetworkInfo> {
-    return ensureIsolatedNetwork(this.#api, this.#planner, checkName("network", name), labels);
+  async ensureNetwork(name: string, labels: Labels): Promise<NetworkInfo> {
+    const info = await ensureIsolatedNetwork(
+      this.#api,
+      this.#planner,
+      checkName("network", name),
+      labels,
+    );
+    if (this.#firewall !== null) {
+      const bridge = await bridgeOf(this.#api, name);
+      if (bridge === undefined) {
+        throw new DriverError("engine", `network ${name} has no bridge interface`);
+      }
+      await this.#firewall.isolate(bridge);
+    }
+    return info;
   }
 
   async removeNetwork(name: string): Promise<void> {
     const network = await inspectNetwork(this.#api, name);
     if (network === undefined) return;
     assertOwned(this.#instance, "network", name, network.labels);
+    const bridge = this.#firewall === null ? undefined : await bridgeOf(this.#api, name);
     try {
       // By name: Podman 4.3 looks for containers using the network by name only, so a
       // removal by id would succeed under running containers.
@@ -294,11 +327,12 @@ export class DockerEngine implements Engine {
       });
     } catch (error) {
       if (error instanceof NotFoundError) return;
-      if (engineSaid(error, /in use|being used|active endpoints/i)) {
+      if (engineSaid(error, /in use|being used|associated containers|active endpoints/i)) {
         throw new ConflictError(`network "${name}" still has containers`, { cause: error });
       }
       throw error;
     }
+    if (bridge !== undefined) await this.#firewall?.release(bridge);
   }
 
   async listNetworks(labels: Labels = {}): Promise<NetworkInfo[]> {
@@ -313,42 +347,16 @@ export class DockerEngine implements Engine {
       .filter((info) => isOwned(this.#instance, info.labels) && hasLabels(info.labels, labels));
   }
 
-  async ensureVolume(name: string, labels: Labels): Promise<void> {
-    const existing = await this.#inspectVolume(checkName("volume", name));
-    if (existing === undefined) {
-      // Creating a volume that exists answers the existing one, so check what came back.
-      const created = toVolumeInfo(
-        await this.#api.json("POST", "/volumes/create", {
-          json: { Name: name, Driver: "local", Labels: withInstanceLabel(this.#instance, labels) },
-        }),
-      );
-      assertOwned(this.#instance, "volume", name, created.labels);
-      return;
-    }
-    assertOwned(this.#instance, "volume", name, existing.labels);
+  ensureVolume(name: string, labels: Labels): Promise<void> {
+    return this.#volumes.ensure(checkName("volume", name), labels);
   }
 
-  async removeVolume(name: string): Promise<void> {
-    const volume = await this.#inspectVolume(name);
-    if (volume === undefined) return;
-    assertOwned(this.#instance, "volume", name, volume.labels);
-    try {
-      await this.#api.json("DELETE", `/volumes/${encodeURIComponent(name)}`);
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
+  removeVolume(name: string): Promise<void> {
+    return this.#volumes.remove(name);
   }
 
-  async listVolumes(labels: Labels = {}): Promise<VolumeInfo[]> {
-    const answer = asObject(
-      await this.#api.json("GET", "/volumes", {
-        query: { filters: labelFilters(this.#instance, labels) },
-      }),
-      "volumes",
-    );
-    return asArray(answer.Volumes ?? [], "Volumes")
-      .map(toVolumeInfo)
-      .filter((info) => isOwned(this.#instance, info.labels) && hasLabels(info.labels, labels));
+  listVolumes(labels?: Labels): Promise<VolumeInfo[]> {
+    return this.#volumes.list(labels);
   }
 
   /** Any container by id or name, ours or not; undefined when missing. */
@@ -370,15 +378,10 @@ export class DockerEngine implements Engine {
     assertOwned(this.#instance, "container", id, container.labels);
     return container;
   }
+}
 
-  async #inspectVolume(name: string): Promise<VolumeInfo | undefined> {
-    try {
-      return toVolumeInfo(await this.#api.json("GET", `/volumes/${encodeURIComponent(name)}`));
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
-  }
+function notStarted(id: string): ConflictError {
+  return new ConflictError(`container ${id} has not been started; there is no exit to wait for`);
 }
 
 function absolute(path: string): string {
@@ -389,7 +392,8 @@ function absolute(path: string): string {
 }
 
 function checkName(kind: string, name: string): string {
-  if (!NAME.test(name))
+  if (!NAME.test(name)) {
     throw new ValidationError(`${kind} name "${name}" must match ${NAME.source}`);
+  }
   return name;
 }

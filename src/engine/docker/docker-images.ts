@@ -49,6 +49,9 @@ export class DockerImages {
    * POST /commit. The image inherits the container's configuration — its labels, its
    * environment, its command — with the changes on top, so commit from a container that
    * was created for the purpose (no secrets in its environment, no role labels).
+   * Podman 4.3 stores the files the container wrote with their host ids (it does not map
+   * user-namespace ids back), so in containers of the new image they belong to "nobody"
+   * and their permission bits decide who reads them (see USERNS_MODE).
    */
   async commit(containerId: string, options: CommitOptions): Promise<ImageInfo> {
     const { repository, tag } = splitReference(options.reference);

@@ -3,7 +3,7 @@ import type { NetworkInfo } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
 import { engineSaid, isTakenError } from "./api-errors.ts";
 import { toNetworkInfo } from "./decode.ts";
-import { asArray, asObject, objectField, optionalString } from "./json-reader.ts";
+import { asArray, asObject, objectField, optionalString, type JsonObject } from "./json-reader.ts";
 import { assertOwned, withInstanceLabel, type Labels } from "./ownership.ts";
 import {
   bridgeName,
@@ -111,6 +111,33 @@ export async function inspectNetwork(
 ): Promise<NetworkInfo | undefined> {
   try {
     return toNetworkInfo(await api.json("GET", `/networks/${encodeURIComponent(name)}`));
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The bridge interface of a network: Podman's own API names it (its compat answer leaves
+ * Options empty), a Docker daemon's compat answer carries it in Options.
+ */
+export async function bridgeOf(api: EngineApi, name: string): Promise<string | undefined> {
+  const path = `/networks/${encodeURIComponent(name)}`;
+  try {
+    const libpod = asObject(await api.json("GET", `${path}/json`, { api: "libpod" }), "network");
+    return optionalString(libpod, "network_interface");
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  const compat = await inspectRaw(api, path);
+  return compat === undefined
+    ? undefined
+    : optionalString(objectField(compat, "Options"), "com.docker.network.bridge.name");
+}
+
+async function inspectRaw(api: EngineApi, path: string): Promise<JsonObject | undefined> {
+  try {
+    return asObject(await api.json("GET", path), "network");
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;
