@@ -17,8 +17,21 @@ if (!(mode in modes)) {
 
 /** Debian packages the platform needs at run time. */
 const RUNTIME_PACKAGES = [
-  "podman", "runc", "netavark", "aardvark-dns", "uidmap", "iptables", "haproxy", "git",
-  "debootstrap", "openssl", "curl", "ca-certificates", "iproute2", "tar", "gzip",
+  "podman",
+  "runc",
+  "netavark",
+  "aardvark-dns",
+  "uidmap",
+  "iptables",
+  "haproxy",
+  "git",
+  "debootstrap",
+  "openssl",
+  "curl",
+  "ca-certificates",
+  "iproute2",
+  "tar",
+  "gzip",
 ];
 /** Extra tools the end-to-end tests drive. */
 const TEST_PACKAGES = ["busybox-static", "testssl.sh", "nmap", "wrk"];
@@ -38,11 +51,15 @@ function run(cmd, args, options = {}) {
 
 function ensureRoot() {
   if (process.getuid && process.getuid() !== 0) {
-    console.error("Slipway installs system packages and runs containers: run this as root (sudo npm start).");
+    console.error(
+      "Slipway installs system packages and runs containers: run this as root (sudo npm start).",
+    );
     process.exit(1);
   }
   if (!existsSync("/etc/debian_version")) {
-    console.error("Slipway's installer supports Debian 12 (bookworm); /etc/debian_version is missing.");
+    console.error(
+      "Slipway's installer supports Debian 12 (bookworm); /etc/debian_version is missing.",
+    );
     process.exit(1);
   }
 }
@@ -50,7 +67,10 @@ function ensureRoot() {
 function missingPackages(packages) {
   return packages.filter((name) => {
     try {
-      const status = execFileSync("dpkg-query", ["-W", "-f=${Status}", name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const status = execFileSync("dpkg-query", ["-W", "-f=${Status}", name], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
       return !status.includes("install ok installed");
     } catch {
       return true;
@@ -73,7 +93,10 @@ function ensureSubordinateIds() {
     const text = existsSync(file) ? readFileSync(file, "utf8") : "";
     if (!/^containers:/m.test(text)) {
       step(`adding the "containers" id range to ${file}`);
-      appendFileSync(file, `${text === "" || text.endsWith("\n") ? "" : "\n"}containers:2147483647:2147483648\n`);
+      appendFileSync(
+        file,
+        `${text === "" || text.endsWith("\n") ? "" : "\n"}containers:2147483647:2147483648\n`,
+      );
     }
   }
 }
@@ -82,7 +105,12 @@ function ensureNodeModules() {
   const marker = join(root, "node_modules", ".package-lock.json");
   const lock = join(root, "package-lock.json");
   const node24 = join(root, "node_modules", ".bin", "node");
-  if (existsSync(marker) && existsSync(node24) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  if (
+    existsSync(marker) &&
+    existsSync(node24) &&
+    statSync(marker).mtimeMs >= statSync(lock).mtimeMs
+  )
+    return;
   step("installing npm dependencies (npm ci)");
   run("npm", ["ci", "--no-audit", "--no-fund"]);
 }
@@ -93,5 +121,8 @@ ensureSubordinateIds();
 ensureNodeModules();
 
 const node = join(root, "node_modules", ".bin", "node");
-const result = spawnSync(node, [join(root, modes[mode]), ...process.argv.slice(3)], { stdio: "inherit", cwd: root });
+const result = spawnSync(node, [join(root, modes[mode]), ...process.argv.slice(3)], {
+  stdio: "inherit",
+  cwd: root,
+});
 process.exit(result.status ?? 1);

@@ -18,7 +18,9 @@ const app = "hello";
 async function slipway(args: string[]): Promise<void> {
   const code = await main(args, env, { cwd: root });
   if (code !== 0) {
-    console.error(`\nslipway ${args.join(" ")} failed (exit ${String(code)}); see ${paths.daemonLog}`);
+    console.error(
+      `\nslipway ${args.join(" ")} failed (exit ${String(code)}); see ${paths.daemonLog}`,
+    );
     process.exit(code);
   }
 }

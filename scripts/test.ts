@@ -29,13 +29,21 @@ const stages: Stage[] = [
   {
     name: "tests",
     command: process.execPath,
-    args: ["--test", "--test-reporter=spec", "--test-concurrency=2", "--test-timeout=900000", ...testFiles],
+    args: [
+      "--test",
+      "--test-reporter=spec",
+      "--test-concurrency=2",
+      "--test-timeout=900000",
+      ...testFiles,
+    ],
   },
 ];
 
 const failed: string[] = [];
 for (const stage of stages) {
-  console.log(`\n==> ${stage.name}: ${[stage.command.replace(root + "/", ""), ...stage.args].join(" ")}`);
+  console.log(
+    `\n==> ${stage.name}: ${[stage.command.replace(root + "/", ""), ...stage.args].join(" ")}`,
+  );
   const started = Date.now();
   const result = spawnSync(stage.command, stage.args, { stdio: "inherit", cwd: root });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

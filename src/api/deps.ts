@@ -16,6 +16,16 @@ export interface ProcessInfo {
   readonly startedAt: string | null;
   /** host:port the router sends traffic to, or null if it has none (yet). */
   readonly address: string | null;
+  /** Passed its readiness check (web: accepts connections on PORT). */
+  readonly ready: boolean;
+}
+
+/** Where an app's rollout stands: what it should run and what the router serves. */
+export interface RolloutStatus {
+  /** Version of the current (newest) release, or null before the first one. */
+  readonly desired: number | null;
+  /** Version the router sends traffic to, or null while none is serving. */
+  readonly serving: number | null;
 }
 
 /**
@@ -41,6 +51,8 @@ export interface ApiDeps {
   buildLog(build: Build, options: { follow: boolean; signal: AbortSignal }): AsyncIterable<string>;
   /** Observed processes of an app (containers). */
   processes(app: App): Promise<ProcessInfo[]>;
+  /** Observed rollout state of an app (`slipway deploy` waits on it). */
+  rollout(app: App): Promise<RolloutStatus>;
   /** Tears down everything the app owns, then deletes it. */
   destroyApp(app: App): Promise<void>;
   /**

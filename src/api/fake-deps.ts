@@ -6,7 +6,7 @@ import { ValidationError } from "../domain/errors.ts";
 import { generateToken, hashToken } from "../security/tokens.ts";
 import { newId } from "../store/ids.ts";
 import type { Store } from "../store/store.ts";
-import type { ApiDeps, ProcessInfo } from "./deps.ts";
+import type { ApiDeps, ProcessInfo, RolloutStatus } from "./deps.ts";
 
 /** What a {@link FakeDeps} was asked to do, for assertions. */
 export interface FakeCalls {
@@ -78,6 +78,11 @@ export function fakeDeps(
     },
     processes(): Promise<ProcessInfo[]> {
       return Promise.resolve([...script.processes]);
+    },
+    async rollout(app: App): Promise<RolloutStatus> {
+      // The fake rolls out at once: whatever the newest release is, it serves.
+      const version = (await store.currentRelease(app.id))?.version ?? null;
+      return { desired: version, serving: version };
     },
     async destroyApp(app: App): Promise<void> {
       calls.destroyed.push(app.name);

@@ -11,6 +11,7 @@ const web: ProcessInfo = {
   state: "running",
   startedAt: "2025-01-01T00:00:00.000Z",
   address: "10.213.4.2:5000",
+  ready: true,
 };
 
 describe("/v1/apps/:name/releases and /ps", () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -18,6 +18,7 @@ import { DockerEngine } from "../engine/docker/docker-engine.ts";
 import type { ContainerLimits } from "../engine/engine.ts";
 import { startPodmanService, stopPodmanService } from "../engine/podman-service.ts";
 import { purgeInstance } from "../engine/purge.ts";
+import { unmountUnder } from "../engine/mounts.ts";
 import { runBuild, type BuildResult, type RunBuildOptions } from "./builder.ts";
 import { openSourceArchive } from "./source-archive.ts";
 import { buildStack, type StackImages } from "./stack-builder.ts";
@@ -255,14 +256,6 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
 });
 
 /** Podman's overlay driver leaves its storage directory bind-mounted on itself. */
-async function unmountUnder(dir: string): Promise<void> {
-  const mounts = (await readFile("/proc/self/mounts", "utf8"))
-    .split("\n")
-    .map((line) => line.split(" ")[1] ?? "")
-    .filter((target) => target.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const target of mounts) execFileSync("umount", [target]);
-}
 
 const NATIVE_ADDON = `#include <node_api.h>
 static napi_value Hello(napi_env env, napi_callback_info info) {

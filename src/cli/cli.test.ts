@@ -116,7 +116,7 @@ describe("slipway CLI against a live API on a unix socket", () => {
       assert.equal(result.code, 0, result.stderr);
       assert.equal(
         result.stdout,
-        "-----> Detecting buildpack\n-----> Node.js app detected\n-----> Done\nReleased shop v1\n",
+        "-----> Detecting buildpack\n-----> Node.js app detected\n-----> Done\nReleased shop v1; rolling it out\nv1 is serving\n",
       );
       assert.match(
         result.stderr,
@@ -325,7 +325,7 @@ describe("slipway deploy, build outcomes and limits", () => {
     await slipway.store.createApp("shop");
     const result = await run(["deploy", sourceDir(), "--app", "shop", "--home", slipway.home]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /-----> Done\nReleased shop v1\n$/);
+    assert.match(result.stdout, /-----> Done\nReleased shop v1; rolling it out\nv1 is serving\n$/);
   });
 
   it("stops uploading and reports the limit when the source is too large", async () => {

@@ -57,7 +57,8 @@ export async function main(
     const home = typeof parsed.flags.home === "string" ? parsed.flags.home : undefined;
     const cliOptions = cliOptionsFrom(env, options.cwd ?? process.cwd(), home);
     let client: Promise<ApiClient> | undefined;
-    const daemonEnv = cliOptions.home === undefined ? env : { ...env, SLIPWAY_HOME: cliOptions.home };
+    const daemonEnv =
+      cliOptions.home === undefined ? env : { ...env, SLIPWAY_HOME: cliOptions.home };
     const context: CommandContext = {
       options: cliOptions,
       io,

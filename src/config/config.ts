@@ -65,7 +65,10 @@ const DEFAULT_HOME = "/var/lib/slipway";
 /** Reads the configuration from env (and SLIPWAY_CONFIG or HOME/config.json if present). */
 export function loadConfig(env: Env): Config {
   const home = resolve(env.SLIPWAY_HOME ?? DEFAULT_HOME);
-  const file = readConfigFile(env.SLIPWAY_CONFIG ?? join(home, "config.json"), !!env.SLIPWAY_CONFIG);
+  const file = readConfigFile(
+    env.SLIPWAY_CONFIG ?? join(home, "config.json"),
+    !!env.SLIPWAY_CONFIG,
+  );
   const get = (key: string): string | undefined => env[key] ?? file[key];
   const runDir = resolve(
     get("SLIPWAY_RUN") ?? (home === DEFAULT_HOME ? "/run/slipway" : join(home, "run")),
@@ -84,7 +87,10 @@ export function loadConfig(env: Env): Config {
       runtime: get("SLIPWAY_ENGINE_RUNTIME") ?? "runc",
     },
     build: {
-      npmRegistry: (get("SLIPWAY_NPM_REGISTRY") ?? "https://registry.npmjs.org/").replace(/\/?$/, "/"),
+      npmRegistry: (get("SLIPWAY_NPM_REGISTRY") ?? "https://registry.npmjs.org/").replace(
+        /\/?$/,
+        "/",
+      ),
       caFiles: (get("SLIPWAY_BUILD_CA_FILES") ?? "/etc/ssl/certs/ca-certificates.crt")
         .split(":")
         .filter((f) => f !== ""),
@@ -115,7 +121,8 @@ function readConfigFile(path: string, required: boolean): Record<string, string>
   }
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (!key.startsWith("SLIPWAY_")) throw new ValidationError(`config file ${path}: unknown key ${key}`);
+    if (!key.startsWith("SLIPWAY_"))
+      throw new ValidationError(`config file ${path}: unknown key ${key}`);
     out[key] = String(value);
   }
   return out;
@@ -123,13 +130,15 @@ function readConfigFile(path: string, required: boolean): Record<string, string>
 
 function int(value: string, name: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`${name} must be a whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ValidationError(`${name} must be a whole number, got "${value}"`);
   return n;
 }
 
 function port(value: string, name: string): number {
   const n = int(value, name);
-  if (n < 1 || n > 65535) throw new ValidationError(`${name} must be a port (1-65535), got "${value}"`);
+  if (n < 1 || n > 65535)
+    throw new ValidationError(`${name} must be a port (1-65535), got "${value}"`);
   return n;
 }
 
@@ -139,7 +148,11 @@ function mib(value: string, name: string): number {
 
 function domainOf(value: string): string {
   const domain = value.toLowerCase().replace(/\.$/, "");
-  if (!/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(domain)) {
+  if (
+    !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(
+      domain,
+    )
+  ) {
     throw new ValidationError(`SLIPWAY_DOMAIN is not a valid domain name: "${value}"`);
   }
   return domain;

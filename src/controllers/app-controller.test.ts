@@ -44,7 +44,14 @@ describe("AppController", () => {
     router = new RecordingRouter();
     state = new RuntimeState();
     healthy = true;
-    const routes = new RouteSync({ store, engine, router, state, instance: "t1", domain: "example.test" });
+    const routes = new RouteSync({
+      store,
+      engine,
+      router,
+      state,
+      instance: "t1",
+      domain: "example.test",
+    });
     controller = new AppController({
       store,
       engine,
@@ -61,7 +68,10 @@ describe("AppController", () => {
   });
 
   async function release(version: number): Promise<void> {
-    await engine.importImage(packTar([tarFile("app/server.js", "")]), { reference: `img-${String(version)}`, labels: {} });
+    await engine.importImage(packTar([tarFile("app/server.js", "")]), {
+      reference: `img-${String(version)}`,
+      labels: {},
+    });
     const r = await store.createRelease({
       appId: app.id,
       imageDigest: `sha256:${String(version).padStart(64, "0")}`,
@@ -98,7 +108,10 @@ describe("AppController", () => {
       ["create network", "create container", "start container"],
     );
     assert.equal(engine.actions[0]?.name, "sw-t1-hello");
-    assert.deepEqual((await running()).map((c) => c.image), ["img-1"]);
+    assert.deepEqual(
+      (await running()).map((c) => c.image),
+      ["img-1"],
+    );
     assert.equal(router.endpoints.length, 1);
   });
 
@@ -126,7 +139,10 @@ describe("AppController", () => {
     const switched = router.tables[tablesBefore]?.apps[0]?.endpoints ?? [];
     assert.equal(switched.length, 1);
     assert.match(switched[0]?.name ?? "", /-v2-/);
-    assert.deepEqual((await running()).map((c) => c.image), ["img-2"]);
+    assert.deepEqual(
+      (await running()).map((c) => c.image),
+      ["img-2"],
+    );
     assert.notEqual((await running())[0]?.id, old?.id);
   });
 
@@ -136,7 +152,10 @@ describe("AppController", () => {
     await release(2);
     healthy = false;
     await assert.rejects(controller.reconcile(app.id, signal), /did not accept connections/);
-    assert.deepEqual((await running()).map((c) => c.image), ["img-1"]);
+    assert.deepEqual(
+      (await running()).map((c) => c.image),
+      ["img-1"],
+    );
     assert.match(router.endpoints[0] ?? "", /-v1-/);
     const events = await store.listEvents(app.id, 10);
     assert.ok(events.some((e) => e.type === "release.failed"));
@@ -160,7 +179,14 @@ describe("AppController", () => {
     await controller.reconcile(app.id, signal);
     const before = await running();
     state = new RuntimeState();
-    const routes = new RouteSync({ store, engine, router, state, instance: "t1", domain: "example.test" });
+    const routes = new RouteSync({
+      store,
+      engine,
+      router,
+      state,
+      instance: "t1",
+      domain: "example.test",
+    });
     const restarted = new AppController({
       store,
       engine,

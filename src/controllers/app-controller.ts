@@ -25,7 +25,12 @@ export interface AppControllerDeps {
   /** Pause between leaving the router and SIGTERM, so in-flight requests finish. */
   readonly drainMs: number;
   /** Readiness check: resolves true once address:port accepts connections (waitForTcp). */
-  readonly probe: (address: string, port: number, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
+  readonly probe: (
+    address: string,
+    port: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ) => Promise<boolean>;
 }
 
 /**
@@ -52,10 +57,15 @@ export class AppController {
     await this.#adopt(app, containers, signal);
     const release = await store.currentRelease(app.id);
     const formation = await store.getFormation(app.id);
-    const plan = planApp(release, formation, containers.map((c) => toObserved(c, state)));
+    const plan = planApp(
+      release,
+      formation,
+      containers.map((c) => toObserved(c, state)),
+    );
     if (isEmptyPlan(plan)) {
       if (release !== undefined) state.serve(app.id, release.version);
       await this.#deps.routes.sync();
+      if (release !== undefined) state.markRouted(app.id, release.version);
       return;
     }
 
@@ -70,9 +80,14 @@ export class AppController {
     }
     if (release !== undefined) state.serve(app.id, release.version);
     await this.#deps.routes.sync();
+    if (release !== undefined) state.markRouted(app.id, release.version);
 
     for (const remove of plan.removes) {
-      this.#deps.logger.info("removing stopped container", { app: app.name, container: remove.name, reason: remove.reason });
+      this.#deps.logger.info("removing stopped container", {
+        app: app.name,
+        container: remove.name,
+        reason: remove.reason,
+      });
       await store.addEvent(app.id, "container.exited", `${remove.name} ${remove.reason}`);
       state.forget(remove.containerId);
       await engine.removeContainer(remove.containerId);
@@ -89,14 +104,19 @@ export class AppController {
     for (const c of containers) {
       if (c.state !== "running" || state.isReady(c.id)) continue;
       const address = c.addresses[appNetworkName(this.#deps.instance, app)];
-      if (address !== undefined && (await probe(address, APP_PORT, 1000, signal))) state.markReady(c.id);
+      if (address !== undefined && (await probe(address, APP_PORT, 1000, signal)))
+        state.markReady(c.id);
     }
   }
 
   async #start(app: App, release: Release, start: StartAction, signal: AbortSignal): Promise<void> {
     const { engine, state, logger, store } = this.#deps;
     const spec = appContainerSpec(this.#deps.instance, app, release, start.processType, start.size);
-    logger.info("starting container", { app: app.name, release: release.version, container: spec.name });
+    logger.info("starting container", {
+      app: app.name,
+      release: release.version,
+      container: spec.name,
+    });
     const id = await engine.createContainer(spec);
     await engine.startContainer(id);
     if (start.processType !== "web") {
@@ -106,17 +126,26 @@ export class AppController {
     const info = await engine.inspectContainer(id);
     const address = info?.addresses[spec.network];
     const ready =
-      address !== undefined && (await this.#deps.probe(address, APP_PORT, this.#deps.bootTimeoutMs, signal));
+      address !== undefined &&
+      (await this.#deps.probe(address, APP_PORT, this.#deps.bootTimeoutMs, signal));
     if (!ready) {
       const tail = await this.#tailLogs(id);
       await engine.stopContainer(id, 1);
       await engine.removeContainer(id);
       const message = `v${release.version} ${start.processType} did not accept connections on PORT ${APP_PORT} within ${this.#deps.bootTimeoutMs / 1000} s`;
-      await store.addEvent(app.id, "release.failed", `${message}${tail === "" ? "" : `; last output: ${tail}`}`);
+      await store.addEvent(
+        app.id,
+        "release.failed",
+        `${message}${tail === "" ? "" : `; last output: ${tail}`}`,
+      );
       throw new DriverError("deploy", message);
     }
     state.markReady(id);
-    await store.addEvent(app.id, "container.started", `${spec.name} (v${release.version}) is ready`);
+    await store.addEvent(
+      app.id,
+      "container.started",
+      `${spec.name} (v${release.version}) is ready`,
+    );
   }
 
   async #stop(app: App, stop: StopAction): Promise<void> {
@@ -145,12 +174,14 @@ export class AppController {
   }
 
   async #drain(): Promise<void> {
-    if (this.#deps.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#deps.drainMs));
+    if (this.#deps.drainMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, this.#deps.drainMs));
   }
 
   async #tailLogs(id: string): Promise<string> {
     const lines: string[] = [];
-    for await (const entry of this.#deps.engine.logs(id, { follow: false, tail: 5 })) lines.push(entry.line);
+    for await (const entry of this.#deps.engine.logs(id, { follow: false, tail: 5 }))
+      lines.push(entry.line);
     return lines.join(" | ").slice(0, 500);
   }
 }

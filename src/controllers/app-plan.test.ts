@@ -4,7 +4,10 @@ import type { Formation } from "../domain/formation.ts";
 import type { Release } from "../domain/release.ts";
 import { isEmptyPlan, planApp, type ObservedContainer } from "./app-plan.ts";
 
-function release(version: number, processTypes: Record<string, string> = { web: "npm start" }): Release {
+function release(
+  version: number,
+  processTypes: Record<string, string> = { web: "npm start" },
+): Release {
   return {
     id: `r${version}`,
     appId: "a1",
@@ -39,7 +42,9 @@ function container(overrides: Partial<ObservedContainer> & { id: string }): Obse
 describe("planApp", () => {
   it("starts the formation of a first release", () => {
     const plan = planApp(release(1), web1, []);
-    assert.deepEqual(plan.starts, [{ kind: "start", processType: "web", command: "npm start", size: "S" }]);
+    assert.deepEqual(plan.starts, [
+      { kind: "start", processType: "web", command: "npm start", size: "S" },
+    ]);
     assert.deepEqual(plan.stops, []);
   });
 
@@ -50,7 +55,9 @@ describe("planApp", () => {
   it("rolls a new release: start new, then stop old", () => {
     const plan = planApp(release(2), web1, [container({ id: "old" })]);
     assert.equal(plan.starts.length, 1);
-    assert.deepEqual(plan.stops, [{ kind: "stop", containerId: "old", name: "old", reason: "replaced by v2" }]);
+    assert.deepEqual(plan.stops, [
+      { kind: "stop", containerId: "old", name: "old", reason: "replaced by v2" },
+    ]);
   });
 
   it("replaces a crashed container and removes the dead one", () => {
@@ -58,14 +65,22 @@ describe("planApp", () => {
       container({ id: "dead", running: false, exitCode: 137, oomKilled: true }),
     ]);
     assert.equal(plan.starts.length, 1);
-    assert.deepEqual(plan.removes, [{ kind: "remove", containerId: "dead", name: "dead", reason: "killed: out of memory" }]);
+    assert.deepEqual(plan.removes, [
+      { kind: "remove", containerId: "dead", name: "dead", reason: "killed: out of memory" },
+    ]);
   });
 
   it("scales up and down", () => {
     const three: Formation[] = [{ appId: "a1", type: "web", quantity: 3, size: "S" }];
     assert.equal(planApp(release(1), three, [container({ id: "c1" })]).starts.length, 2);
-    const plan = planApp(release(1), web1, [container({ id: "c1" }), container({ id: "c2", ready: false })]);
-    assert.deepEqual(plan.stops.map((s) => [s.containerId, s.reason]), [["c2", "scaled down to 1"]]);
+    const plan = planApp(release(1), web1, [
+      container({ id: "c1" }),
+      container({ id: "c2", ready: false }),
+    ]);
+    assert.deepEqual(
+      plan.stops.map((s) => [s.containerId, s.reason]),
+      [["c2", "scaled down to 1"]],
+    );
   });
 
   it("replaces containers of another size", () => {
@@ -82,6 +97,9 @@ describe("planApp", () => {
 
   it("stops everything when there is no release", () => {
     const plan = planApp(undefined, web1, [container({ id: "c1" })]);
-    assert.deepEqual(plan.stops.map((s) => s.reason), ["app has no release"]);
+    assert.deepEqual(
+      plan.stops.map((s) => s.reason),
+      ["app has no release"],
+    );
   });
 });

@@ -67,7 +67,8 @@ export function planApp(
   const stops: StopAction[] = [];
 
   for (const c of containers) {
-    if (!c.running) removes.push({ kind: "remove", containerId: c.id, name: c.name, reason: exitReason(c) });
+    if (!c.running)
+      removes.push({ kind: "remove", containerId: c.id, name: c.name, reason: exitReason(c) });
   }
   const running = containers.filter((c) => c.running);
   const kept = new Set<string>();
@@ -77,7 +78,10 @@ export function planApp(
       const command = release.processTypes[entry.type];
       if (command === undefined || entry.quantity <= 0) continue;
       const current = running
-        .filter((c) => c.processType === entry.type && c.release === release.version && c.size === entry.size)
+        .filter(
+          (c) =>
+            c.processType === entry.type && c.release === release.version && c.size === entry.size,
+        )
         // Keep ready containers before ones still booting, then the oldest names first.
         .sort((a, b) => Number(b.ready) - Number(a.ready) || a.name.localeCompare(b.name));
       for (const c of current.slice(0, entry.quantity)) kept.add(c.id);
@@ -89,7 +93,12 @@ export function planApp(
 
   for (const c of running) {
     if (kept.has(c.id)) continue;
-    stops.push({ kind: "stop", containerId: c.id, name: c.name, reason: stopReason(c, release, formation) });
+    stops.push({
+      kind: "stop",
+      containerId: c.id,
+      name: c.name,
+      reason: stopReason(c, release, formation),
+    });
   }
   return { starts, removes, stops };
 }

@@ -90,7 +90,9 @@ export class BuildController {
         app,
         build,
         sourcePath: files.sourcePath(build),
-        log: (line) => { log.write(line); },
+        log: (line) => {
+          log.write(line);
+        },
         signal,
       });
       const release = await store.createRelease({
@@ -104,23 +106,38 @@ export class BuildController {
         description: `Deploy of build ${build.id}`,
       });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      log.write(`-----> Build succeeded in ${seconds} s: release v${release.version} (${result.imageDigest})`);
+      log.write(
+        `-----> Build succeeded in ${seconds} s: release v${release.version} (${result.imageDigest})`,
+      );
       await store.updateBuild(build.id, {
         status: "succeeded",
         releaseId: release.id,
         finishedAt: new Date().toISOString(),
       });
-      await store.addEvent(app.id, "build.succeeded", `build ${build.id} created release v${release.version}`);
+      await store.addEvent(
+        app.id,
+        "build.succeeded",
+        `build ${build.id} created release v${release.version}`,
+      );
     } catch (error) {
-      const reason = error instanceof SlipwayError ? error.message : `internal error: ${String(error)}`;
-      if (!(error instanceof SlipwayError)) logger.error("build crashed", { build: build.id, error });
+      const reason =
+        error instanceof SlipwayError ? error.message : `internal error: ${String(error)}`;
+      if (!(error instanceof SlipwayError))
+        logger.error("build crashed", { build: build.id, error });
       log.write(`!      Build failed: ${reason}`);
-      await store.updateBuild(build.id, { status: "failed", error: reason, finishedAt: new Date().toISOString() });
+      await store.updateBuild(build.id, {
+        status: "failed",
+        error: reason,
+        finishedAt: new Date().toISOString(),
+      });
       await store.addEvent(app.id, "build.failed", `build ${build.id} failed: ${reason}`);
     } finally {
       await log.close();
       const waiting = (await store.listBuilds(app.id)).some(
-        (b) => b.id !== build.id && b.sourceChecksum === build.sourceChecksum && (b.status === "pending" || b.status === "running"),
+        (b) =>
+          b.id !== build.id &&
+          b.sourceChecksum === build.sourceChecksum &&
+          (b.status === "pending" || b.status === "running"),
       );
       if (!waiting) await files.removeSource(build);
     }

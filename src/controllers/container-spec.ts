@@ -49,6 +49,11 @@ export function appContainerSpec(
     },
     network: appNetworkName(instance, app),
     networkAliases: [processType],
-    limits: { memoryBytes: size.memoryBytes, cpus: size.cpus, pids: size.pids, tmpBytes: size.tmpBytes },
+    limits: {
+      memoryBytes: size.memoryBytes,
+      cpus: size.cpus,
+      pids: size.pids,
+      tmpBytes: size.tmpBytes,
+    },
   };
 }

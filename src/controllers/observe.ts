@@ -7,7 +7,9 @@ import type { RuntimeState } from "./runtime-state.ts";
 
 /** Every app container this installation owns (the driver filters by instance). */
 export function listAppContainers(engine: Engine, appId?: string): Promise<ContainerInfo[]> {
-  return engine.listContainers(appId === undefined ? { [LABEL.role]: "app" } : { [LABEL.role]: "app", [LABEL.appId]: appId });
+  return engine.listContainers(
+    appId === undefined ? { [LABEL.role]: "app" } : { [LABEL.role]: "app", [LABEL.appId]: appId },
+  );
 }
 
 /** The planner's view of a container. */
@@ -26,7 +28,11 @@ export function toObserved(c: ContainerInfo, state: RuntimeState): ObservedConta
 }
 
 /** The route builder's view of a container. */
-export function toRoutable(c: ContainerInfo, network: (appId: string) => string, state: RuntimeState): RoutableContainer {
+export function toRoutable(
+  c: ContainerInfo,
+  network: (appId: string) => string,
+  state: RuntimeState,
+): RoutableContainer {
   const appId = c.labels[LABEL.appId] ?? "";
   return {
     appId,

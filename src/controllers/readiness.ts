@@ -24,8 +24,14 @@ export function tryConnect(address: string, port: number, timeoutMs: number): Pr
       socket.destroy();
       resolve(ok);
     };
-    socket.once("connect", () => { done(true); });
-    socket.once("timeout", () => { done(false); });
-    socket.once("error", () => { done(false); });
+    socket.once("connect", () => {
+      done(true);
+    });
+    socket.once("timeout", () => {
+      done(false);
+    });
+    socket.once("error", () => {
+      done(false);
+    });
   });
 }

@@ -31,10 +31,12 @@ export class RouteSync {
 
   sync(): Promise<void> {
     if (this.#pending !== undefined) return this.#pending;
-    const run = this.#tail.catch(() => undefined).then(() => {
-      this.#pending = undefined;
-      return this.#run();
-    });
+    const run = this.#tail
+      .catch(() => undefined)
+      .then(() => {
+        this.#pending = undefined;
+        return this.#run();
+      });
     this.#pending = run;
     this.#tail = run;
     return run;

@@ -5,8 +5,22 @@ import { buildRouteTable, type RoutableContainer } from "./route-table.ts";
 
 const app: App = { id: "a1", name: "hello", createdAt: "2026-01-01T00:00:00Z" };
 
-function c(name: string, release: number, overrides: Partial<RoutableContainer> = {}): RoutableContainer {
-  return { appId: "a1", name, release, processType: "web", address: `10.0.0.${release}`, port: 5000, running: true, ready: true, ...overrides };
+function c(
+  name: string,
+  release: number,
+  overrides: Partial<RoutableContainer> = {},
+): RoutableContainer {
+  return {
+    appId: "a1",
+    name,
+    release,
+    processType: "web",
+    address: `10.0.0.${release}`,
+    port: 5000,
+    running: true,
+    ready: true,
+    ...overrides,
+  };
 }
 
 describe("buildRouteTable", () => {
@@ -18,12 +32,23 @@ describe("buildRouteTable", () => {
 
   it("serves the release the controller switched to, even when a newer one is booting", () => {
     const table = buildRouteTable([app], [c("old", 1), c("new", 2)], new Map([["a1", 1]]), "t");
-    assert.deepEqual(table.apps[0]?.endpoints.map((e) => e.name), ["old"]);
+    assert.deepEqual(
+      table.apps[0]?.endpoints.map((e) => e.name),
+      ["old"],
+    );
   });
 
   it("falls back to the newest ready release", () => {
-    const table = buildRouteTable([app], [c("old", 1), c("new", 2), c("boot", 3, { ready: false })], new Map(), "t");
-    assert.deepEqual(table.apps[0]?.endpoints.map((e) => e.name), ["new"]);
+    const table = buildRouteTable(
+      [app],
+      [c("old", 1), c("new", 2), c("boot", 3, { ready: false })],
+      new Map(),
+      "t",
+    );
+    assert.deepEqual(
+      table.apps[0]?.endpoints.map((e) => e.name),
+      ["new"],
+    );
   });
 
   it("never routes to stopped containers or other process types", () => {

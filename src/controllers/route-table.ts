@@ -30,11 +30,17 @@ export function buildRouteTable(
   const routes: AppRoute[] = [];
   for (const app of [...apps].sort((a, b) => a.name.localeCompare(b.name))) {
     const candidates = containers.filter(
-      (c) => c.appId === app.id && c.processType === "web" && c.running && c.ready && c.address !== undefined,
+      (c) =>
+        c.appId === app.id &&
+        c.processType === "web" &&
+        c.running &&
+        c.ready &&
+        c.address !== undefined,
     );
     const newest = Math.max(0, ...candidates.map((c) => c.release));
     const wanted = servingRelease.get(app.id);
-    const version = wanted !== undefined && candidates.some((c) => c.release === wanted) ? wanted : newest;
+    const version =
+      wanted !== undefined && candidates.some((c) => c.release === wanted) ? wanted : newest;
     const endpoints: Endpoint[] = candidates
       .filter((c) => c.release === version)
       .map((c) => ({ name: c.name, address: c.address ?? "", port: c.port }))

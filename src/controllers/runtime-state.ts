@@ -6,6 +6,7 @@
 export class RuntimeState {
   readonly #ready = new Set<string>();
   readonly #serving = new Map<string, number>();
+  readonly #routed = new Map<string, number>();
 
   isReady(containerId: string): boolean {
     return this.#ready.has(containerId);
@@ -26,6 +27,16 @@ export class RuntimeState {
 
   forgetApp(appId: string): void {
     this.#serving.delete(appId);
+    this.#routed.delete(appId);
+  }
+
+  /** The router was handed a table that sends the app's traffic to this release. */
+  markRouted(appId: string, release: number): void {
+    this.#routed.set(appId, release);
+  }
+
+  routedRelease(appId: string): number | undefined {
+    return this.#routed.get(appId);
   }
 
   get servingReleases(): ReadonlyMap<string, number> {

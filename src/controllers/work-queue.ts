@@ -97,7 +97,8 @@ export class WorkQueue {
     this.#waiting.length = 0;
     this.#queued.clear();
     const aborted = new Error(`${this.#options.name} queue shut down`);
-    for (const waiters of this.#runWaiters.values()) for (const waiter of waiters) waiter.reject(aborted);
+    for (const waiters of this.#runWaiters.values())
+      for (const waiter of waiters) waiter.reject(aborted);
     this.#runWaiters.clear();
     await this.idle();
   }

@@ -17,7 +17,10 @@ export function buildFiles(sourcesDir: string, logsDir: string): BuildFiles {
   return {
     sourcePath: (build) => sourceFile(sourcesDir, build.sourceChecksum),
     openLog: (buildId) => {
-      const stream = createWriteStream(join(logsDir, `${buildId}.log`), { flags: "a", mode: 0o600 });
+      const stream = createWriteStream(join(logsDir, `${buildId}.log`), {
+        flags: "a",
+        mode: 0o600,
+      });
       return {
         write: (line) => stream.write(`${line}\n`),
         close: () => new Promise<void>((resolve) => stream.end(resolve)),
@@ -52,7 +55,8 @@ export async function* readBuildLog(
     let finished = !options.follow;
     if (options.follow) {
       const current = await store.getBuild(build.id);
-      finished = current === undefined || current.status === "succeeded" || current.status === "failed";
+      finished =
+        current === undefined || current.status === "succeeded" || current.status === "failed";
     }
     if (handle !== undefined) {
       try {

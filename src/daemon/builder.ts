@@ -16,7 +16,10 @@ export const SOURCE_LIMITS: SourceArchiveLimits = { maxEntries: 100_000, maxByte
 export function buildpackBuilder(config: Config, engine: Engine): Builder {
   return {
     async build(request: BuildRequest): Promise<BuildResult> {
-      const archive = await openSourceArchive(request.sourcePath, { limits: SOURCE_LIMITS, signal: request.signal });
+      const archive = await openSourceArchive(request.sourcePath, {
+        limits: SOURCE_LIMITS,
+        signal: request.signal,
+      });
       const stack = await currentStack(config, engine);
       return runBuild({
         engine,

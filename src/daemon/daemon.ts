@@ -38,18 +38,33 @@ export interface Daemon {
  */
 export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
   const paths = pathsOf(config);
-  for (const dir of [config.home, config.runDir, paths.logsDir, paths.uploadsDir, paths.sourcesDir]) {
+  for (const dir of [
+    config.home,
+    config.runDir,
+    paths.logsDir,
+    paths.uploadsDir,
+    paths.sourcesDir,
+  ]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
 
   const engine = await connectEngine(config, paths, logger);
   const store = new SqliteStore(paths.database, {
-    onListenerError: (error, change) => { logger.error("store listener failed", { error, change }); },
+    onListenerError: (error, change) => {
+      logger.error("store listener failed", { error, change });
+    },
   });
 
   const router = await startRouter(config, paths, logger);
   const state = new RuntimeState();
-  const routes = new RouteSync({ store, engine, router, state, instance: config.instance, domain: config.domain });
+  const routes = new RouteSync({
+    store,
+    engine,
+    router,
+    state,
+    instance: config.instance,
+    domain: config.domain,
+  });
   const apps = new AppController({
     store,
     engine,
@@ -83,13 +98,16 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       store,
       engine,
       controllers,
+      state,
       instance: config.instance,
       maxUploadBytes: config.api.maxUploadBytes,
       uploadsDir: paths.uploadsDir,
       sourcesDir: paths.sourcesDir,
       buildLogsDir: paths.buildLogsDir,
     }),
-    onInternalError: (error, request) => { logger.error("internal error", { error, method: request.method, url: request.url }); },
+    onInternalError: (error, request) => {
+      logger.error("internal error", { error, method: request.method, url: request.url });
+    },
   });
   const server = await listen(createAdaptorServer({ fetch: api.fetch }) as Server, paths.apiSocket);
 
@@ -102,14 +120,22 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
 
   await controllers.start();
   await writeFile(paths.daemonPid, `${String(process.pid)}\n`, { mode: 0o600 });
-  logger.info("slipway is ready", { api: paths.apiSocket, https: config.httpsPort, domain: config.domain });
+  logger.info("slipway is ready", {
+    api: paths.apiSocket,
+    https: config.httpsPort,
+    domain: config.domain,
+  });
 
   return {
     paths,
     async stop() {
       logger.info("stopping the control plane");
       await controllers.stop();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       server.closeAllConnections();
       await store.close();
       await rm(paths.daemonPid, { force: true });
@@ -129,14 +155,22 @@ async function connectEngine(config: Config, paths: Paths, logger: Logger): Prom
     });
     socketPath = service.socketPath;
   }
-  const engine = new DockerEngine({ socketPath, instance: config.instance, networkPool: config.engine.networkPool });
+  const engine = new DockerEngine({
+    socketPath,
+    instance: config.instance,
+    networkPool: config.engine.networkPool,
+  });
   await engine.ping();
   return engine;
 }
 
 async function startRouter(config: Config, paths: Paths, logger: Logger): Promise<HaproxyRouter> {
   await ensureCa(paths.caDir);
-  const certificate = await ensureServerCertificate({ caDir: paths.caDir, outDir: paths.certsDir, domain: config.domain });
+  const certificate = await ensureServerCertificate({
+    caDir: paths.caDir,
+    outDir: paths.certsDir,
+    domain: config.domain,
+  });
   const crtList = join(paths.routerDir, "crt-list.txt");
   await mkdir(paths.routerDir, { recursive: true, mode: 0o700 });
   await writeCrtList(crtList, [certificate.pemPath]);
@@ -150,7 +184,12 @@ async function startRouter(config: Config, paths: Paths, logger: Logger): Promis
     crtList,
     statsSocket: join(config.runDir, "haproxy-stats.sock"),
   };
-  const router = new HaproxyRouter({ stateDir: paths.routerDir, runDir: config.runDir, settings, logger });
+  const router = new HaproxyRouter({
+    stateDir: paths.routerDir,
+    runDir: config.runDir,
+    settings,
+    logger,
+  });
   await router.start();
   return router;
 }
@@ -160,7 +199,9 @@ async function listen(server: Server, socketPath: string): Promise<Server> {
   await rm(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(socketPath, () => { resolve(); });
+    server.listen(socketPath, () => {
+      resolve();
+    });
   });
   await chmod(socketPath, 0o600);
   return server;

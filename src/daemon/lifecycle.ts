@@ -8,6 +8,7 @@ import { DriverError } from "../domain/errors.ts";
 import { silentLogger, type Logger } from "../domain/logger.ts";
 import { DockerEngine } from "../engine/docker/docker-engine.ts";
 import { stopPodmanService } from "../engine/podman-service.ts";
+import { unmountUnder } from "../engine/mounts.ts";
 import { purgeInstance, type PurgeReport } from "../engine/purge.ts";
 import { HaproxyRouter } from "../router/haproxy/haproxy-router.ts";
 import { pathsOf } from "./paths.ts";
@@ -52,7 +53,9 @@ export async function up(
   const child = spawn(process.execPath, [DAEMON_MAIN], {
     detached: true,
     stdio: ["ignore", log.fd, log.fd],
-    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    env: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+    ),
   });
   await log.close();
   let exited: number | null | undefined;
@@ -63,12 +66,18 @@ export async function up(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited !== undefined) {
-      throw new DriverError("daemon", `exited with code ${String(exited)} while starting:\n${await tail(paths.daemonLog, 20)}`);
+      throw new DriverError(
+        "daemon",
+        `exited with code ${String(exited)} while starting:\n${await tail(paths.daemonLog, 20)}`,
+      );
     }
     if (await apiAnswers(paths.apiSocket)) return result(child.pid ?? 0, true);
     await sleep(250);
   }
-  throw new DriverError("daemon", `did not answer within ${String(timeoutMs / 1000)} s:\n${await tail(paths.daemonLog, 20)}`);
+  throw new DriverError(
+    "daemon",
+    `did not answer within ${String(timeoutMs / 1000)} s:\n${await tail(paths.daemonLog, 20)}`,
+  );
 }
 
 /** How `down` went. */
@@ -82,7 +91,10 @@ export interface DownResult {
  * the installation behind. App containers keep their state and are adopted by the next
  * `up`; with purge, everything the installation created in the engine is removed first.
  */
-export async function down(config: Config, options: { purge: boolean; logger: Logger }): Promise<DownResult> {
+export async function down(
+  config: Config,
+  options: { purge: boolean; logger: Logger },
+): Promise<DownResult> {
   const paths = pathsOf(config);
   const pid = await runningDaemon(paths.daemonPid);
   if (pid !== undefined) {
@@ -107,7 +119,13 @@ export async function down(config: Config, options: { purge: boolean; logger: Lo
 
   await routerFor(config).stop();
   if (config.engine.socket === null) {
-    await stopPodmanService({ stateDir: paths.engineDir, runDir: config.runDir, log: options.logger });
+    await stopPodmanService({
+      stateDir: paths.engineDir,
+      runDir: config.runDir,
+      log: options.logger,
+    });
+    // So the whole home can be deleted after a purge.
+    if (options.purge) await unmountUnder(paths.engineDir);
   }
   return { daemonStopped: pid !== undefined, purged };
 }
@@ -157,12 +175,17 @@ async function exitedWithin(pid: number, timeoutMs: number): Promise<boolean> {
 /** True when GET /healthz on the API socket answers 200. */
 export function apiAnswers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ socketPath, path: "/healthz", timeout: 2000, headers: { host: "slipway" } }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      { socketPath, path: "/healthz", timeout: 2000, headers: { host: "slipway" } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on("timeout", () => req.destroy());
-    req.on("error", () => { resolve(false); });
+    req.on("error", () => {
+      resolve(false);
+    });
     req.end();
   });
 }

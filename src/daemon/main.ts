@@ -24,8 +24,12 @@ try {
       },
     );
   };
-  process.on("SIGTERM", () => { stop("SIGTERM"); });
-  process.on("SIGINT", () => { stop("SIGINT"); });
+  process.on("SIGTERM", () => {
+    stop("SIGTERM");
+  });
+  process.on("SIGINT", () => {
+    stop("SIGINT");
+  });
 } catch (error) {
   logger.error("slipway failed to start", { error });
   process.exit(1);

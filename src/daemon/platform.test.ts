@@ -5,13 +5,22 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createApi } from "../api/api.ts";
 import { createTestToken } from "../api/fake-deps.ts";
 import type { ControllerManager } from "../controllers/manager.ts";
+import { RuntimeState } from "../controllers/runtime-state.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { platformApiDeps } from "./platform.ts";
@@ -36,6 +45,7 @@ describe("platform API deps", () => {
       store,
       engine,
       controllers,
+      state: new RuntimeState(),
       instance: "t1",
       maxUploadBytes: 1024 * 1024,
       uploadsDir,
@@ -86,7 +96,12 @@ describe("platform API deps", () => {
 
   it("refuses entries with .. in their path", async () => {
     await expectRefused(
-      archive((root) => { writeFileSync(join(root, "a"), "x"); }, ["--transform=s,^\\./a,../evil,", "./a"]),
+      archive(
+        (root) => {
+          writeFileSync(join(root, "a"), "x");
+        },
+        ["--transform=s,^\\./a,../evil,", "./a"],
+      ),
       /\.\./,
     );
   });
@@ -94,12 +109,17 @@ describe("platform API deps", () => {
   it("refuses absolute paths", async () => {
     const absolute = join(dir, "absolute.txt");
     writeFileSync(absolute, "x");
-    await expectRefused(archive(() => undefined, [absolute]), /absolute/i);
+    await expectRefused(
+      archive(() => undefined, [absolute]),
+      /absolute/i,
+    );
   });
 
   it("refuses symlinks that escape the tree", async () => {
     await expectRefused(
-      archive((root) => { symlinkSync("../../etc/passwd", join(root, "link")); }),
+      archive((root) => {
+        symlinkSync("../../etc/passwd", join(root, "link"));
+      }),
       /link|escape|outside/i,
     );
   });
@@ -126,7 +146,10 @@ describe("platform API deps", () => {
 
   it("destroys an app: the store row goes, the controller converges, images and cache go", async () => {
     const app = await store.getApp("hello");
-    const res = await api.request("/v1/apps/hello", { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    const res = await api.request("/v1/apps/hello", {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(res.status, 204);
     assert.equal(await store.getApp("hello"), undefined);
     assert.deepEqual(reconciled, [app?.id]);

@@ -1,9 +1,10 @@
 import { rename, rm } from "node:fs/promises";
-import type { ApiDeps, ProcessInfo } from "../api/deps.ts";
+import type { ApiDeps, ProcessInfo, RolloutStatus } from "../api/deps.ts";
 import { buildCacheVolume } from "../build/builder.ts";
 import { openSourceArchive } from "../build/source-archive.ts";
 import { APP_PORT, appNetworkName } from "../controllers/container-spec.ts";
 import type { ControllerManager } from "../controllers/manager.ts";
+import type { RuntimeState } from "../controllers/runtime-state.ts";
 import { listAppContainers } from "../controllers/observe.ts";
 import type { App } from "../domain/app.ts";
 import type { Build } from "../domain/build.ts";
@@ -17,6 +18,7 @@ export interface PlatformDeps {
   readonly store: Store;
   readonly engine: Engine;
   readonly controllers: ControllerManager;
+  readonly state: RuntimeState;
   readonly instance: string;
   readonly maxUploadBytes: number;
   readonly uploadsDir: string;
@@ -62,9 +64,21 @@ export function platformApiDeps(deps: PlatformDeps): Omit<ApiDeps, "onInternalEr
             state: c.state,
             startedAt: c.startedAt,
             address: address === undefined ? null : `${address}:${String(APP_PORT)}`,
+            ready: deps.state.isReady(c.id),
           };
         })
-        .sort((a, b) => a.type.localeCompare(b.type) || a.release - b.release || a.id.localeCompare(b.id));
+        .sort(
+          (a, b) =>
+            a.type.localeCompare(b.type) || a.release - b.release || a.id.localeCompare(b.id),
+        );
+    },
+
+    async rollout(app: App): Promise<RolloutStatus> {
+      const release = await store.currentRelease(app.id);
+      return {
+        desired: release?.version ?? null,
+        serving: deps.state.routedRelease(app.id) ?? null,
+      };
     },
 
     async destroyApp(app: App): Promise<void> {

@@ -42,7 +42,9 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     const res = await p.get(host);
     assert.equal(res.status, 200);
     assert.match(res.body, /Hello from Slipway/);
-    const releases = JSON.parse((await must(p.cli(["releases", "--app", "hello", "--json"]), "releases")).stdout) as {
+    const releases = JSON.parse(
+      (await must(p.cli(["releases", "--app", "hello", "--json"]), "releases")).stdout,
+    ) as {
       version: number;
       imageDigest: string;
     }[];
@@ -51,16 +53,24 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
   });
 
   it("redirects plain HTTP to HTTPS with 308", async () => {
-    const res = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: p.httpPort, path: "/x?y=1", headers: { host } }, (r) => {
-        r.resume();
-        resolve({ status: r.statusCode ?? 0, location: r.headers.location });
-      });
-      req.on("error", reject);
-      req.end();
-    });
+    const res = await new Promise<{ status: number; location: string | undefined }>(
+      (resolve, reject) => {
+        const req = request(
+          { host: "127.0.0.1", port: p.httpPort, path: "/x?y=1", headers: { host } },
+          (r) => {
+            r.resume();
+            resolve({ status: r.statusCode ?? 0, location: r.headers.location });
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      },
+    );
     assert.equal(res.status, 308);
-    assert.match(res.location ?? "", new RegExp(`^https://${host.replaceAll(".", "\\.")}(:\\d+)?/x\\?y=1$`));
+    assert.match(
+      res.location ?? "",
+      new RegExp(`^https://${host.replaceAll(".", "\\.")}(:\\d+)?/x\\?y=1$`),
+    );
   });
 
   it("runs the web container with the security baseline", async () => {
@@ -80,7 +90,16 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     assert.match(String((h.Tmpfs as Record<string, string>)["/tmp"]), /noexec/);
     assert.ok(inspect.Config.Env.includes("PORT=5000"));
     const capDrop = h.CapDrop as string[];
-    for (const cap of ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_RAW", "SETUID", "SETGID", "SYS_CHROOT"]) {
+    for (const cap of [
+      "CHOWN",
+      "DAC_OVERRIDE",
+      "FOWNER",
+      "KILL",
+      "NET_RAW",
+      "SETUID",
+      "SETGID",
+      "SYS_CHROOT",
+    ]) {
       assert.ok(capDrop.includes(cap), `${cap} dropped`);
     }
     assert.deepEqual(Object.keys(inspect.NetworkSettings.Networks), [`sw-${instanceOf(p)}-hello`]);
@@ -88,26 +107,38 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
       HostConfig: { IDMappings?: { UidMap?: string[] } };
     };
     const uidMap = libpod.HostConfig.IDMappings?.UidMap ?? [];
-    assert.ok(uidMap.length > 0 && !uidMap[0]?.startsWith("0:0:"), `user namespace: ${uidMap.join(",")}`);
+    assert.ok(
+      uidMap.length > 0 && !uidMap[0]?.startsWith("0:0:"),
+      `user namespace: ${uidMap.join(",")}`,
+    );
   });
 
   it("rolls out a new version under load with no failed request", async () => {
     const src = join(work, "v2");
     cpSync(example, src, { recursive: true });
     const server = join(src, "server.js");
-    writeFileSync(server, readFileSync(server, "utf8").replace("Hello from Slipway", "Hello again from Slipway"));
+    writeFileSync(
+      server,
+      readFileSync(server, "utf8").replace("Hello from Slipway", "Hello again from Slipway"),
+    );
     const before = await ps(p);
 
     const load = loadLoop(p, host);
     const deploy = await must(p.cli(["deploy", src, "--app", "hello"]), "deploy v2");
     // Keep the load on until the old container is gone.
-    await waitFor(async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)), 60_000);
+    await waitFor(
+      async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
+      60_000,
+    );
     const stats = await load.stop();
 
     assert.match(deploy.stdout, /v2/);
     assert.equal(stats.failed, 0, `failed requests: ${stats.errors.slice(0, 5).join("; ")}`);
     assert.ok(stats.ok > 20, `requests made: ${stats.ok}`);
-    assert.ok(stats.bodies.has("Hello again from Slipway"), "the new body was served during the rollout");
+    assert.ok(
+      stats.bodies.has("Hello again from Slipway"),
+      "the new body was served during the rollout",
+    );
     const res = await p.get(host);
     assert.match(res.body, /Hello again from Slipway/);
   });
@@ -115,7 +146,10 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
   it("keeps the running release serving when a build fails, and says why", async () => {
     const broken = join(work, "broken");
     cpSync(example, broken, { recursive: true });
-    const pkg = JSON.parse(readFileSync(join(broken, "package.json"), "utf8")) as Record<string, unknown>;
+    const pkg = JSON.parse(readFileSync(join(broken, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     writeFileSync(
       join(broken, "package.json"),
       JSON.stringify({ ...pkg, dependencies: { "slipway-no-such-package-e2e": "1.0.0" } }, null, 2),
@@ -136,13 +170,21 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     assert.equal(processesOf(p.home).length, 0, "no process of this installation is left behind");
     await must(p.cli(["up"]), "up again");
     const afterRestart = await ps(p);
-    assert.deepEqual(afterRestart.map((c) => c.id), before.map((c) => c.id));
-    await waitFor(async () => (await p.get(host).catch(() => ({ status: 0 }))).status === 200, 30_000);
+    assert.deepEqual(
+      afterRestart.map((c) => c.id),
+      before.map((c) => c.id),
+    );
+    await waitFor(
+      async () => (await p.get(host).catch(() => ({ status: 0 }))).status === 200,
+      30_000,
+    );
   });
 
   it("destroys the app and everything it owned", async () => {
     await must(p.cli(["apps:destroy", "hello", "--confirm", "hello"]), "apps:destroy");
-    const containers = (await engineGet(p, `/v1.41/containers/json?all=true`)) as { Labels: Record<string, string> }[];
+    const containers = (await engineGet(p, `/v1.41/containers/json?all=true`)) as {
+      Labels: Record<string, string>;
+    }[];
     assert.equal(containers.filter((c) => c.Labels["io.slipway.app"] === "hello").length, 0);
     const networks = (await engineGet(p, `/v1.41/networks`)) as { Name: string }[];
     assert.equal(networks.filter((n) => n.Name.endsWith("-hello")).length, 0);
@@ -170,18 +212,23 @@ function instanceOf(p: TestPlatform): string {
 /** GET on the installation's own engine socket (what `slipway doctor` reads). */
 function engineGet(p: TestPlatform, path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch (error) {
-          reject(new Error(`engine ${path}: ${String(res.statusCode)} ${body}`, { cause: error }));
-        }
-      });
-    });
+    const req = request(
+      { socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => {
+          try {
+            resolve(JSON.parse(body));
+          } catch (error) {
+            reject(
+              new Error(`engine ${path}: ${String(res.statusCode)} ${body}`, { cause: error }),
+            );
+          }
+        });
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -198,7 +245,11 @@ function processesOf(home: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (cmdline.includes(home) && !/conmon|aardvark-dns/.test(cmdline) && !/^\S*node\S* .*--test/.test(cmdline)) {
+      if (
+        cmdline.includes(home) &&
+        !/conmon|aardvark-dns/.test(cmdline) &&
+        !/^\S*node\S* .*--test/.test(cmdline)
+      ) {
         pids.push(Number(entry));
       }
     } catch {

@@ -31,7 +31,10 @@ export interface TestPlatform {
   readonly httpsPort: number;
   readonly httpPort: number;
   readonly env: Readonly<Record<string, string>>;
-  cli(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  cli(
+    args: readonly string[],
+    options?: { input?: string; timeoutMs?: number },
+  ): Promise<CliResult>;
   /** GET https://HOST:httpsPort/PATH through the router, trusting only the Slipway CA. */
   get(host: string, path?: string, agentOptions?: { keepAlive?: boolean }): Promise<HttpsResult>;
   stop(): Promise<void>;
@@ -70,7 +73,9 @@ export function runCli(
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("error", reject);
-    child.once("close", (code) => { resolve({ code: code ?? -1, stdout, stderr }); });
+    child.once("close", (code) => {
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(options.input ?? "");
   });
 }
@@ -98,10 +103,12 @@ export async function startPlatform(): Promise<TestPlatform> {
     httpPort,
     env,
     cli: (args, options) => runCli(env, args, options),
-    get: (host, path = "/", agentOptions = {}) => httpsGet(home, httpsPort, host, path, agentOptions),
+    get: (host, path = "/", agentOptions = {}) =>
+      httpsGet(home, httpsPort, host, path, agentOptions),
     stop: async () => {
       const down = await runCli(env, ["down", "--purge"], { timeoutMs: 180_000 });
-      if (down.code !== 0) process.stderr.write(`slipway down --purge failed:\n${down.stdout}${down.stderr}`);
+      if (down.code !== 0)
+        process.stderr.write(`slipway down --purge failed:\n${down.stdout}${down.stderr}`);
       rmSync(home, { recursive: true, force: true, maxRetries: 3 });
     },
   };
@@ -119,7 +126,8 @@ export async function startPlatform(): Promise<TestPlatform> {
 /** Throws with the CLI's output when it failed. */
 export async function must(result: Promise<CliResult>, what: string): Promise<CliResult> {
   const r = await result;
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`${what} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r;
 }
 
@@ -155,7 +163,9 @@ function httpsGet(
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body }); });
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
         res.on("error", reject);
       },
     );

@@ -1,5 +1,6 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { RolloutStatus } from "../../api/deps.ts";
 import type { Build } from "../../domain/build.ts";
 import type { Release } from "../../domain/release.ts";
 import type { ApiClient } from "../client.ts";
@@ -13,13 +14,17 @@ import { APP_FLAG, appPath, type Items } from "./common.ts";
 /** How long to wait for a build to be marked finished after its log ended. */
 const SETTLE_TIMEOUT_MS = 60_000;
 const SETTLE_INTERVAL_MS = 500;
+/** The platform's boot timeout (60 s) plus time to start, route and drain. */
+const ROLLOUT_TIMEOUT_MS = 120_000;
+const ROLLOUT_INTERVAL_MS = 250;
 
 const deploy = defineCommand({
   name: "deploy",
   summary: "build and release an app from a directory",
   description: [
     "Pack DIR (default: the current directory) into a tar.gz, leaving out .git and",
-    "node_modules, upload it, and follow the build log. Exits with 1 if the build fails.",
+    "node_modules, upload it, follow the build log, and wait until the new release serves.",
+    "Exits with 1 if the build fails or the release does not start (the old one keeps serving).",
     "With --json the log goes to stderr and stdout gets the final build and release.",
   ].join("\n"),
   args: [{ name: "DIR", optional: true, description: "source directory (default: .)" }],
@@ -61,14 +66,38 @@ const deploy = defineCommand({
       ctx.io.err(`Build failed: ${finished.error ?? "see the log above"}\n`);
       return 1;
     }
-    if (!ctx.json) {
-      ctx.io.out(
-        release === null ? "Build succeeded\n" : `Released ${flags.app} v${release.version}\n`,
-      );
+    if (release === null) {
+      if (!ctx.json) ctx.io.out("Build succeeded\n");
+      return 0;
     }
+    if (!ctx.json)
+      ctx.io.out(`Released ${flags.app} v${String(release.version)}; rolling it out\n`);
+    const serving = await rolledOut(client, flags.app, release.version);
+    if (!serving) {
+      ctx.io.err(
+        `v${String(release.version)} is not serving after ${String(ROLLOUT_TIMEOUT_MS / 1000)} s; the previous release keeps serving. See: slipway ps --app ${flags.app}\n`,
+      );
+      return 1;
+    }
+    if (!ctx.json) ctx.io.out(`v${String(release.version)} is serving\n`);
     return 0;
   },
 });
+
+/**
+ * Waits until the router serves the release (new containers passed their checks and the
+ * old ones left the router). Gives up after the boot timeout plus a margin.
+ */
+async function rolledOut(client: ApiClient, app: string, version: number): Promise<boolean> {
+  const deadline = Date.now() + ROLLOUT_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const status = await client.get<RolloutStatus>(appPath(app, "/rollout"));
+    if (status.serving !== null && status.serving >= version) return true;
+    if (status.desired !== null && status.desired > version) return false;
+    await sleep(ROLLOUT_INTERVAL_MS);
+  }
+  return false;
+}
 
 /**
  * The build once it is finished. The log normally ends when the build does, but if the

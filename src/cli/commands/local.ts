@@ -25,7 +25,9 @@ const upCommand = defineCommand({
   examples: ["slipway up", "SLIPWAY_HOME=/srv/slipway SLIPWAY_HTTPS_PORT=8443 slipway up"],
   async run(ctx) {
     const config = ctx.config();
-    const result = await up(config, ctx.daemonEnv, (line) => { ctx.io.err(`${line}\n`); });
+    const result = await up(config, ctx.daemonEnv, (line) => {
+      ctx.io.err(`${line}\n`);
+    });
     if (ctx.json) {
       ctx.io.out(toJson(result));
       return 0;
@@ -33,7 +35,10 @@ const upCommand = defineCommand({
     ctx.io.out(
       `${result.started ? "Slipway is up." : "Slipway was already running."}\n` +
         keyValues([
-          ["API", `https://slipway.${config.domain}${config.httpsPort === 443 ? "" : `:${String(config.httpsPort)}`}`],
+          [
+            "API",
+            `https://slipway.${config.domain}${config.httpsPort === 443 ? "" : `:${String(config.httpsPort)}`}`,
+          ],
           ["credentials", result.credentials],
           ["CA certificate", result.caCert],
           ["daemon log", result.log],
@@ -50,7 +55,10 @@ const downCommand = defineCommand({
     "Stop the control plane, the router and Slipway's Podman service. App containers are kept and adopted by the next `slipway up`; with --purge, every container, network, volume and image this installation created is removed first.",
   args: [],
   flags: {
-    purge: { type: "boolean", description: "also remove everything the installation created in the engine" },
+    purge: {
+      type: "boolean",
+      description: "also remove everything the installation created in the engine",
+    },
   },
   examples: ["slipway down", "slipway down --purge"],
   async run(ctx, { flags }) {
@@ -83,7 +91,9 @@ const stacksBuild = defineCommand({
     });
     await engine.ping();
     const started = Date.now();
-    const stack = await ensureDefaultStack(config, engine, (line) => { ctx.io.err(`-----> ${line}\n`); });
+    const stack = await ensureDefaultStack(config, engine, (line) => {
+      ctx.io.err(`-----> ${line}\n`);
+    });
     if (ctx.json) ctx.io.out(toJson(stack));
     else {
       ctx.io.out(

@@ -1,13 +1,12 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
 import { silentLogger, type Logger } from "../../domain/logger.ts";
 import { DockerEngine } from "../docker/docker-engine.ts";
+import { unmountUnder } from "../mounts.ts";
 import type { ForeignObjects } from "../engine.contract.ts";
 import type { PodmanLayout } from "../podman-config.ts";
 import { runPodman, startPodmanService, stopPodmanService } from "../podman-service.ts";
@@ -160,18 +159,4 @@ async function foreignIntact(
     }
   }
   return true;
-}
-
-/** Lazily unmounts every mount below dir, deepest first (what a crashed service left). */
-async function unmountUnder(dir: string): Promise<void> {
-  const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
-  const points = mountinfo
-    .split("\n")
-    .map((line) => line.split(" ")[4] ?? "")
-    .map((point) =>
-      point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))),
-    )
-    .filter((point) => point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const point of points) await promisify(execFile)("umount", ["-l", point]);
 }
