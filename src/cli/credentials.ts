@@ -22,6 +22,12 @@ export async function readCredentials(options: CliOptions): Promise<Credentials>
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
+    if (isErrno(error, "ENOENT") && options.home === undefined) {
+      // Not logged in anywhere: a local installation at the default home needs no login.
+      const localPath = join(options.localHome, CREDENTIALS_FILE);
+      const local = await readFile(localPath, "utf8").catch(() => undefined);
+      if (local !== undefined) return parseCredentials(local, localPath);
+    }
     if (isErrno(error, "ENOENT")) {
       throw new CredentialsError(
         options.home === undefined

@@ -22,6 +22,8 @@ export interface MainOptions {
   readonly cwd?: string;
   /** The command registry; tests and embedders may pass their own. */
   readonly commands?: readonly Command[];
+  /** The default installation used when nothing else is chosen (tests pass their own). */
+  readonly localHome?: string;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function main(
     }
     const parsed = parseCommandArgs(command.name, rest, command.flags, command.args);
     const home = typeof parsed.flags.home === "string" ? parsed.flags.home : undefined;
-    const cliOptions = cliOptionsFrom(env, options.cwd ?? process.cwd(), home);
+    const cliOptions = cliOptionsFrom(env, options.cwd ?? process.cwd(), home, options.localHome);
     let client: Promise<ApiClient> | undefined;
     const daemonEnv =
       cliOptions.home === undefined ? env : { ...env, SLIPWAY_HOME: cliOptions.home };

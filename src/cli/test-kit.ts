@@ -135,7 +135,11 @@ export async function runCli(
 ): Promise<CliRun> {
   const io = memoryIo(stdin);
   const cwd = env.CWD ?? dirs.root;
-  const code = await main(argv, { HOME: join(dirs.root, "no-home"), ...env }, { io, cwd });
+  const code = await main(
+    argv,
+    { HOME: join(dirs.root, "no-home"), ...env },
+    { io, cwd, localHome: join(dirs.root, "no-local-install") },
+  );
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 

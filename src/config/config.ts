@@ -60,7 +60,8 @@ export interface ApiConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const DEFAULT_HOME = "/var/lib/slipway";
+/** Where a default installation keeps its state (what `npm start` sets up). */
+export const DEFAULT_HOME = "/var/lib/slipway";
 
 /** Reads the configuration from env (and SLIPWAY_CONFIG or HOME/config.json if present). */
 export function loadConfig(env: Env): Config {
