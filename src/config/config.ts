@@ -63,6 +63,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Where a default installation keeps its state (what `npm start` sets up). */
 export const DEFAULT_HOME = "/var/lib/slipway";
 
+/** The configuration of this process, from its environment (entry points call this once). */
+export function loadProcessConfig(): Config {
+  return loadConfig(process.env);
+}
+
 /** Reads the configuration from env (and SLIPWAY_CONFIG or HOME/config.json if present). */
 export function loadConfig(env: Env): Config {
   const home = resolve(env.SLIPWAY_HOME ?? DEFAULT_HOME);

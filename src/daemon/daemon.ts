@@ -1,7 +1,6 @@
 import { createAdaptorServer } from "@hono/node-server";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
-import { join } from "node:path";
 import { createApi } from "../api/api.ts";
 import type { Config } from "../config/config.ts";
 import { AppController } from "../controllers/app-controller.ts";
@@ -16,13 +15,12 @@ import type { Engine } from "../engine/engine.ts";
 import { startPodmanService } from "../engine/podman-service.ts";
 import { writeCrtList } from "../router/haproxy/crt-list.ts";
 import { HaproxyRouter } from "../router/haproxy/haproxy-router.ts";
-import type { RouterSettings } from "../router/render.ts";
 import { ensureCa, ensureServerCertificate } from "../security/ca.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { ensureAdminToken } from "../security/tokens.ts";
 import { buildFiles } from "./build-files.ts";
 import { buildpackBuilder } from "./builder.ts";
-import { pathsOf, type Paths } from "./paths.ts";
+import { pathsOf, routerSettingsOf, type Paths } from "./paths.ts";
 import { platformApiDeps } from "./platform.ts";
 
 /** A running control plane. */
@@ -171,19 +169,9 @@ async function startRouter(config: Config, paths: Paths, logger: Logger): Promis
     outDir: paths.certsDir,
     domain: config.domain,
   });
-  const crtList = join(paths.routerDir, "crt-list.txt");
   await mkdir(paths.routerDir, { recursive: true, mode: 0o700 });
-  await writeCrtList(crtList, [certificate.pemPath]);
-  const settings: RouterSettings = {
-    bindAddress: config.bindAddress,
-    httpPort: config.httpPort,
-    httpsPort: config.httpsPort,
-    domain: config.domain,
-    platformHost: `slipway.${config.domain}`,
-    apiSocket: paths.apiSocket,
-    crtList,
-    statsSocket: join(config.runDir, "haproxy-stats.sock"),
-  };
+  await writeCrtList(paths.crtList, [certificate.pemPath]);
+  const settings = routerSettingsOf(config);
   const router = new HaproxyRouter({
     stateDir: paths.routerDir,
     runDir: config.runDir,

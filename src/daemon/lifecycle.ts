@@ -11,7 +11,7 @@ import { stopPodmanService } from "../engine/podman-service.ts";
 import { unmountUnder } from "../engine/mounts.ts";
 import { purgeInstance, type PurgeReport } from "../engine/purge.ts";
 import { HaproxyRouter } from "../router/haproxy/haproxy-router.ts";
-import { pathsOf } from "./paths.ts";
+import { pathsOf, routerSettingsOf } from "./paths.ts";
 
 const DAEMON_MAIN = join(import.meta.dirname, "main.ts");
 
@@ -136,16 +136,7 @@ function routerFor(config: Config): HaproxyRouter {
   return new HaproxyRouter({
     stateDir: paths.routerDir,
     runDir: config.runDir,
-    settings: {
-      bindAddress: config.bindAddress,
-      httpPort: config.httpPort,
-      httpsPort: config.httpsPort,
-      domain: config.domain,
-      platformHost: `slipway.${config.domain}`,
-      apiSocket: paths.apiSocket,
-      crtList: join(paths.routerDir, "crt-list.txt"),
-      statsSocket: join(config.runDir, "haproxy-stats.sock"),
-    },
+    settings: routerSettingsOf(config),
     logger: silentLogger,
   });
 }

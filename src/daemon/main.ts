@@ -3,14 +3,14 @@
  * SLIPWAY_HOME/logs/daemon.log. Reads the configuration once, starts the control plane,
  * and stops it cleanly on SIGTERM or SIGINT.
  */
-import { loadConfig } from "../config/config.ts";
+import { loadProcessConfig } from "../config/config.ts";
 import { startDaemon } from "./daemon.ts";
 import { jsonLogger } from "./logger.ts";
 
 const logger = jsonLogger((line) => process.stdout.write(line));
 
 try {
-  const daemon = await startDaemon(loadConfig(process.env), logger);
+  const daemon = await startDaemon(loadProcessConfig(), logger);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
+import type { RouterSettings } from "../router/render.ts";
 
 /** Every file and socket location of an installation, derived from its config. Pure. */
 export interface Paths {
@@ -19,6 +20,8 @@ export interface Paths {
   readonly apiSocket: string;
   readonly engineSocket: string;
   readonly runDir: string;
+  readonly crtList: string;
+  readonly routerStatsSocket: string;
 }
 
 export function pathsOf(config: Config): Paths {
@@ -40,5 +43,22 @@ export function pathsOf(config: Config): Paths {
     apiSocket: join(runDir, "api.sock"),
     engineSocket: config.engine.socket ?? join(runDir, "podman.sock"),
     runDir,
+    crtList: join(home, "router", "crt-list.txt"),
+    routerStatsSocket: join(runDir, "haproxy-stats.sock"),
+  };
+}
+
+/** The router settings of an installation (the daemon starts it, `down` stops it). */
+export function routerSettingsOf(config: Config): RouterSettings {
+  const paths = pathsOf(config);
+  return {
+    bindAddress: config.bindAddress,
+    httpPort: config.httpPort,
+    httpsPort: config.httpsPort,
+    domain: config.domain,
+    platformHost: `slipway.${config.domain}`,
+    apiSocket: paths.apiSocket,
+    crtList: paths.crtList,
+    statsSocket: paths.routerStatsSocket,
   };
 }
