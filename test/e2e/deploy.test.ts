@@ -188,6 +188,24 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     assert.equal(containers.filter((c) => c.Labels["io.slipway.app"] === "hello").length, 0);
     const networks = (await engineGet(p, `/v1.41/networks`)) as { Name: string }[];
     assert.equal(networks.filter((n) => n.Name.endsWith("-hello")).length, 0);
+    const images = (await engineGet(p, `/v1.41/images/json`)) as {
+      Labels: Record<string, string> | null;
+    }[];
+    assert.equal(
+      images.filter((i) => i.Labels?.["io.slipway.app"] === "hello").length,
+      0,
+      "app images removed",
+    );
+    const volumes = (await engineGet(p, `/v1.41/volumes`)) as {
+      Volumes: { Name: string }[] | null;
+    };
+    assert.equal(
+      (volumes.Volumes ?? []).filter((v) => v.Name.includes("hello")).length,
+      0,
+      "build cache removed",
+    );
+    const apps = JSON.parse((await must(p.cli(["apps", "--json"]), "apps")).stdout) as unknown[];
+    assert.equal(apps.length, 0);
     const res = await p.get(host);
     assert.equal(res.status, 503);
   });
