@@ -25,6 +25,8 @@ const RUNTIME_PACKAGES = [
   "iptables",
   "haproxy",
   "git",
+  // Slipway's own sshd for git over SSH (the system's ssh service is left alone).
+  "openssh-server",
   "debootstrap",
   "openssl",
   "curl",

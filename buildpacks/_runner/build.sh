@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# The build, run as the build container's command. Heroku buildpack API: the first buildpack
-# whose bin/detect accepts the source compiles it; bin/release supplies default process types.
+# The build, run as the build container's command: the Heroku buildpack API.
+#
+#   1. .slugignore patterns are removed from the source.
+#   2. The buildpacks are chosen: SLIPWAY_BUILDPACKS (set by the platform), else the
+#      BUILDPACK_URL or BUILDPACKS config var, else the app's .buildpacks file, else the first
+#      built-in whose bin/detect accepts the app (order: SLIPWAY_DETECT_ORDER).
+#   3. Each buildpack in turn: bin/detect BUILD_DIR (its first line names the app),
+#      bin/compile BUILD_DIR CACHE_DIR ENV_DIR, then its `export` file is sourced so that
+#      the buildpacks after it see what it installed; bin/release BUILD_DIR gives default
+#      process types (later buildpacks win for a type both name).
+#   4. No buildpack matched but the app has a Dockerfile: the platform builds that instead.
 #
 # Slipway puts these into the workspace volume before the container starts:
 #   /workspace/src           the validated source tree
-#   /workspace/buildpacks    buildpack directories (names starting with "_" are not buildpacks)
+#   /workspace/buildpacks    built-in buildpack directories ("_" names are not buildpacks)
+#   /workspace/env           the app's config vars, one file per variable (ENV_DIR)
 #   /workspace/ca            extra CA certificates (PEM), e.g. a TLS-intercepting proxy's
 #   /cache                   the app's build cache volume (one subdirectory per buildpack)
 # and reads these back afterwards:
 #   /workspace/slug          the compiled app, which becomes /app in the image
-#   /workspace/meta          buildpack (id and name), release.yml, Procfile (when present)
-#
-# Environment: STACK, SLIPWAY_BUILDPACKS (space-separated order; default: all, by name),
-# SLIPWAY_NPM_REGISTRY (passed through to buildpacks).
+#   /workspace/meta          buildpacks ("id<TAB>name" lines), release-N.yml, Procfile,
+#                            or "dockerfile" when the Dockerfile is to be built
 set -euo pipefail
 
 WORKSPACE=/workspace
@@ -20,64 +28,187 @@ APP_DIR="$WORKSPACE/slug"
 META_DIR="$WORKSPACE/meta"
 ENV_DIR="$WORKSPACE/env"
 BUILDPACKS_DIR="$WORKSPACE/buildpacks"
+FETCHED_DIR="$WORKSPACE/fetched-buildpacks"
 CACHE_ROOT=/cache
+DETECT_ORDER=${SLIPWAY_DETECT_ORDER:-nodejs python go static procfile}
+
+# How often the kernel killed a process of this container for want of memory (cgroup v2
+# memory.events, or v1 memory.oom_control); 0 when the cgroup is not visible.
+oom_kills() {
+  local file
+  for file in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+    if [[ -r $file ]]; then
+      awk '$1 == "oom_kill" { print $2; found = 1; exit } END { if (!found) print 0 }' "$file"
+      return 0
+    fi
+  done
+  echo 0
+}
 
 fail() {
   echo
-  echo " !     $*"
+  # A buildpack whose process the kernel killed only sees "Killed": say why.
+  if (($(oom_kills) > 0)); then
+    echo " !     The build ran out of memory: $*"
+  else
+    echo " !     $*"
+  fi
   echo
   exit 1
 }
 
 # The root filesystem is read-only: everything a build writes goes to the workspace.
 export HOME="$WORKSPACE/home" TMPDIR="$WORKSPACE/tmp"
-mkdir -p "$HOME" "$TMPDIR" "$META_DIR" "$ENV_DIR"
+mkdir -p "$HOME" "$TMPDIR" "$META_DIR" "$ENV_DIR" "$FETCHED_DIR"
 
 # Extra CAs are appended to the stack's bundle and announced to every TLS client in use.
 if compgen -G "$WORKSPACE/ca/*" >/dev/null; then
   bundle="$WORKSPACE/ca-bundle.crt"
   cat /etc/ssl/certs/ca-certificates.crt "$WORKSPACE"/ca/* >"$bundle"
   export SSL_CERT_FILE="$bundle" CURL_CA_BUNDLE="$bundle" GIT_SSL_CAINFO="$bundle"
-  export NODE_EXTRA_CA_CERTS="$bundle" npm_config_cafile="$bundle"
+  export NODE_EXTRA_CA_CERTS="$bundle" npm_config_cafile="$bundle" PIP_CERT="$bundle"
 fi
 
 [[ -d "$WORKSPACE/src" ]] || fail "No source in the workspace"
 mv "$WORKSPACE/src" "$APP_DIR"
 
+# config_var NAME — the app's config var NAME (from ENV_DIR), empty when unset.
+config_var() {
+  local file="$ENV_DIR/$1"
+  if [[ -f $file ]]; then cat "$file"; fi
+}
+
+# .slugignore: one pattern per line (# comments); a pattern without "/" matches at any
+# depth, one with "/" is relative to the app root. Applied before any buildpack runs.
+apply_slugignore() {
+  local file="$APP_DIR/.slugignore" pattern removed=0
+  [[ -f $file ]] || return 0
+  while IFS= read -r pattern || [[ -n $pattern ]]; do
+    pattern=${pattern%$'\r'}
+    pattern=${pattern#"${pattern%%[![:space:]]*}"}
+    pattern=${pattern%"${pattern##*[![:space:]]}"}
+    [[ -z $pattern || $pattern == \#* ]] && continue
+    [[ $pattern == *..* ]] && continue
+    pattern=${pattern%/}
+    if [[ $pattern == */* ]]; then
+      pattern=${pattern#/}
+      removed=$((removed + $(cd "$APP_DIR" && find . -path "./$pattern" -prune -print -exec rm -rf {} + | wc -l)))
+    else
+      removed=$((removed + $(cd "$APP_DIR" && find . -mindepth 1 -name "$pattern" -prune -print -exec rm -rf {} + | wc -l)))
+    fi
+  done <"$file"
+  echo "-----> Removed $removed entries matching .slugignore"
+}
+
+# resolve_buildpack ENTRY INDEX — sets BP_DIR and BP_ID for a built-in name (also as
+# heroku/NAME), a git URL (URL#REF picks a branch or tag), or a directory or git repository
+# at a path relative to the app root.
+resolve_buildpack() {
+  local entry=$1 index=$2 name url ref target
+  name=${entry#heroku/}
+  name=${name#slipway/}
+  [[ $name == static-site ]] && name=static
+  if [[ $name =~ ^[a-z0-9][a-z0-9-]*$ && -d "$BUILDPACKS_DIR/$name" ]]; then
+    BP_DIR="$BUILDPACKS_DIR/$name" BP_ID=$name
+    return 0
+  fi
+  target="$FETCHED_DIR/$index"
+  if [[ $entry == *://* || $entry == git@* ]]; then
+    url=${entry%%#*} ref=""
+    [[ $entry == *#* ]] && ref=${entry#*#}
+    echo "-----> Fetching buildpack $entry"
+    if ! git -c advice.detachedHead=false clone --quiet --depth 1 ${ref:+--branch "$ref"} -- "$url" "$target" 2>&1 | sed -u 's/^/       /'; then
+      fail "Could not fetch buildpack $entry (is the URL right and reachable from the build network?)"
+    fi
+    [[ -d $target ]] || fail "Could not fetch buildpack $entry"
+    BP_DIR=$target BP_ID=$entry
+    return 0
+  fi
+  [[ $entry != /* && $entry != *..* ]] || fail "Buildpack path must be relative to the app: $entry"
+  if [[ -d "$APP_DIR/$entry/bin" ]]; then
+    cp -R "$APP_DIR/$entry" "$target"
+  elif [[ -f "$APP_DIR/$entry/HEAD" || -d "$APP_DIR/$entry/.git" ]]; then
+    git clone --quiet --depth 1 -- "file://$APP_DIR/$entry" "$target" 2>&1 | sed -u 's/^/       /' ||
+      fail "Could not clone buildpack repository $entry"
+  else
+    fail "Unknown buildpack: $entry (not a built-in, a git URL or a directory of the app)"
+  fi
+  BP_DIR=$target BP_ID=$entry
+}
+
+# The explicit list, if any: entries separated by commas, spaces or newlines.
+explicit=""
 if [[ -n ${SLIPWAY_BUILDPACKS:-} ]]; then
-  read -r -a order <<<"$SLIPWAY_BUILDPACKS"
-else
-  order=()
-  for dir in "$BUILDPACKS_DIR"/*/; do
-    name=${dir%/}
-    name=${name##*/}
-    [[ $name == _* ]] || order+=("$name")
+  explicit=$SLIPWAY_BUILDPACKS
+elif [[ -n $(config_var BUILDPACKS) ]]; then
+  explicit=$(config_var BUILDPACKS)
+elif [[ -n $(config_var BUILDPACK_URL) ]]; then
+  explicit=$(config_var BUILDPACK_URL)
+elif [[ -f "$APP_DIR/.buildpacks" ]]; then
+  explicit=$(grep -v '^[[:space:]]*#' "$APP_DIR/.buildpacks" || true)
+fi
+read -r -d '' -a entries < <(tr ',' ' ' <<<"$explicit" && printf '\0') || true
+
+apply_slugignore
+
+dirs=() ids=() names=()
+if ((${#entries[@]} > 0)); then
+  index=0
+  for entry in "${entries[@]}"; do
+    resolve_buildpack "$entry" "$index"
+    index=$((index + 1))
+    [[ -f "$BP_DIR/bin/detect" && -f "$BP_DIR/bin/compile" ]] ||
+      fail "Buildpack $entry has no bin/detect and bin/compile"
+    chmod +x "$BP_DIR"/bin/* 2>/dev/null || true
+    if ! display=$("$BP_DIR/bin/detect" "$APP_DIR"); then
+      fail "App not compatible with buildpack $entry (its bin/detect said no)"
+    fi
+    dirs+=("$BP_DIR") ids+=("$BP_ID") names+=("${display%%$'\n'*}")
   done
+else
+  for name in $DETECT_ORDER; do
+    dir="$BUILDPACKS_DIR/$name"
+    [[ -x "$dir/bin/detect" ]] || fail "Buildpack $name has no executable bin/detect"
+    if display=$("$dir/bin/detect" "$APP_DIR"); then
+      dirs+=("$dir") ids+=("$name") names+=("${display%%$'\n'*}")
+      break
+    fi
+  done
+  if ((${#dirs[@]} == 0)); then
+    if [[ -f "$APP_DIR/Dockerfile" ]]; then
+      echo "-----> No buildpack matched; building the app's Dockerfile"
+      touch "$META_DIR/dockerfile"
+      exit 0
+    fi
+    fail "No buildpack detected this app (tried: $DETECT_ORDER). Add a package.json, requirements.txt, go.mod, index.html, Procfile or Dockerfile, or name buildpacks in .buildpacks."
+  fi
 fi
 
-selected="" display=""
-for name in "${order[@]}"; do
-  [[ -x "$BUILDPACKS_DIR/$name/bin/detect" ]] || fail "Buildpack $name has no executable bin/detect"
-  if display=$("$BUILDPACKS_DIR/$name/bin/detect" "$APP_DIR"); then
-    selected=$name
-    break
+: >"$META_DIR/buildpacks"
+for i in "${!dirs[@]}"; do
+  dir=${dirs[$i]} id=${ids[$i]} name=${names[$i]:-${ids[$i]}}
+  echo "-----> ${name} app detected"
+  printf '%s\t%s\n' "$id" "$name" >>"$META_DIR/buildpacks"
+  # One cache directory per buildpack, named after it (safe characters only).
+  cache_dir="$CACHE_ROOT/$(tr -c 'A-Za-z0-9._-' '_' <<<"$id" | cut -c1-100)"
+  mkdir -p "$cache_dir"
+  if ! "$dir/bin/compile" "$APP_DIR" "$cache_dir" "$ENV_DIR"; then
+    fail "Failed to compile ${name} app"
+  fi
+  if [[ -f "$dir/export" ]]; then
+    # Written by the buildpack, not held to this script's strictness.
+    set +eu
+    # shellcheck source=/dev/null
+    source "$dir/export"
+    status=$?
+    set -eu
+    ((status == 0)) || fail "The export file of buildpack $id failed"
+  fi
+  if [[ -f "$dir/bin/release" ]]; then
+    "$dir/bin/release" "$APP_DIR" >"$META_DIR/release-$i.yml" || fail "bin/release of $id failed"
   fi
 done
-[[ -n $selected ]] || fail "No buildpack detected this app (tried: ${order[*]}). A Node.js app needs a package.json at its root."
 
-display=${display%%$'\n'*}
-echo "-----> ${display:-$selected} app detected"
-printf '%s\n%s\n' "$selected" "${display:-$selected}" >"$META_DIR/buildpack"
-
-buildpack="$BUILDPACKS_DIR/$selected"
-mkdir -p "$CACHE_ROOT/$selected"
-if ! "$buildpack/bin/compile" "$APP_DIR" "$CACHE_ROOT/$selected" "$ENV_DIR"; then
-  fail "Failed to compile ${display:-$selected} app"
-fi
-
-if [[ -x "$buildpack/bin/release" ]]; then
-  "$buildpack/bin/release" "$APP_DIR" >"$META_DIR/release.yml" || fail "bin/release of $selected failed"
-fi
 if [[ -f "$APP_DIR/Procfile" ]]; then
   cp "$APP_DIR/Procfile" "$META_DIR/Procfile"
 fi

@@ -15,7 +15,8 @@ const server = http.createServer((req, res) => {
     return;
   }
   const body = [
-    "Hello from Slipway",
+    // A config var (slipway env:set GREETING=... --app NAME) replaces the first line.
+    process.env.GREETING || "Hello from Slipway",
     `node ${process.version} on ${os.hostname()}`,
     `pid ${process.pid}, uid ${process.getuid()}, up ${ms(Date.now() - started)}`,
     `NODE_ENV=${process.env.NODE_ENV || ""}`,

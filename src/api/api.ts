@@ -1,13 +1,22 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../domain/errors.ts";
+import { gitHttpRoutes } from "../git/git-http.ts";
 import { appRoutes } from "./apps.ts";
+import { auditRoutes } from "./audit.ts";
+import { domainRoutes } from "./domains.ts";
+import { routerSettingsRoutes } from "./router-settings.ts";
+import { metricsRoutes, prometheusRoute } from "./metrics.ts";
 import { bearerAuth } from "./auth.ts";
 import { buildRoutes } from "./builds.ts";
+import { keyRoutes } from "./keys.ts";
 import type { ApiEnv } from "./context.ts";
 import type { ApiDeps } from "./deps.ts";
 import { isInternal, problemResponse, toProblem } from "./problem.ts";
 import { processRoutes } from "./processes.ts";
 import { releaseRoutes } from "./releases.ts";
+import { runtimeRoutes } from "./runtime.ts";
+import { configRoutes } from "./config-vars.ts";
+import { rollbackEventRoutes } from "./rollbacks-events.ts";
 
 /** The scope every /v1 endpoint requires today; finer scopes come with more token kinds. */
 const ADMIN_SCOPE = "admin";
@@ -30,8 +39,38 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   api.get("/healthz", (c) => c.json({ status: "ok" }));
 
+  // git cannot send bearer tokens: the remote takes the token as a Basic password instead.
+  if (deps.git !== undefined) {
+    api.route("/git", gitHttpRoutes({ store: deps.store, git: deps.git, scope: ADMIN_SCOPE }));
+  }
+
+  // ACME http-01: the CA fetches this over plain HTTP, without credentials (RFC 8555 §8.3).
+  api.get("/.well-known/acme-challenge/:token", (c) => {
+    const answer = deps.domains?.challenge(c.req.param("token"));
+    if (answer === undefined) return c.text("Not found.\n", 404);
+    return c.text(answer, 200, { "Content-Type": "application/octet-stream" });
+  });
+
+  if (deps.metrics !== undefined) {
+    api.use("/metrics", bearerAuth(deps.store, ADMIN_SCOPE));
+    api.route("/", prometheusRoute(deps.metrics));
+  }
+
   api.use("/v1/*", bearerAuth(deps.store, ADMIN_SCOPE));
-  for (const routes of [appRoutes, buildRoutes, releaseRoutes, processRoutes]) {
+  api.route("/v1", domainRoutes(deps));
+  api.route("/v1", metricsRoutes(deps));
+  api.route("/v1", routerSettingsRoutes(deps));
+  api.route("/v1", keyRoutes(deps));
+  if (deps.runtime !== undefined) api.route("/v1", runtimeRoutes(deps, deps.runtime));
+  if (deps.audit !== undefined) api.route("/v1", auditRoutes(deps, deps.audit));
+  for (const routes of [
+    appRoutes,
+    buildRoutes,
+    releaseRoutes,
+    processRoutes,
+    configRoutes,
+    rollbackEventRoutes,
+  ]) {
     api.route("/v1", routes(deps));
   }
 

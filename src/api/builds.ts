@@ -20,7 +20,7 @@ export function buildRoutes(deps: ApiDeps): Hono<ApiEnv> {
     // submitBuild creates the build only once the archive passed validation, and the
     // upload is removed afterwards either way: a failed request leaves nothing behind.
     const build = await withUpload(c.req.raw, deps.uploadDir, deps.maxUploadBytes, (path) =>
-      deps.submitBuild(app, path),
+      deps.submitBuild(app, path, { createdBy: c.get("token").name }),
     );
     c.header("Location", `/v1/apps/${app.name}/builds/${build.id}`);
     return c.json(build, 201);
@@ -36,6 +36,14 @@ export function buildRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const app = await findApp(deps.store, c.req.param("name"));
     parseQuery({}, c.req.url);
     return c.json(await findBuild(deps.store, app, c.req.param("id")));
+  });
+
+  routes.delete("/apps/:name/build-cache", async (c) => {
+    const app = await findApp(deps.store, c.req.param("name"));
+    parseQuery({}, c.req.url);
+    if (deps.clearBuildCache === undefined) return c.notFound();
+    await deps.clearBuildCache(app);
+    return c.body(null, 204);
   });
 
   routes.get("/apps/:name/builds/:id/log", async (c) => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { App } from "../domain/app.ts";
 import type { Build } from "../domain/build.ts";
@@ -6,6 +6,8 @@ import { ValidationError } from "../domain/errors.ts";
 import { generateToken, hashToken } from "../security/tokens.ts";
 import { newId } from "../store/ids.ts";
 import type { Store } from "../store/store.ts";
+import { SecretBox } from "../security/secrets.ts";
+import { releaseOps } from "./release-ops.ts";
 import type { ApiDeps, ProcessInfo, RolloutStatus } from "./deps.ts";
 
 /** What a {@link FakeDeps} was asked to do, for assertions. */
@@ -15,6 +17,8 @@ export interface FakeCalls {
   readonly destroyed: string[];
   /** Signals handed to buildLog, to check that a disconnect aborts following. */
   readonly logSignals: AbortSignal[];
+  /** Apps whose build cache was cleared. */
+  cacheCleared?: string[];
 }
 
 /** ApiDeps for tests, backed by a real store, with a scripted builder. */
@@ -52,6 +56,11 @@ export function fakeDeps(
   const script = { ...DEFAULT_SCRIPT, ...options.script };
   const calls: FakeCalls = { submitted: [], destroyed: [], logSignals: [] };
   return {
+    ...releaseOps({
+      store,
+      box: new SecretBox(randomBytes(32)),
+      imageExists: () => Promise.resolve(true),
+    }),
     store,
     uploadDir: options.uploadDir,
     maxUploadBytes: options.maxUploadBytes ?? 1024 * 1024,
@@ -87,6 +96,10 @@ export function fakeDeps(
     async destroyApp(app: App): Promise<void> {
       calls.destroyed.push(app.name);
       await store.deleteApp(app.id);
+    },
+    clearBuildCache(app: App): Promise<void> {
+      calls.cacheCleared = [...(calls.cacheCleared ?? []), app.name];
+      return Promise.resolve();
     },
     onInternalError: () => undefined,
   };

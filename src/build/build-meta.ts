@@ -4,15 +4,31 @@ import { parseProcfile, type ProcessTypes } from "../domain/procfile.ts";
 import { parseReleaseYaml } from "./buildpack-release.ts";
 import { readTarFiles } from "./tar-files.ts";
 
-/** What the build runner (buildpacks/_runner/build.sh) leaves in /workspace/meta. */
-export interface BuildMeta {
-  /** Directory name of the buildpack that compiled the app, e.g. "nodejs". */
-  readonly buildpack: string;
+/** One buildpack that compiled the app. */
+export interface UsedBuildpack {
+  /** Built-in directory name ("nodejs"), git URL or app-relative path. */
+  readonly id: string;
   /** What its bin/detect printed, e.g. "Node.js". */
-  readonly buildpackName: string;
-  /** Procfile entries over the buildpack's default process types. */
-  readonly processTypes: ProcessTypes;
+  readonly name: string;
 }
+
+/** What the build runner (buildpacks/_runner/build.sh) leaves in /workspace/meta. */
+export type BuildMeta =
+  | {
+      readonly kind: "buildpacks";
+      /** The first buildpack's id (kept for callers that show one). */
+      readonly buildpack: string;
+      /** The first buildpack's name. */
+      readonly buildpackName: string;
+      /** Every buildpack that ran, in order. */
+      readonly buildpacks: readonly UsedBuildpack[];
+      /** Procfile entries over the buildpacks' default process types. */
+      readonly processTypes: ProcessTypes;
+    }
+  | {
+      /** No buildpack matched and the app has a Dockerfile: the engine builds it. */
+      readonly kind: "dockerfile";
+    };
 
 const MAX_META_BYTES = 1024 * 1024;
 
@@ -20,9 +36,22 @@ const MAX_META_BYTES = 1024 * 1024;
 export async function readBuildMeta(tar: Readable): Promise<BuildMeta> {
   const files = await readTarFiles(tar, MAX_META_BYTES);
   const text = (name: string): string | undefined => files.get(`meta/${name}`)?.toString("utf8");
-  const [buildpack = "", buildpackName = buildpack] = (text("buildpack") ?? "").split("\n");
-  if (buildpack === "") throw new BuildFailedError("the build did not record its buildpack");
-  const defaults = parseReleaseYaml(text("release.yml") ?? "");
+  if (files.has("meta/dockerfile")) return { kind: "dockerfile" };
+
+  const buildpacks = usedBuildpacks(text("buildpacks"), text("buildpack"));
+  const first = buildpacks[0];
+  if (first === undefined) throw new BuildFailedError("the build did not record its buildpack");
+
+  // Default process types: each buildpack's bin/release, later buildpacks win.
+  let defaults: ProcessTypes = parseReleaseYaml(text("release.yml") ?? "");
+  const releases = [...files.keys()]
+    .map((name) => /^meta\/release-(\d+)\.yml$/.exec(name))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .sort((a, b) => Number(a[1]) - Number(b[1]));
+  for (const match of releases) {
+    defaults = { ...defaults, ...parseReleaseYaml(text(match[0].slice(5)) ?? "") };
+  }
+
   const procfile = text("Procfile");
   let declared: ProcessTypes = {};
   if (procfile !== undefined) {
@@ -40,5 +69,26 @@ export async function readBuildMeta(tar: Readable): Promise<BuildMeta> {
   if (Object.keys(processTypes).length === 0) {
     throw new BuildFailedError('no process types: add a Procfile (e.g. "web: node server.js")');
   }
-  return { buildpack, buildpackName, processTypes };
+  return {
+    kind: "buildpacks",
+    buildpack: first.id,
+    buildpackName: first.name,
+    buildpacks,
+    processTypes,
+  };
+}
+
+/** "id<TAB>name" lines; or the older single-buildpack file ("id\nname\n"). */
+function usedBuildpacks(list: string | undefined, single: string | undefined): UsedBuildpack[] {
+  if (list !== undefined) {
+    return list
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => {
+        const [id = "", name = id] = line.split("\t");
+        return { id, name: name || id };
+      });
+  }
+  const [id = "", name = id] = (single ?? "").split("\n");
+  return id === "" ? [] : [{ id, name }];
 }

@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { App } from "../domain/app.ts";
-import { ValidationError } from "../domain/errors.ts";
+import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import type { ProcessTypes } from "../domain/procfile.ts";
 import type { ContainerLimits, Engine } from "../engine/engine.ts";
 import { runToCompletion } from "./build-container.ts";
@@ -38,6 +39,17 @@ export interface RunBuildOptions {
    * instance: netavark keeps per-network DNS state host-wide.
    */
   readonly network: string;
+  /**
+   * The app's config vars: files in ENV_DIR for bin/compile. BUILDPACK_URL / BUILDPACKS
+   * among them choose the buildpacks; PIP_INDEX_URL, GOFLAGS and the like reach the tools.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Most bytes the workspace and the app's build cache may hold together; the build fails
+   * when it is exceeded (checked every diskCheckMs, default 2000). Default: no cap.
+   */
+  readonly diskLimitBytes?: number;
+  readonly diskCheckMs?: number;
 }
 
 export interface BuildResult {
@@ -88,6 +100,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       cmd: ["/bin/bash", "/workspace/buildpacks/_runner/build.sh"],
       env: {
         STACK: stack.name,
+        // Not a buildpack's business, but tools (pip, go) want a writable place.
+        SLIPWAY_BUILD_ID: buildId,
         SLIPWAY_NPM_REGISTRY: options.npmRegistry,
         ...(options.buildpacks ? { SLIPWAY_BUILDPACKS: options.buildpacks.join(" ") } : {}),
       },
@@ -107,16 +121,16 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
     options.signal?.throwIfAborted();
 
-    await runToCompletion({
-      engine,
-      containerId: buildContainer,
-      timeoutSeconds: options.timeoutSeconds,
-      log,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    await runGuarded(options, buildContainer, [names.workspace, names.cache]);
 
     options.signal?.throwIfAborted();
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
+    if (meta.kind === "dockerfile") {
+      throw new BuildFailedError(
+        "no buildpack matched and Dockerfile builds are not available yet: add a Procfile, or name a buildpack in .buildpacks",
+      );
+    }
+    const buildpackIds = meta.buildpacks.map((bp) => bp.id);
     log(`-----> Process types: ${Object.keys(meta.processTypes).join(", ")}`);
 
     log("-----> Creating the image");
@@ -127,7 +141,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       sourceChecksum: options.sourceChecksum,
       stack,
       slug: await engine.getArchive(buildContainer, "/workspace/slug"),
-      buildpacks: [meta.buildpack],
+      buildpacks: buildpackIds,
       processTypes: meta.processTypes,
       launcher: await readFile(join(options.buildpacksDir, "_runner", "launch.sh")),
     });
@@ -136,7 +150,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       imageRef: image.id,
       imageDigest: image.digest,
       processTypes: meta.processTypes,
-      buildpacks: [meta.buildpack],
+      buildpacks: buildpackIds,
       stack: stack.name,
     };
   } finally {
@@ -156,11 +170,88 @@ export function buildCacheVolume(appName: string): string {
   return `slipway-cache-${appName}`;
 }
 
-/** Buildpacks (with the runner) and the CA bundles, as one tar for /workspace. */
+/** Config var names that become ENV_DIR files (others are skipped: not file names). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/** Buildpacks (with the runner), the CA bundles and ENV_DIR, as one tar for /workspace. */
 function buildInputs(options: RunBuildOptions): Readable {
   const caFiles = options.caFiles.map((path, index) => ({
     name: `ca/${String(index)}-${basename(path)}`,
     path,
   }));
-  return packTar(caFiles, [{ dir: options.buildpacksDir, prefix: "buildpacks" }]);
+  const envFiles = Object.entries(options.env ?? {})
+    .filter(([name]) => ENV_NAME.test(name))
+    .map(([name, value]) => ({ name: `env/${name}`, content: value, mode: 0o600 }));
+  return packTar([...caFiles, ...envFiles], [{ dir: options.buildpacksDir, prefix: "buildpacks" }]);
+}
+
+/**
+ * Runs the build container to completion under the build's limits: the timeout (in
+ * runToCompletion), the disk cap (polled here: volumes on overlay storage have no quota)
+ * and the memory cap (the kernel's; an OOM kill is reported as such).
+ */
+async function runGuarded(
+  options: RunBuildOptions,
+  containerId: string,
+  volumes: readonly string[],
+): Promise<void> {
+  const { engine, diskLimitBytes } = options;
+  const disk = new AbortController();
+  const done = new AbortController();
+  let diskUsed = 0;
+  const watchdog = (async () => {
+    if (diskLimitBytes === undefined) return;
+    const every = options.diskCheckMs ?? 2000;
+    const stopped = (): boolean => done.signal.aborted;
+    while (!stopped()) {
+      await sleep(every, undefined, { signal: done.signal }).catch(() => undefined);
+      if (stopped()) return;
+      try {
+        const sizes = await Promise.all(volumes.map((volume) => engine.volumeUsage(volume)));
+        diskUsed = sizes.reduce((a, b) => a + b, 0);
+      } catch {
+        continue; // A failed measurement is retried; the timeout still bounds the build.
+      }
+      if (diskUsed > diskLimitBytes) {
+        disk.abort(new Error("disk limit"));
+        return;
+      }
+    }
+  })();
+  const signals = [disk.signal, ...(options.signal ? [options.signal] : [])];
+  try {
+    await runToCompletion({
+      engine,
+      containerId,
+      timeoutSeconds: options.timeoutSeconds,
+      log: options.log,
+      signal: AbortSignal.any(signals),
+    });
+  } catch (error) {
+    if (disk.signal.aborted) {
+      throw new BuildFailedError(
+        `build used more than ${mib(diskLimitBytes ?? 0)} MB of disk (workspace and cache: ${mib(diskUsed)} MB)`,
+        { cause: error },
+      );
+    }
+    if (error instanceof BuildFailedError && !/timed out/.test(error.message)) {
+      const info = await engine.inspectContainer(containerId).catch(() => undefined);
+      // The engine knows when the kernel killed the container's main process; when it
+      // killed a buildpack's process instead, the runner says so (from the cgroup).
+      if (info?.oomKilled === true || /: The build ran out of memory:/.test(error.message)) {
+        throw new BuildFailedError(
+          `build ran out of memory (limit ${mib(options.limits.memoryBytes)} MB)`,
+          { cause: error },
+        );
+      }
+    }
+    throw error;
+  } finally {
+    done.abort();
+    await watchdog;
+  }
+}
+
+function mib(bytes: number): string {
+  return String(Math.round(bytes / 2 ** 20));
 }

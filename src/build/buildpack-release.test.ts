@@ -50,6 +50,7 @@ describe("readBuildMeta", () => {
       "release.yml": "---\ndefault_process_types:\n  web: npm start\n  release: npm run migrate\n",
       Procfile: "web: node server.js\nworker: node worker.js\n",
     });
+    assert.ok(result.kind === "buildpacks");
     assert.equal(result.buildpack, "nodejs");
     assert.equal(result.buildpackName, "Node.js");
     assert.deepEqual(result.processTypes, {
@@ -57,6 +58,28 @@ describe("readBuildMeta", () => {
       release: "npm run migrate",
       worker: "node worker.js",
     });
+  });
+
+  it("reads several buildpacks and merges their default process types in order", async () => {
+    const result = await meta({
+      buildpacks: "python\tPython\nbuildpacks/fixture\tFixture\n",
+      "release-0.yml": "---\ndefault_process_types:\n  web: python app.py\n  worker: w\n",
+      "release-1.yml": "---\ndefault_process_types:\n  web: fixture-web\n",
+    });
+    assert.deepEqual(result, {
+      kind: "buildpacks",
+      buildpack: "python",
+      buildpackName: "Python",
+      buildpacks: [
+        { id: "python", name: "Python" },
+        { id: "buildpacks/fixture", name: "Fixture" },
+      ],
+      processTypes: { web: "fixture-web", worker: "w" },
+    });
+  });
+
+  it("says when the Dockerfile is to be built instead", async () => {
+    assert.deepEqual(await meta({ dockerfile: "" }), { kind: "dockerfile" });
   });
 
   it("turns a malformed Procfile into a BuildFailedError that says where", async () => {

@@ -18,6 +18,19 @@ export interface ArgSpec {
   readonly name: string;
   readonly description: string;
   readonly optional?: boolean;
+  /**
+   * The last argument may take every remaining positional; they arrive joined by
+   * VARIADIC_SEPARATOR (split them with splitVariadic).
+   */
+  readonly variadic?: boolean;
+}
+
+/** Joins the values of a variadic argument (NUL cannot occur in argv). */
+export const VARIADIC_SEPARATOR = "\u0000";
+
+/** The values of a variadic argument. */
+export function splitVariadic(value: string | undefined): string[] {
+  return value === undefined || value === "" ? [] : value.split(VARIADIC_SEPARATOR);
 }
 
 /** Flags by long name. */
@@ -121,6 +134,12 @@ function assignPositionals(
   positionals: readonly string[],
   argSpecs: readonly ArgSpec[],
 ): Record<string, string | undefined> {
+  const last = argSpecs.at(-1);
+  if (last?.variadic === true && positionals.length > argSpecs.length) {
+    const head = positionals.slice(0, argSpecs.length - 1);
+    const rest = positionals.slice(argSpecs.length - 1).join(VARIADIC_SEPARATOR);
+    return assignPositionals(command, [...head, rest], argSpecs);
+  }
   if (positionals.length > argSpecs.length) {
     const extra = positionals.slice(argSpecs.length).join(" ");
     throw new UsageError(

@@ -182,8 +182,14 @@ describe("slipway CLI against a live API on a unix socket", () => {
         description: "first deploy",
       });
       const releases = await run(["releases", "--app", "shop", ...home]);
-      assert.match(releases.stdout, /^VERSION {2}CREATED {15}IMAGE {16}DESCRIPTION$/m);
-      assert.match(releases.stdout, /^ {5}v1 {2}\S+Z {2}sha256:abababababab {2}first deploy$/m);
+      assert.match(
+        releases.stdout,
+        /^VERSION {2}CREATED {15}STATUS {5}IMAGE {16}SOURCE {2}BUILDPACKS {2}STACK {8}BY {2}DESCRIPTION$/m,
+      );
+      assert.match(
+        releases.stdout,
+        /^ {5}v1 {2}\S+Z {2}succeeded {2}sha256:abababababab {2}- {7}nodejs {6}debian-12@1 {2}- {3}first deploy$/m,
+      );
     });
   });
 
@@ -287,7 +293,7 @@ describe("slipway CLI against a live API on a unix socket", () => {
     it("lists commands and explains one", async () => {
       const all = await run(["help"]);
       assert.equal(all.code, 0);
-      assert.match(all.stdout, /^ {2}apps:destroy {2}destroy an app/m);
+      assert.match(all.stdout, /^ {2}apps:destroy +destroy an app/m);
       const one = await run(["deploy", "--help"]);
       assert.equal(one.code, 0);
       assert.match(one.stdout, /^Usage: slipway deploy \[DIR\] \[FLAGS\]$/m);

@@ -21,6 +21,14 @@ export interface Config {
   readonly engine: EngineConfig;
   readonly build: BuildConfig;
   readonly api: ApiConfig;
+  readonly runtime: RuntimeConfig;
+  readonly acme: AcmeConfig;
+  readonly releases: ReleasesConfig;
+  /**
+   * Port of Slipway's own sshd for git over SSH (SLIPWAY_SSH_PORT, default 2222, bound on
+   * bindAddress), or null when SLIPWAY_SSH_PORT=off.
+   */
+  readonly sshPort: number | null;
   /** Label value that marks what this installation owns (derived from home). */
   readonly instance: string;
 }
@@ -45,12 +53,38 @@ export interface BuildConfig {
   readonly memoryBytes: number;
   readonly cpus: number;
   readonly timeoutSeconds: number;
+  /** Most disk a build's workspace and the app's build cache may use together. */
+  readonly diskBytes: number;
+  /** Most processes (and threads) in a build container. */
+  readonly pids: number;
   /** Debian mirror used by debootstrap for stacks. */
   readonly debianMirror: string;
   /** Where built stack root filesystems are cached, keyed by recipe digest. */
   readonly stackCacheDir: string;
   /** Builds that may run at once. */
   readonly concurrency: number;
+  /**
+   * Build app images as cached layers on the run stack image (default) rather than import
+   * each as one whole root filesystem (SLIPWAY_APP_IMAGE_LAYERS=0; for comparison).
+   */
+  readonly layeredImages: boolean;
+}
+
+export interface ReleasesConfig {
+  /** How many of an app's newest releases keep their images (SLIPWAY_KEEP_RELEASES). */
+  readonly keep: number;
+  /** Longest a release phase or postdeploy script may run (SLIPWAY_RELEASE_TIMEOUT, s). */
+  readonly phaseTimeoutSeconds: number;
+}
+
+/** Defaults of the app runtime; each app may override them (`slipway runtime:set`). */
+export interface RuntimeConfig {
+  /** SLIPWAY_BOOT_TIMEOUT: seconds a new release may take to pass its checks. */
+  readonly bootTimeoutSeconds: number;
+  /** SLIPWAY_STOP_GRACE: seconds from SIGTERM to SIGKILL. */
+  readonly stopGraceSeconds: number;
+  /** SLIPWAY_MAX_QUANTITY: largest quantity per process type `slipway scale` accepts. */
+  readonly maxQuantity: number;
 }
 
 export interface ApiConfig {
@@ -58,10 +92,26 @@ export interface ApiConfig {
   readonly maxUploadBytes: number;
 }
 
+export interface AcmeConfig {
+  /** Issue certificates for custom domains with ACME (SLIPWAY_ACME=off disables it). */
+  readonly enabled: boolean;
+  /** The ACME directory (SLIPWAY_ACME_DIRECTORY; Let's Encrypt production by default). */
+  readonly directoryUrl: string;
+  /** Extra CA bundle to trust for the ACME server (a test CA such as Pebble's). */
+  readonly caFile: string | null;
+  /** Contact e-mail registered with the account. */
+  readonly email: string | null;
+  /** Back-off after the first failed order, doubling up to 24 h. */
+  readonly retryBaseSeconds: number;
+  /** How often every domain's certificate is checked (renewals, retries). */
+  readonly checkIntervalSeconds: number;
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where a default installation keeps its state (what `npm start` sets up). */
 export const DEFAULT_HOME = "/var/lib/slipway";
+const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
 
 /** The configuration of this process, from its environment (entry points call this once). */
 export function loadProcessConfig(): Config {
@@ -86,7 +136,15 @@ export function loadConfig(env: Env): Config {
     httpPort: port(get("SLIPWAY_HTTP_PORT") ?? "80", "SLIPWAY_HTTP_PORT"),
     httpsPort: port(get("SLIPWAY_HTTPS_PORT") ?? "443", "SLIPWAY_HTTPS_PORT"),
     bindAddress: get("SLIPWAY_BIND_ADDRESS") ?? "0.0.0.0",
+    sshPort:
+      get("SLIPWAY_SSH_PORT") === "off"
+        ? null
+        : port(get("SLIPWAY_SSH_PORT") ?? "2222", "SLIPWAY_SSH_PORT"),
     instance: instanceOf(home),
+    releases: {
+      keep: int(get("SLIPWAY_KEEP_RELEASES") ?? "10", "SLIPWAY_KEEP_RELEASES"),
+      phaseTimeoutSeconds: int(get("SLIPWAY_RELEASE_TIMEOUT") ?? "900", "SLIPWAY_RELEASE_TIMEOUT"),
+    },
     engine: {
       socket: get("SLIPWAY_ENGINE_SOCKET") ?? null,
       networkPool: get("SLIPWAY_NETWORK_POOL") ?? "10.213.0.0/16",
@@ -103,12 +161,34 @@ export function loadConfig(env: Env): Config {
       memoryBytes: mib(get("SLIPWAY_BUILD_MEMORY_MB") ?? "2048", "SLIPWAY_BUILD_MEMORY_MB"),
       cpus: Number(get("SLIPWAY_BUILD_CPUS") ?? "2"),
       timeoutSeconds: int(get("SLIPWAY_BUILD_TIMEOUT") ?? "900", "SLIPWAY_BUILD_TIMEOUT"),
+      diskBytes: mib(get("SLIPWAY_BUILD_DISK_MB") ?? "8192", "SLIPWAY_BUILD_DISK_MB"),
+      pids: int(get("SLIPWAY_BUILD_PIDS") ?? "2048", "SLIPWAY_BUILD_PIDS"),
       debianMirror: get("SLIPWAY_DEBIAN_MIRROR") ?? "http://deb.debian.org/debian",
       stackCacheDir: resolve(get("SLIPWAY_STACK_CACHE") ?? join(home, "cache", "stacks")),
       concurrency: int(get("SLIPWAY_BUILD_CONCURRENCY") ?? "1", "SLIPWAY_BUILD_CONCURRENCY"),
+      layeredImages: get("SLIPWAY_APP_IMAGE_LAYERS") !== "0",
     },
     api: {
       maxUploadBytes: mib(get("SLIPWAY_MAX_UPLOAD_MB") ?? "200", "SLIPWAY_MAX_UPLOAD_MB"),
+    },
+    runtime: {
+      bootTimeoutSeconds: int(get("SLIPWAY_BOOT_TIMEOUT") ?? "60", "SLIPWAY_BOOT_TIMEOUT"),
+      stopGraceSeconds: int(get("SLIPWAY_STOP_GRACE") ?? "30", "SLIPWAY_STOP_GRACE"),
+      maxQuantity: int(get("SLIPWAY_MAX_QUANTITY") ?? "20", "SLIPWAY_MAX_QUANTITY"),
+    },
+    acme: {
+      enabled: (get("SLIPWAY_ACME") ?? "on") !== "off",
+      directoryUrl: get("SLIPWAY_ACME_DIRECTORY") ?? LETS_ENCRYPT,
+      caFile: get("SLIPWAY_ACME_CA_FILE") ?? null,
+      email: get("SLIPWAY_ACME_EMAIL") ?? null,
+      retryBaseSeconds: int(
+        get("SLIPWAY_ACME_RETRY_SECONDS") ?? "60",
+        "SLIPWAY_ACME_RETRY_SECONDS",
+      ),
+      checkIntervalSeconds: int(
+        get("SLIPWAY_ACME_CHECK_SECONDS") ?? "3600",
+        "SLIPWAY_ACME_CHECK_SECONDS",
+      ),
     },
   };
 }

@@ -6,7 +6,7 @@ import { FakeEngine } from "../engine/fake-engine.ts";
 import { packTar, tarFile } from "../engine/tar-files.ts";
 import type { RouteTable, Router } from "../router/router.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { AppController } from "./app-controller.ts";
+import { AppController, healthcheckPath } from "./app-controller.ts";
 import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
 
@@ -151,7 +151,7 @@ describe("AppController", () => {
     await controller.reconcile(app.id, signal);
     await release(2);
     healthy = false;
-    await assert.rejects(controller.reconcile(app.id, signal), /did not accept connections/);
+    await controller.reconcile(app.id, signal);
     assert.deepEqual(
       (await running()).map((c) => c.image),
       ["img-1"],
@@ -159,6 +159,18 @@ describe("AppController", () => {
     assert.match(router.endpoints[0] ?? "", /-v1-/);
     const events = await store.listEvents(app.id, 10);
     assert.ok(events.some((e) => e.type === "release.failed"));
+    // Marked failed: the controller does not try it again until a new release.
+    assert.equal((await store.listReleases(app.id))[0]?.status, "failed");
+    engine.clearActions();
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(engine.actions, []);
+    healthy = true;
+    await release(3);
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(
+      (await running()).map((c) => c.image),
+      ["img-3"],
+    );
   });
 
   it("replaces a crashed container", async () => {
@@ -214,5 +226,103 @@ describe("AppController", () => {
     assert.deepEqual(await engine.listContainers({ "io.slipway.app-id": app.id }), []);
     assert.deepEqual(await engine.listNetworks({ "io.slipway.app-id": app.id }), []);
     assert.deepEqual(router.tables.at(-1), { apps: [] });
+  });
+
+  it("scales up at once, then resizes in rolling steps without dropping below N", async () => {
+    await release(1);
+    await store.setFormation({ appId: app.id, type: "web", quantity: 4, size: "S" });
+    await controller.reconcile(app.id, signal);
+    assert.equal((await running()).length, 4);
+    await store.setFormation({ appId: app.id, type: "web", quantity: 4, size: "M" });
+    engine.clearActions();
+    await controller.reconcile(app.id, signal);
+    // One start, then one stop, four times: never fewer than four running.
+    let live = 4;
+    let lowest = live;
+    for (const action of engine.actions) {
+      if (action.verb === "start" && action.kind === "container") live++;
+      if (action.verb === "stop" && action.kind === "container") live--;
+      lowest = Math.min(lowest, live);
+    }
+    assert.equal(lowest, 4);
+    const sizes = (await engine.listContainers({ "io.slipway.app-id": app.id })).map(
+      (c) => c.labels["io.slipway.size"],
+    );
+    assert.deepEqual(sizes, ["M", "M", "M", "M"]);
+    assert.equal(router.endpoints.length, 4);
+  });
+
+  it("restarts every container of a type after a restart mark", async () => {
+    await release(1);
+    await store.setFormation({ appId: app.id, type: "web", quantity: 2, size: "S" });
+    await controller.reconcile(app.id, signal);
+    const before = (await running()).map((c) => c.id);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await store.setAppSetting(app.id, "restart.web", new Date().toISOString());
+    await controller.reconcile(app.id, signal);
+    const after = (await running()).map((c) => c.id);
+    assert.equal(after.length, 2);
+    assert.ok(after.every((id) => !before.includes(id)));
+    engine.clearActions();
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(engine.actions, []);
+  });
+
+  it("backs off a container that keeps crashing and records each crash", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    for (let i = 0; i < 2; i++) {
+      const [c] = await running();
+      engine.exitContainer(c?.id ?? "", 1);
+      await controller.reconcile(app.id, signal);
+    }
+    // The second crash waits (1 s) instead of starting right away.
+    assert.equal((await running()).length, 0);
+    const [c] = await engine.listContainers({ "io.slipway.app-id": app.id });
+    assert.equal(c, undefined);
+    const result = await controller.reconcile(app.id, signal);
+    assert.ok((result.retryAfterMs ?? 0) > 0);
+    const crashes = (await store.listEvents(app.id, 20)).filter(
+      (e) => e.type === "container.crashed",
+    );
+    assert.equal(crashes.length, 2);
+    assert.match(crashes[0]?.message ?? "", /exited with code 1; restart #2 in 1 s/);
+    assert.equal(state.crashes(app.id).get("web")?.restarts, 2);
+  });
+
+  it("checks the app's HTTP path, else app.json's startup check, else TCP", async () => {
+    await release(1);
+    const [r] = await store.listReleases(app.id);
+    assert.ok(r);
+    const base = {
+      bootTimeoutSeconds: 60,
+      stopGraceSeconds: 30,
+      maxQuantity: 20,
+      restartMarks: {},
+    };
+    const manifest = {
+      formation: {},
+      postdeploy: null,
+      healthchecks: {
+        web: [
+          {
+            type: "startup" as const,
+            path: "/up",
+            timeoutSeconds: 5,
+            intervalSeconds: 10,
+            attempts: 3,
+          },
+        ],
+      },
+    };
+    assert.equal(healthcheckPath(r, "web", { ...base, healthcheckPath: null }), null);
+    assert.equal(
+      healthcheckPath({ ...r, manifest }, "web", { ...base, healthcheckPath: null }),
+      "/up",
+    );
+    assert.equal(
+      healthcheckPath({ ...r, manifest }, "web", { ...base, healthcheckPath: "/health" }),
+      "/health",
+    );
   });
 });

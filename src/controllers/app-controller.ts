@@ -1,11 +1,20 @@
 import type { App } from "../domain/app.ts";
+import { runtimeSettings, type RuntimeSettings } from "../domain/app-settings.ts";
 import { DriverError } from "../domain/errors.ts";
 import { LABEL } from "../domain/labels.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Release } from "../domain/release.ts";
 import type { ContainerInfo, Engine } from "../engine/engine.ts";
+import { auditStarted, failureSummary } from "../security/audit/app-audit.ts";
 import type { Store } from "../store/store.ts";
-import { isEmptyPlan, planApp, type StartAction, type StopAction } from "./app-plan.ts";
+import {
+  isEmptyPlan,
+  planApp,
+  type AppPlan,
+  type RemoveAction,
+  type StartAction,
+  type StopAction,
+} from "./app-plan.ts";
 import { APP_PORT, appContainerSpec, appNetworkName } from "./container-spec.ts";
 import { listAppContainers, toObserved } from "./observe.ts";
 import type { RouteSync } from "./route-sync.ts";
@@ -18,26 +27,53 @@ export interface AppControllerDeps {
   readonly state: RuntimeState;
   readonly instance: string;
   readonly logger: Logger;
-  /** How long a new container may take to accept connections on PORT. */
+  /** How long a new release may take to pass its checks (per-app setting overrides). */
   readonly bootTimeoutMs: number;
-  /** SIGTERM to SIGKILL. */
+  /** SIGTERM to SIGKILL (per-app setting overrides). */
   readonly stopGraceSeconds: number;
   /** Pause between leaving the router and SIGTERM, so in-flight requests finish. */
   readonly drainMs: number;
-  /** Readiness check: resolves true once address:port accepts connections (waitForTcp). */
+  /** Largest quantity per process type (per-app setting overrides); used by the API. */
+  readonly maxQuantity?: number;
+  /**
+   * Readiness check: resolves true once address:port passes (HTTP 2xx/3xx on path when a
+   * path is given, else a TCP connect): waitForHealthy.
+   */
   readonly probe: (
     address: string,
     port: number,
     timeoutMs: number,
     signal: AbortSignal,
+    path?: string | null,
   ) => Promise<boolean>;
+  readonly now?: () => number;
+  /** The environment a release's containers get (its config vars); default none. */
+  readonly releaseEnv?: (release: Release) => Promise<Readonly<Record<string, string>>>;
+  /** Release phase before a rollout; postdeploy and image GC after it (ReleaseHooks). */
+  readonly releaseHooks?: {
+    beforeRollout(app: App, signal: AbortSignal): Promise<void>;
+    afterRollout(app: App, signal: AbortSignal): Promise<void>;
+  };
 }
+
+/** What the queue should do after a successful reconcile. */
+export interface ReconcileResult {
+  /** Run again after this long (a crash back-off is pending). */
+  readonly retryAfterMs?: number;
+}
+
+/** Rolling steps one reconcile may take before it hands the key back to the queue. */
+const MAX_STEPS = 64;
 
 /**
  * Converges one app: the containers of its current release and formation run, are ready,
  * and are the ones routed; everything else of the app is stopped. Level-triggered: it
- * re-reads the store and the engine every time, so it is safe to run after a crash, twice,
- * or for an app that was deleted (its leftovers are removed).
+ * re-reads the store and the engine at every rolling step, so it is safe to run after a
+ * crash, twice, or for an app that was deleted (its leftovers are removed).
+ *
+ * A release whose containers do not pass their checks within the boot timeout is marked
+ * failed in the store (Store.setReleaseStatus), and the app keeps running the newest
+ * release that did not fail; a new release (deploy, rollback, config change) is tried afresh.
  */
 export class AppController {
   readonly #deps: AppControllerDeps;
@@ -46,72 +82,168 @@ export class AppController {
     this.#deps = deps;
   }
 
-  async reconcile(appId: string, signal: AbortSignal): Promise<void> {
+  async reconcile(appId: string, signal: AbortSignal): Promise<ReconcileResult> {
     const { store, engine, state } = this.#deps;
     const app = await store.getAppById(appId);
-    const containers = await listAppContainers(engine, appId);
     if (app === undefined) {
-      await this.#removeLeftovers(appId, containers);
-      return;
+      await this.#removeLeftovers(appId, await listAppContainers(engine, appId));
+      return {};
     }
-    await this.#adopt(app, containers, signal);
-    const release = await store.currentRelease(app.id);
-    const formation = await store.getFormation(app.id);
-    const plan = planApp(
-      release,
-      formation,
-      containers.map((c) => toObserved(c, state)),
-    );
-    if (isEmptyPlan(plan)) {
-      if (release !== undefined) state.serve(app.id, release.version);
-      await this.#deps.routes.sync();
-      if (release !== undefined) state.markRouted(app.id, release.version);
-      return;
+    await this.#deps.releaseHooks?.beforeRollout(app, signal);
+    let adopted = false;
+    for (let step = 0; step < MAX_STEPS && !signal.aborted; step++) {
+      const settings = await this.#settings(app);
+      const containers = await listAppContainers(engine, appId);
+      if (!adopted) {
+        await this.#adopt(app, containers, settings, signal);
+        adopted = true;
+      }
+      const release = await this.#effectiveRelease(app);
+      const formation = await store.getFormation(app.id);
+      const plan = planApp(
+        release,
+        formation,
+        containers.map((c) => toObserved(c, state)),
+        {
+          restartMarks: settings.restartMarks,
+          backoffUntil: state.backoffUntil(app.id),
+          now: this.#now(),
+        },
+      );
+      if (plan.removes.length > 0) {
+        // Dead containers first: recording the crash sets the back-off the next plan honours.
+        for (const remove of plan.removes) await this.#remove(app, remove);
+        continue;
+      }
+      if (isEmptyPlan(plan)) {
+        await this.#route(app, plan);
+        await this.#deps.releaseHooks?.afterRollout(app, signal);
+        return plan.retryAfterMs === undefined ? {} : { retryAfterMs: plan.retryAfterMs };
+      }
+      if (release === undefined || !(await this.#step(app, release, plan, settings, signal))) {
+        if (release === undefined) await this.#applyStops(app, plan, settings);
+        continue;
+      }
     }
+    return { retryAfterMs: 1000 };
+  }
 
-    if (plan.starts.length > 0 && release !== undefined) {
+  /** One rolling step; false when the release failed its checks (and was marked so). */
+  async #step(
+    app: App,
+    release: Release,
+    plan: AppPlan,
+    settings: RuntimeSettings,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const { engine } = this.#deps;
+    if (plan.starts.length > 0) {
       await engine.ensureNetwork(appNetworkName(this.#deps.instance, app), {
         [LABEL.app]: app.name,
         [LABEL.appId]: app.id,
       });
-      // All new containers must be ready before traffic moves; if one is not, the
-      // error leaves the old ones serving and the queue retries with back-off.
-      await Promise.all(plan.starts.map((start) => this.#start(app, release, start, signal)));
+      // All new containers of the step must be ready before traffic moves or anything
+      // old stops; if one is not, the old ones keep serving.
+      const results = await Promise.allSettled(
+        plan.starts.map((start) => this.#start(app, release, start, settings, signal)),
+      );
+      const failure = results.find((r) => r.status === "rejected");
+      if (failure !== undefined) throw failure.reason;
+      const failed = results.find((r) => r.status === "fulfilled" && r.value !== null);
+      if (failed?.status === "fulfilled" && failed.value !== null) {
+        await this.#failRelease(app, release, failed.value);
+        return false;
+      }
     }
-    if (release !== undefined) state.serve(app.id, release.version);
-    await this.#deps.routes.sync();
-    if (release !== undefined) state.markRouted(app.id, release.version);
+    await this.#route(app, plan);
+    await this.#applyStops(app, plan, settings);
+    return true;
+  }
 
-    for (const remove of plan.removes) {
-      this.#deps.logger.info("removing stopped container", {
-        app: app.name,
-        container: remove.name,
-        reason: remove.reason,
-      });
-      await store.addEvent(app.id, "container.exited", `${remove.name} ${remove.reason}`);
-      state.forget(remove.containerId);
-      await engine.removeContainer(remove.containerId);
+  async #route(app: App, plan: AppPlan): Promise<void> {
+    const { state } = this.#deps;
+    if (plan.serveRelease !== undefined) state.serve(app.id, plan.serveRelease);
+    await this.#deps.routes.sync();
+    if (plan.serveRelease !== undefined) state.markRouted(app.id, plan.serveRelease);
+  }
+
+  async #applyStops(app: App, plan: AppPlan, settings: RuntimeSettings): Promise<void> {
+    if (plan.stops.length === 0) return;
+    // The router already dropped them (route() ran); let in-flight requests finish.
+    await this.#drain();
+    await Promise.all(plan.stops.map((stop) => this.#stop(app, stop, settings)));
+  }
+
+  async #settings(app: App): Promise<RuntimeSettings> {
+    return runtimeSettings(await this.#deps.store.getAppSettings(app.id), {
+      bootTimeoutSeconds: this.#deps.bootTimeoutMs / 1000,
+      stopGraceSeconds: this.#deps.stopGraceSeconds,
+      maxQuantity: this.#deps.maxQuantity ?? 20,
+    });
+  }
+
+  /** The newest release that did not fail (the store skips failed and pending ones). */
+  #effectiveRelease(app: App): Promise<Release | undefined> {
+    return this.#deps.store.currentRelease(app.id);
+  }
+
+  /**
+   * Marks the release failed so it is not retried (the store's currentRelease then skips
+   * it and the previous release keeps serving); a new deploy or rollback is a new release.
+   */
+  async #failRelease(app: App, release: Release, detail: string): Promise<void> {
+    const { store, state } = this.#deps;
+    const ready = (await listAppContainers(this.#deps.engine, app.id)).some(
+      (c) => c.labels[LABEL.release] === String(release.version) && state.isReady(c.id),
+    );
+    if (ready) {
+      // A replacement for a release that already serves: retry with the queue's back-off.
+      throw new DriverError("deploy", detail);
     }
-    if (plan.stops.length > 0) {
-      await this.#drain();
-      await Promise.all(plan.stops.map((stop) => this.#stop(app, stop)));
-    }
+    await store.setReleaseStatus(release.id, "failed", detail);
   }
 
   /** Containers that survived a daemon restart are probed once and kept if they answer. */
-  async #adopt(app: App, containers: readonly ContainerInfo[], signal: AbortSignal): Promise<void> {
+  async #adopt(
+    app: App,
+    containers: readonly ContainerInfo[],
+    settings: RuntimeSettings,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { state, probe } = this.#deps;
     for (const c of containers) {
       if (c.state !== "running" || state.isReady(c.id)) continue;
+      if (c.labels[LABEL.processType] !== "web") {
+        state.markReady(c.id);
+        continue;
+      }
       const address = c.addresses[appNetworkName(this.#deps.instance, app)];
-      if (address !== undefined && (await probe(address, APP_PORT, 1000, signal)))
+      if (
+        address !== undefined &&
+        (await probe(address, APP_PORT, 1000, signal, settings.healthcheckPath))
+      )
         state.markReady(c.id);
     }
   }
 
-  async #start(app: App, release: Release, start: StartAction, signal: AbortSignal): Promise<void> {
+  /** Starts one container: null once ready, else why it failed its check (it is removed). */
+  async #start(
+    app: App,
+    release: Release,
+    start: StartAction,
+    settings: RuntimeSettings,
+    signal: AbortSignal,
+  ): Promise<string | null> {
     const { engine, state, logger, store } = this.#deps;
-    const spec = appContainerSpec(this.#deps.instance, app, release, start.processType, start.size);
+    const env = (await this.#deps.releaseEnv?.(release)) ?? {};
+    const spec = appContainerSpec(
+      this.#deps.instance,
+      app,
+      release,
+      start.processType,
+      start.size,
+      env,
+    );
     logger.info("starting container", {
       app: app.name,
       release: release.version,
@@ -119,41 +251,102 @@ export class AppController {
     });
     const id = await engine.createContainer(spec);
     await engine.startContainer(id);
+    await this.#auditStart(app, spec.name, id);
     if (start.processType !== "web") {
       state.markReady(id);
-      return;
+      await store.addEvent(
+        app.id,
+        "container.started",
+        `${spec.name} (v${String(release.version)}) started`,
+      );
+      return null;
     }
     const info = await engine.inspectContainer(id);
     const address = info?.addresses[spec.network];
+    const timeoutMs = settings.bootTimeoutSeconds * 1000;
+    const healthPath = healthcheckPath(release, start.processType, settings);
     const ready =
       address !== undefined &&
-      (await this.#deps.probe(address, APP_PORT, this.#deps.bootTimeoutMs, signal));
+      (await this.#deps.probe(address, APP_PORT, timeoutMs, signal, healthPath));
     if (!ready) {
+      if (signal.aborted) throw new DriverError("deploy", "shutting down");
       const tail = await this.#tailLogs(id);
       await engine.stopContainer(id, 1);
       await engine.removeContainer(id);
-      const message = `v${release.version} ${start.processType} did not accept connections on PORT ${APP_PORT} within ${this.#deps.bootTimeoutMs / 1000} s`;
+      const check =
+        healthPath === null
+          ? `did not accept connections on PORT ${String(APP_PORT)}`
+          : `did not answer GET ${healthPath} with 2xx or 3xx`;
+      const message = `v${String(release.version)} ${start.processType} ${check} within ${String(settings.bootTimeoutSeconds)} s`;
       await store.addEvent(
         app.id,
         "release.failed",
         `${message}${tail === "" ? "" : `; last output: ${tail}`}`,
       );
-      throw new DriverError("deploy", message);
+      logger.warn("container failed its check", { app: app.name, container: spec.name });
+      return message;
     }
     state.markReady(id);
     await store.addEvent(
       app.id,
       "container.started",
-      `${spec.name} (v${release.version}) is ready`,
+      `${spec.name} (v${String(release.version)}) is ready`,
+    );
+    return null;
+  }
+
+  /**
+   * The security check after every start: the container's inspect document against the
+   * audit of `slipway doctor`; failed items become a `container.audit` event (the
+   * container keeps running: the driver applied the baseline, this proves it held).
+   */
+  async #auditStart(app: App, name: string, id: string): Promise<void> {
+    const failed = await auditStarted(this.#deps.engine, id);
+    if (failed.length === 0) return;
+    this.#deps.logger.warn("container fails the security audit", {
+      app: app.name,
+      container: name,
+      items: failed.map((i) => i.id),
+    });
+    await this.#deps.store.addEvent(
+      app.id,
+      "container.audit",
+      `${name} fails ${String(failed.length)} audit item(s): ${failureSummary(failed)}`,
     );
   }
 
-  async #stop(app: App, stop: StopAction): Promise<void> {
-    const { engine, state, logger } = this.#deps;
+  async #remove(app: App, remove: RemoveAction): Promise<void> {
+    const { engine, state, logger, store } = this.#deps;
+    logger.info("removing stopped container", {
+      app: app.name,
+      container: remove.name,
+      reason: remove.reason,
+    });
+    state.forget(remove.containerId);
+    await engine.removeContainer(remove.containerId);
+    if (!remove.crashed) {
+      await store.addEvent(app.id, "container.removed", `${remove.name} ${remove.reason}`);
+      return;
+    }
+    const crash = state.recordCrash(app.id, remove.processType, this.#now());
+    const wait = Math.max(0, crash.backoffUntil - this.#now());
+    const loop = state.crashLooping(app.id, remove.processType, this.#now()) ? "; crash loop" : "";
+    await store.addEvent(
+      app.id,
+      "container.crashed",
+      `${remove.name} ${remove.reason}; restart #${String(crash.restarts)}${
+        wait > 0 ? ` in ${String(Math.round(wait / 1000))} s` : ""
+      }${loop}`,
+    );
+  }
+
+  async #stop(app: App, stop: StopAction, settings: RuntimeSettings): Promise<void> {
+    const { engine, state, logger, store } = this.#deps;
     logger.info("stopping container", { app: app.name, container: stop.name, reason: stop.reason });
-    await engine.stopContainer(stop.containerId, this.#deps.stopGraceSeconds);
+    await engine.stopContainer(stop.containerId, settings.stopGraceSeconds);
     await engine.removeContainer(stop.containerId);
     state.forget(stop.containerId);
+    await store.addEvent(app.id, "container.stopped", `${stop.name} ${stop.reason}`);
   }
 
   async #removeLeftovers(appId: string, containers: readonly ContainerInfo[]): Promise<void> {
@@ -178,10 +371,33 @@ export class AppController {
       await new Promise((resolve) => setTimeout(resolve, this.#deps.drainMs));
   }
 
+  #now(): number {
+    return this.#deps.now?.() ?? Date.now();
+  }
+
   async #tailLogs(id: string): Promise<string> {
     const lines: string[] = [];
     for await (const entry of this.#deps.engine.logs(id, { follow: false, tail: 5 }))
       lines.push(entry.line);
     return lines.join(" | ").slice(0, 500);
   }
+}
+
+/**
+ * The HTTP path a process type's containers must answer before they get traffic: the
+ * app's setting (`slipway healthcheck:set`) wins, then app.json's startup or readiness
+ * check for the type; null means the TCP check.
+ */
+export function healthcheckPath(
+  release: Release,
+  processType: string,
+  settings: RuntimeSettings,
+): string | null {
+  if (settings.healthcheckPath !== null) return settings.healthcheckPath;
+  const checks = release.manifest?.healthchecks[processType] ?? [];
+  return (
+    checks.find((c) => c.type === "startup")?.path ??
+    checks.find((c) => c.type === "readiness")?.path ??
+    null
+  );
 }

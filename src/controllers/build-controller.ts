@@ -3,6 +3,8 @@ import type { Build } from "../domain/build.ts";
 import { SlipwayError } from "../domain/errors.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Store } from "../store/store.ts";
+import type { AppManifest } from "../domain/app-manifest.ts";
+import { applyFormationDefaults } from "./formation-defaults.ts";
 
 /** What a builder needs for one build. */
 export interface BuildRequest {
@@ -13,6 +15,8 @@ export interface BuildRequest {
   /** Appends a line to the build log the user sees. */
   readonly log: (line: string) => void;
   readonly signal: AbortSignal;
+  /** The app's config vars, for the buildpacks' ENV_DIR. */
+  readonly configVars?: Readonly<Record<string, string>>;
 }
 
 /** What a successful build produced. */
@@ -22,6 +26,8 @@ export interface BuildResult {
   readonly processTypes: Readonly<Record<string, string>>;
   readonly buildpacks: readonly string[];
   readonly stack: string;
+  /** What the app's app.json says, if it has one. */
+  readonly manifest?: AppManifest | null;
 }
 
 /** The builder port: turns source into an image (buildpacks in a build container). */
@@ -45,6 +51,10 @@ export interface BuildControllerDeps {
   readonly builder: Builder;
   readonly files: BuildFiles;
   readonly logger: Logger;
+  /** The app's current config vars and their version (absent: none). */
+  readonly configVars?: (
+    appId: string,
+  ) => Promise<{ version: number | null; vars: Record<string, string> }>;
 }
 
 /**
@@ -86,6 +96,7 @@ export class BuildController {
     const log = files.openLog(build.id);
     const started = Date.now();
     try {
+      const config = (await this.#deps.configVars?.(app.id)) ?? { version: null, vars: {} };
       const result = await builder.build({
         app,
         build,
@@ -94,6 +105,7 @@ export class BuildController {
           log.write(line);
         },
         signal,
+        configVars: config.vars,
       });
       const release = await store.createRelease({
         appId: app.id,
@@ -104,7 +116,14 @@ export class BuildController {
         stack: result.stack,
         buildpacks: result.buildpacks,
         description: `Deploy of build ${build.id}`,
+        // A release process type runs first (release phase); until it passed, nothing moves.
+        status: "release" in result.processTypes ? "pending" : "succeeded",
+        configVersion: config.version,
+        deployedBy: build.createdBy ?? null,
+        source: build.sourceCommit ?? build.sourceChecksum,
+        manifest: result.manifest ?? null,
       });
+      await applyFormationDefaults(store, app.id, release.version, result.manifest);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log.write(
         `-----> Build succeeded in ${seconds} s: release v${release.version} (${result.imageDigest})`,

@@ -16,7 +16,8 @@ export function appNetworkName(instance: string, app: App): string {
 
 /**
  * The container for one process of a release. The engine driver adds the security
- * baseline; this only says what to run and how big it may get.
+ * baseline; this only says what to run and how big it may get. The release's config vars
+ * go into its environment; the platform's own variables (PORT, SLIPWAY_*) always win.
  */
 export function appContainerSpec(
   instance: string,
@@ -24,6 +25,7 @@ export function appContainerSpec(
   release: Release,
   processType: string,
   sizeName: string,
+  configVars: Readonly<Record<string, string>> = {},
 ): ContainerSpec {
   const size = sizeByName(sizeName);
   const suffix = randomBytes(3).toString("hex");
@@ -33,6 +35,7 @@ export function appContainerSpec(
     // The launcher sources .profile.d, then execs the release's command for the type.
     cmd: processCommand(processType),
     env: {
+      ...configVars,
       PORT: String(APP_PORT),
       SLIPWAY_APP: app.name,
       SLIPWAY_RELEASE: `v${release.version}`,

@@ -29,6 +29,7 @@ export class ControllerManager {
   readonly #buildQueue: WorkQueue;
   #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #watch = new AbortController();
 
   constructor(deps: ControllerManagerDeps) {
     this.#deps = deps;
@@ -40,7 +41,11 @@ export class ControllerManager {
       concurrency: 4,
       baseDelayMs: 1000,
       maxDelayMs: 5 * 60_000,
-      handler: (key, signal) => deps.apps.reconcile(key, signal),
+      handler: async (key, signal) => {
+        const result = await deps.apps.reconcile(key, signal);
+        // A crash back-off is pending: come back when it ends.
+        if (result.retryAfterMs !== undefined) this.#appQueue.addAfter(key, result.retryAfterMs);
+      },
       onError: onError("app"),
     });
     this.#buildQueue = new WorkQueue({
@@ -63,6 +68,32 @@ export class ControllerManager {
     await this.resync();
     this.#timer = setInterval(() => void this.resync(), this.#deps.resyncMs);
     this.#timer.unref();
+    void this.#watchEngine();
+  }
+
+  /**
+   * Enqueues an app as soon as one of its containers exits or is OOM-killed, so a crash
+   * is replaced in about a second instead of at the next resync. The stream is re-opened
+   * after an error (the resync covers the gap).
+   */
+  async #watchEngine(): Promise<void> {
+    const signal = this.#watch.signal;
+    // A function, so the checks are not narrowed away across awaits.
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
+      try {
+        for await (const event of this.#deps.engine.containerEvents(
+          { [LABEL.role]: "app" },
+          signal,
+        )) {
+          const appId = event.labels[LABEL.appId];
+          if (appId !== undefined) this.#appQueue.add(appId);
+        }
+      } catch (error) {
+        if (!stopped()) this.#deps.logger.warn("engine event stream failed", { error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000).unref());
+    }
   }
 
   /** Enqueues every app and every pending build. */
@@ -88,6 +119,7 @@ export class ControllerManager {
 
   async stop(): Promise<void> {
     this.#unsubscribe?.();
+    this.#watch.abort();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await Promise.all([this.#appQueue.shutdown(), this.#buildQueue.shutdown()]);
   }

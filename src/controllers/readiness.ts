@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -33,5 +34,53 @@ export function tryConnect(address: string, port: number, timeoutMs: number): Pr
     socket.once("error", () => {
       done(false);
     });
+  });
+}
+
+/**
+ * Readiness of an app container: with a health check path, an HTTP GET of it must answer
+ * 2xx or 3xx; without one, the port must accept a TCP connection. Resolves false if that
+ * never happens within timeoutMs.
+ */
+export async function waitForHealthy(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+  path?: string | null,
+): Promise<boolean> {
+  if (path === undefined || path === null) return waitForTcp(address, port, timeoutMs, signal);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !signal.aborted) {
+    const status = await httpStatus(address, port, path, Math.min(2000, deadline - Date.now()));
+    if (status >= 200 && status < 400) return true;
+    await sleep(200, undefined, { signal }).catch(() => undefined);
+  }
+  return false;
+}
+
+/** One GET; the status code, or 0 when there was no answer in time. */
+export function httpStatus(
+  address: string,
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: address, port, path, method: "GET", timeout: Math.max(1, timeoutMs), agent: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.once("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+    req.once("error", () => {
+      resolve(0);
+    });
+    req.end();
   });
 }

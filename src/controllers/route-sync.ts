@@ -4,6 +4,11 @@ import type { Store } from "../store/store.ts";
 import { appNetworkName } from "./container-spec.ts";
 import { listAppContainers, toRoutable } from "./observe.ts";
 import { buildRouteTable } from "./route-table.ts";
+import {
+  DEFAULT_POLICY,
+  routerPolicyFromSettings,
+  type RouterPolicy,
+} from "../domain/router-policy.ts";
 import type { RuntimeState } from "./runtime-state.ts";
 
 export interface RouteSyncDeps {
@@ -13,6 +18,11 @@ export interface RouteSyncDeps {
   readonly state: RuntimeState;
   readonly instance: string;
   readonly domain: string;
+  /**
+   * The combined PEM file of a custom domain's installed certificate; when given, every
+   * domain with an issued certificate is served from the crt-list (by SNI).
+   */
+  readonly certificatePath?: (hostname: string) => string;
 }
 
 /**
@@ -51,6 +61,27 @@ export class RouteSync {
       return app === undefined ? "" : appNetworkName(instance, app);
     };
     const containers = (await listAppContainers(engine)).map((c) => toRoutable(c, network, state));
-    await router.apply(buildRouteTable(apps, containers, state.servingReleases, domain));
+    const domains = await store.listDomains();
+    // Headers, TLS profile and rate limit per app (`slipway headers`, `tls:set`, `ratelimit:set`).
+    const policies = new Map<string, RouterPolicy>();
+    for (const app of apps) {
+      const policy = routerPolicyFromSettings(await store.getAppSettings(app.id));
+      // Apps on the defaults carry no policy: the table stays as it was without one.
+      if (policy !== DEFAULT_POLICY) policies.set(app.id, policy);
+    }
+    const table = buildRouteTable(
+      apps,
+      containers,
+      state.servingReleases,
+      domain,
+      domains,
+      policies,
+    );
+    const pem = this.#deps.certificatePath;
+    const certificates =
+      pem === undefined
+        ? undefined
+        : domains.filter((d) => d.certStatus === "issued").map((d) => pem(d.hostname));
+    await router.apply(certificates === undefined ? table : { ...table, certificates });
   }
 }

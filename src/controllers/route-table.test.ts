@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
+import { DEFAULT_POLICY } from "../domain/router-policy.ts";
 import { buildRouteTable, type RoutableContainer } from "./route-table.ts";
 
 const app: App = { id: "a1", name: "hello", createdAt: "2026-01-01T00:00:00Z" };
@@ -59,5 +60,14 @@ describe("buildRouteTable", () => {
       "t",
     );
     assert.deepEqual(table.apps[0]?.endpoints, []);
+  });
+
+  it("carries each app's router policy, and none for apps on the defaults", () => {
+    const other: App = { id: "a2", name: "other", createdAt: "2026-01-01T00:00:00Z" };
+    const policy = { ...DEFAULT_POLICY, tls: "modern" as const };
+    const table = buildRouteTable([app, other], [], new Map(), "t", [], new Map([["a1", policy]]));
+    assert.deepEqual(table.apps[0]?.policy, policy);
+    assert.equal(table.apps[1]?.policy, undefined);
+    assert.ok(!("policy" in (table.apps[1] ?? {})));
   });
 });

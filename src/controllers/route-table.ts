@@ -1,4 +1,6 @@
 import type { App } from "../domain/app.ts";
+import type { Domain } from "../domain/domain-name.ts";
+import type { RouterPolicy } from "../domain/router-policy.ts";
 import type { AppRoute, Endpoint, RouteTable } from "../router/router.ts";
 
 /** A running web container the router may send traffic to. */
@@ -26,6 +28,8 @@ export function buildRouteTable(
   containers: readonly RoutableContainer[],
   servingRelease: ReadonlyMap<string, number>,
   domain: string,
+  customDomains: readonly Domain[] = [],
+  policies: ReadonlyMap<string, RouterPolicy> = new Map(),
 ): RouteTable {
   const routes: AppRoute[] = [];
   for (const app of [...apps].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -45,7 +49,14 @@ export function buildRouteTable(
       .filter((c) => c.release === version)
       .map((c) => ({ name: c.name, address: c.address ?? "", port: c.port }))
       .sort((a, b) => a.name.localeCompare(b.name));
-    routes.push({ app: app.name, hosts: [`${app.name}.${domain}`], endpoints });
+    const custom = customDomains.filter((d) => d.appId === app.id).map((d) => d.hostname);
+    const policy = policies.get(app.id);
+    routes.push({
+      app: app.name,
+      hosts: [`${app.name}.${domain}`, ...custom],
+      endpoints,
+      ...(policy === undefined ? {} : { policy }),
+    });
   }
   return { apps: routes };
 }

@@ -1,3 +1,5 @@
+import { isCrashLooping, recordCrash, type CrashRecord } from "./crash-backoff.ts";
+
 /**
  * What the controllers learned by probing, kept in memory: which containers passed their
  * readiness check and which release each app serves. Losing it (a daemon restart) is
@@ -7,6 +9,8 @@ export class RuntimeState {
   readonly #ready = new Set<string>();
   readonly #serving = new Map<string, number>();
   readonly #routed = new Map<string, number>();
+  /** Crash history by app id, then process type. */
+  readonly #crashes = new Map<string, Map<string, CrashRecord>>();
 
   isReady(containerId: string): boolean {
     return this.#ready.has(containerId);
@@ -28,6 +32,33 @@ export class RuntimeState {
   forgetApp(appId: string): void {
     this.#serving.delete(appId);
     this.#routed.delete(appId);
+    this.#crashes.delete(appId);
+  }
+
+  /** Records that a container of the type crashed; returns the updated history. */
+  recordCrash(appId: string, processType: string, now = Date.now()): CrashRecord {
+    const byType = this.#crashes.get(appId) ?? new Map<string, CrashRecord>();
+    const record = recordCrash(byType.get(processType), now);
+    byType.set(processType, record);
+    this.#crashes.set(appId, byType);
+    return record;
+  }
+
+  /** Crash history of each process type of the app that crashed since the daemon started. */
+  crashes(appId: string): ReadonlyMap<string, CrashRecord> {
+    return this.#crashes.get(appId) ?? new Map<string, CrashRecord>();
+  }
+
+  /** Process type to the time its next replacement may start. */
+  backoffUntil(appId: string): Record<string, number> {
+    return Object.fromEntries(
+      [...this.crashes(appId)].map(([type, record]) => [type, record.backoffUntil]),
+    );
+  }
+
+  /** True while the type keeps crashing. */
+  crashLooping(appId: string, processType: string, now = Date.now()): boolean {
+    return isCrashLooping(this.crashes(appId).get(processType), now);
   }
 
   /** The router was handed a table that sends the app's traffic to this release. */

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { readAppManifest } from "../build/app-json.ts";
 import { runBuild } from "../build/builder.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
 import type { Config } from "../config/config.ts";
@@ -20,9 +21,11 @@ export function buildpackBuilder(config: Config, engine: Engine): Builder {
         limits: SOURCE_LIMITS,
         signal: request.signal,
       });
+      // A malformed app.json fails the build here, before a build container starts.
+      const manifest = await readAppManifest(archive.tar());
       const stack = await currentStack(config, engine);
-      return runBuild({
-        engine,
+      const result = await runBuild({
+        engine: config.build.layeredImages ? engine : withoutImageBuilds(engine),
         app: request.app,
         // Store ids use "_", engine object names want dashes.
         buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
@@ -35,14 +38,30 @@ export function buildpackBuilder(config: Config, engine: Engine): Builder {
         limits: {
           memoryBytes: config.build.memoryBytes,
           cpus: config.build.cpus,
-          pids: 2048,
+          pids: config.build.pids,
           tmpBytes: 1024 ** 3,
         },
         timeoutSeconds: config.build.timeoutSeconds,
+        diskLimitBytes: config.build.diskBytes,
         log: request.log,
         signal: request.signal,
         network: `sw-${config.instance}-build`,
+        // Config vars reach the buildpacks as ENV_DIR files (never the build log).
+        env: request.configVars ?? {},
       });
+      return { ...result, manifest };
     },
   };
+}
+
+/** The engine without buildImage, so app images are imported whole (for comparisons). */
+function withoutImageBuilds(engine: Engine): Engine {
+  return new Proxy(engine, {
+    get(target, key) {
+      if (key === "buildImage") return undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      // Methods run on the real object: its private fields are not on the proxy.
+      return typeof value === "function" ? (value as () => unknown).bind(target) : value;
+    },
+  });
 }

@@ -2,15 +2,21 @@ import { createAdaptorServer } from "@hono/node-server";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createApi } from "../api/api.ts";
+import { releaseOps } from "../api/release-ops.ts";
+import { loadSecretKey } from "../security/secrets.ts";
+import { latestConfigVars, readConfigVars } from "../store/config-vars.ts";
+import { ReleaseHooks } from "../controllers/release-hooks.ts";
 import type { Config } from "../config/config.ts";
 import { AppController } from "../controllers/app-controller.ts";
 import { BuildController } from "../controllers/build-controller.ts";
 import { ControllerManager } from "../controllers/manager.ts";
-import { waitForTcp } from "../controllers/readiness.ts";
+import { waitForHealthy } from "../controllers/readiness.ts";
+import { runtimeOps } from "./runtime-ops.ts";
 import { RouteSync } from "../controllers/route-sync.ts";
 import { RuntimeState } from "../controllers/runtime-state.ts";
 import type { Logger } from "../domain/logger.ts";
 import { DockerEngine } from "../engine/docker/docker-engine.ts";
+import { auditApp } from "../security/audit/app-audit.ts";
 import type { Engine } from "../engine/engine.ts";
 import { startPodmanService } from "../engine/podman-service.ts";
 import { writeCrtList } from "../router/haproxy/crt-list.ts";
@@ -18,10 +24,14 @@ import { HaproxyRouter } from "../router/haproxy/haproxy-router.ts";
 import { ensureCa, ensureServerCertificate } from "../security/ca.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { ensureAdminToken } from "../security/tokens.ts";
+import { GitServer } from "../git/git-server.ts";
+import { startSshd } from "../git/sshd.ts";
 import { buildFiles } from "./build-files.ts";
 import { buildpackBuilder } from "./builder.ts";
 import { pathsOf, routerSettingsOf, type Paths } from "./paths.ts";
+import { certificateServices, metricsDeps, startAccessLog } from "./traffic.ts";
 import { platformApiDeps } from "./platform.ts";
+import { probeSite } from "../router/probe.ts";
 
 /** A running control plane. */
 export interface Daemon {
@@ -47,14 +57,25 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   }
 
   const engine = await connectEngine(config, paths, logger);
+  const secrets = await loadSecretKey(paths.secretKey);
   const store = new SqliteStore(paths.database, {
     onListenerError: (error, change) => {
       logger.error("store listener failed", { error, change });
     },
   });
 
-  const router = await startRouter(config, paths, logger);
+  const accessLog = await startAccessLog(paths);
+  const router = await startRouter(config, paths, logger, accessLog.port);
   const state = new RuntimeState();
+  // RouteSync and the certificate services need each other: sync is bound late.
+  let syncRoutes: () => Promise<void> = () => Promise.resolve();
+  const certificates = await certificateServices({
+    config,
+    paths,
+    store,
+    syncRoutes: () => syncRoutes(),
+    logger,
+  });
   const routes = new RouteSync({
     store,
     engine,
@@ -62,7 +83,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     state,
     instance: config.instance,
     domain: config.domain,
+    certificatePath: (hostname) => certificates.files.path(hostname),
   });
+  syncRoutes = () => routes.sync();
   const apps = new AppController({
     store,
     engine,
@@ -70,16 +93,30 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     state,
     instance: config.instance,
     logger,
-    bootTimeoutMs: 60_000,
-    stopGraceSeconds: 30,
+    bootTimeoutMs: config.runtime.bootTimeoutSeconds * 1000,
+    stopGraceSeconds: config.runtime.stopGraceSeconds,
+    maxQuantity: config.runtime.maxQuantity,
     drainMs: 1000,
-    probe: waitForTcp,
+    probe: waitForHealthy,
+    // Config vars (sealed at rest) go into the containers' environment.
+    releaseEnv: (release) => readConfigVars(store, secrets, release.appId, release.configVersion),
+    releaseHooks: new ReleaseHooks({
+      store,
+      engine,
+      instance: config.instance,
+      logger,
+      configVars: (appId, version) => readConfigVars(store, secrets, appId, version),
+      keepReleases: Math.max(1, config.releases.keep),
+      timeoutMs: config.releases.phaseTimeoutSeconds * 1000,
+      servingVersion: (appId) => state.routedRelease(appId),
+    }),
   });
   const builds = new BuildController({
     store,
     builder: buildpackBuilder(config, engine),
     files: buildFiles(paths.sourcesDir, paths.buildLogsDir),
     logger,
+    configVars: (appId) => latestConfigVars(store, secrets, appId),
   });
   const controllers = new ControllerManager({
     store,
@@ -91,18 +128,82 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     resyncMs: 30_000,
   });
 
+  const git = new GitServer({
+    reposDir: paths.gitDir,
+    hooksDir: paths.gitHooksDir,
+    socketPath: paths.gitHookSocket,
+    uploadsDir: paths.uploadsDir,
+    maxUploadBytes: config.api.maxUploadBytes,
+    // The pack carries history as well as the tree: allow more than the archive limit.
+    maxPackBytes: config.api.maxUploadBytes * 4,
+    deploy: {
+      submitBuild: (app, path, options) => platform.submitBuild(app, path, options),
+      buildLog: (build, options) => platform.buildLog(build, options),
+      getBuild: (id) => store.getBuild(id),
+      getRelease: (id) => store.getRelease(id),
+      rollout: (app) => platform.rollout(app),
+      addEvent: (appId, type, message) => store.addEvent(appId, type, message),
+    },
+    store,
+    logger,
+  });
+  await git.start();
+  if (config.sshPort !== null) {
+    try {
+      await startSshd({
+        stateDir: paths.sshDir,
+        runDir: config.runDir,
+        port: config.sshPort,
+        bindAddress: config.bindAddress,
+        authorizedKeysCommand: git.authorizedKeysCommand(),
+        logger,
+      });
+    } catch (error) {
+      // Git over SSH is optional: the platform serves without it (push over HTTPS works).
+      logger.error("sshd did not start: git over SSH is unavailable", { error });
+    }
+  }
+
+  const platform = platformApiDeps({
+    store,
+    engine,
+    controllers,
+    state,
+    instance: config.instance,
+    maxUploadBytes: config.api.maxUploadBytes,
+    uploadsDir: paths.uploadsDir,
+    sourcesDir: paths.sourcesDir,
+    buildLogsDir: paths.buildLogsDir,
+    git,
+  });
   const api = createApi({
-    ...platformApiDeps({
+    ...platform,
+    ...releaseOps({
+      store,
+      box: secrets,
+      imageExists: async (ref) => (await engine.inspectImage(ref)) !== undefined,
+    }),
+    domains: certificates.domains,
+    runtime: runtimeOps({
       store,
       engine,
-      controllers,
-      state,
       instance: config.instance,
-      maxUploadBytes: config.api.maxUploadBytes,
-      uploadsDir: paths.uploadsDir,
-      sourcesDir: paths.sourcesDir,
-      buildLogsDir: paths.buildLogsDir,
+      logger,
+      defaults: config.runtime,
+      releaseEnv: (release) => readConfigVars(store, secrets, release.appId, release.configVersion),
     }),
+    // `slipway doctor --app NAME`: CIS Docker 5.x, PSS restricted and Slipway's baseline.
+    audit: (app) => auditApp(engine, app.id),
+    metrics: metricsDeps(paths.routerStatsSocket, accessLog.log),
+    // `slipway headers:score`: the app as a browser on this machine sees it.
+    routerProbe: (app) =>
+      probeSite({
+        host: `${app.name}.${config.domain}`,
+        address: config.bindAddress,
+        httpPort: config.httpPort,
+        httpsPort: config.httpsPort,
+        caFile: paths.caCert,
+      }),
     onInternalError: (error, request) => {
       logger.error("internal error", { error, method: request.method, url: request.url });
     },
@@ -117,6 +218,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   if (token.created) logger.info("admin credentials written", { file: paths.credentials });
 
   await controllers.start();
+  certificates.controller?.start();
   await writeFile(paths.daemonPid, `${String(process.pid)}\n`, { mode: 0o600 });
   logger.info("slipway is ready", {
     api: paths.apiSocket,
@@ -129,6 +231,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     async stop() {
       logger.info("stopping the control plane");
       await controllers.stop();
+      await certificates.controller?.stop();
+      await accessLog.log.close();
+      await git.stop();
       await new Promise<void>((resolve) =>
         server.close(() => {
           resolve();
@@ -157,12 +262,19 @@ async function connectEngine(config: Config, paths: Paths, logger: Logger): Prom
     socketPath,
     instance: config.instance,
     networkPool: config.engine.networkPool,
+    // The only host ports app containers may reach (host-guard.ts drops the rest).
+    routerPorts: [config.httpPort, config.httpsPort],
   });
   await engine.ping();
   return engine;
 }
 
-async function startRouter(config: Config, paths: Paths, logger: Logger): Promise<HaproxyRouter> {
+async function startRouter(
+  config: Config,
+  paths: Paths,
+  logger: Logger,
+  accessLogPort: number,
+): Promise<HaproxyRouter> {
   await ensureCa(paths.caDir);
   const certificate = await ensureServerCertificate({
     caDir: paths.caDir,
@@ -171,12 +283,19 @@ async function startRouter(config: Config, paths: Paths, logger: Logger): Promis
   });
   await mkdir(paths.routerDir, { recursive: true, mode: 0o700 });
   await writeCrtList(paths.crtList, [certificate.pemPath]);
-  const settings = routerSettingsOf(config);
+  const settings = {
+    ...routerSettingsOf(config),
+    // Plain-HTTP ACME challenges go to the API, which answers them (src/daemon/traffic.ts).
+    acmeHttp01ToApi: config.acme.enabled,
+    accessLogPort,
+  };
   const router = new HaproxyRouter({
     stateDir: paths.routerDir,
     runDir: config.runDir,
     settings,
     logger,
+    // The router owns the crt-list from here on: default first, then custom domains.
+    defaultCertificate: certificate.pemPath,
   });
   await router.start();
   return router;

@@ -11,6 +11,7 @@ import { stopPodmanService } from "../engine/podman-service.ts";
 import { unmountUnder } from "../engine/mounts.ts";
 import { purgeInstance, type PurgeReport } from "../engine/purge.ts";
 import { HaproxyRouter } from "../router/haproxy/haproxy-router.ts";
+import { stopSshd } from "../git/sshd.ts";
 import { pathsOf, routerSettingsOf } from "./paths.ts";
 
 const DAEMON_MAIN = join(import.meta.dirname, "main.ts");
@@ -118,6 +119,7 @@ export async function down(
   }
 
   await routerFor(config).stop();
+  await stopSshd(paths.sshDir, config.runDir);
   if (config.engine.socket === null) {
     await stopPodmanService({
       stateDir: paths.engineDir,

@@ -6,6 +6,8 @@ import type { RouterSettings } from "../router/render.ts";
 export interface Paths {
   readonly database: string;
   readonly credentials: string;
+  /** AES-256-GCM key that seals config vars at rest (0600). */
+  readonly secretKey: string;
   readonly caDir: string;
   readonly caCert: string;
   readonly certsDir: string;
@@ -22,6 +24,14 @@ export interface Paths {
   readonly runDir: string;
   readonly crtList: string;
   readonly routerStatsSocket: string;
+  /** Bare git repositories, one NAME.git per app. */
+  readonly gitDir: string;
+  /** Slipway's git hooks (core.hooksPath of every repository). */
+  readonly gitHooksDir: string;
+  /** Private socket the git hooks report pushes to. */
+  readonly gitHookSocket: string;
+  /** Slipway's sshd: config, host key, log. */
+  readonly sshDir: string;
 }
 
 export function pathsOf(config: Config): Paths {
@@ -29,6 +39,7 @@ export function pathsOf(config: Config): Paths {
   return {
     database: join(home, "slipway.db"),
     credentials: join(home, "credentials.json"),
+    secretKey: join(home, "secrets.key"),
     caDir: join(home, "ca"),
     caCert: join(home, "ca", "ca.pem"),
     certsDir: join(home, "certs"),
@@ -45,6 +56,10 @@ export function pathsOf(config: Config): Paths {
     runDir,
     crtList: join(home, "router", "crt-list.txt"),
     routerStatsSocket: join(runDir, "haproxy-stats.sock"),
+    gitDir: join(home, "git"),
+    gitHooksDir: join(home, "git-hooks"),
+    gitHookSocket: join(runDir, "git-hook.sock"),
+    sshDir: join(home, "ssh"),
   };
 }
 

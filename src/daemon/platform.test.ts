@@ -24,6 +24,9 @@ import { RuntimeState } from "../controllers/runtime-state.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { platformApiDeps } from "./platform.ts";
+import { releaseOps } from "../api/release-ops.ts";
+import { SecretBox } from "../security/secrets.ts";
+import { randomBytes } from "node:crypto";
 
 describe("platform API deps", () => {
   const dir = mkdtempSync(join(tmpdir(), "sw-platform-"));
@@ -40,8 +43,8 @@ describe("platform API deps", () => {
       return Promise.resolve();
     },
   } as unknown as ControllerManager;
-  const api = createApi(
-    platformApiDeps({
+  const api = createApi({
+    ...platformApiDeps({
       store,
       engine,
       controllers,
@@ -52,7 +55,12 @@ describe("platform API deps", () => {
       sourcesDir,
       buildLogsDir: join(dir, "logs"),
     }),
-  );
+    ...releaseOps({
+      store,
+      box: new SecretBox(randomBytes(32)),
+      imageExists: () => Promise.resolve(true),
+    }),
+  });
   let token = "";
 
   before(async () => {

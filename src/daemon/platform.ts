@@ -1,5 +1,6 @@
 import { rename, rm } from "node:fs/promises";
-import type { ApiDeps, ProcessInfo, RolloutStatus } from "../api/deps.ts";
+import type { ReleaseOps } from "../api/release-ops.ts";
+import type { ApiDeps, ProcessInfo, RolloutStatus, SubmitBuildOptions } from "../api/deps.ts";
 import { buildCacheVolume } from "../build/builder.ts";
 import { openSourceArchive } from "../build/source-archive.ts";
 import { APP_PORT, appNetworkName } from "../controllers/container-spec.ts";
@@ -10,6 +11,7 @@ import type { App } from "../domain/app.ts";
 import type { Build } from "../domain/build.ts";
 import { LABEL } from "../domain/labels.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { GitServer } from "../git/git-server.ts";
 import type { Store } from "../store/store.ts";
 import { readBuildLog, sourceFile } from "./build-files.ts";
 import { SOURCE_LIMITS } from "./builder.ts";
@@ -24,26 +26,32 @@ export interface PlatformDeps {
   readonly uploadsDir: string;
   readonly sourcesDir: string;
   readonly buildLogsDir: string;
+  /** The git host: its repositories go with their apps. */
+  readonly git?: GitServer;
 }
 
 /**
  * The API's view of the rest of the platform. It writes desired state (a pending build, a
  * deleted app) and reads observed state (containers); the controllers do the work.
  */
-export function platformApiDeps(deps: PlatformDeps): Omit<ApiDeps, "onInternalError"> {
+export function platformApiDeps(
+  deps: PlatformDeps,
+): Omit<ApiDeps, "onInternalError" | keyof ReleaseOps> {
   const { store, engine } = deps;
   return {
     store,
     maxUploadBytes: deps.maxUploadBytes,
     uploadDir: deps.uploadsDir,
+    ...(deps.git === undefined ? {} : { git: deps.git }),
 
-    async submitBuild(app: App, uploadPath: string): Promise<Build> {
+    async submitBuild(app: App, uploadPath: string, options = {}): Promise<Build> {
       // Refuses a bad archive before anything exists; the build re-checks the same file.
       const archive = await openSourceArchive(uploadPath, { limits: SOURCE_LIMITS });
       const stored = sourceFile(deps.sourcesDir, archive.checksum);
       await rename(uploadPath, stored);
       try {
-        return await store.createBuild(app.id, archive.checksum);
+        const { commit, createdBy }: SubmitBuildOptions = options;
+        return await store.createBuild(app.id, archive.checksum, createdBy ?? null, commit ?? null);
       } catch (error) {
         await rm(stored, { force: true });
         throw error;
@@ -54,23 +62,49 @@ export function platformApiDeps(deps: PlatformDeps): Omit<ApiDeps, "onInternalEr
 
     async processes(app: App): Promise<ProcessInfo[]> {
       const network = appNetworkName(deps.instance, app);
-      return (await listAppContainers(engine, app.id))
-        .map((c) => {
+      const crashes = deps.state.crashes(app.id);
+      const infos = await Promise.all(
+        (await listAppContainers(engine, app.id)).map(async (c): Promise<ProcessInfo> => {
           const address = c.addresses[network];
+          const type = c.labels[LABEL.processType] ?? "";
+          // A container that stops meanwhile simply has no numbers.
+          const stats =
+            c.state === "running" ? await engine.stats(c.id).catch(() => undefined) : undefined;
           return {
             id: c.id,
-            type: c.labels[LABEL.processType] ?? "",
+            type,
             release: Number(c.labels[LABEL.release] ?? 0),
             state: c.state,
             startedAt: c.startedAt,
             address: address === undefined ? null : `${address}:${String(APP_PORT)}`,
             ready: deps.state.isReady(c.id),
+            size: c.labels[LABEL.size] ?? "",
+            restarts: crashes.get(type)?.restarts ?? 0,
+            crashLoop: deps.state.crashLooping(app.id, type),
+            cpuPercent: stats?.cpuPercent ?? null,
+            memoryBytes: stats?.memoryBytes ?? null,
+            memoryLimitBytes: stats?.memoryLimitBytes ?? null,
           };
-        })
-        .sort(
-          (a, b) =>
-            a.type.localeCompare(b.type) || a.release - b.release || a.id.localeCompare(b.id),
-        );
+        }),
+      );
+      // A type backing off after crashes may have no container at all: still show it.
+      for (const [type, record] of crashes) {
+        if (infos.some((p) => p.type === type) || !deps.state.crashLooping(app.id, type)) continue;
+        infos.push({
+          id: "",
+          type,
+          release: 0,
+          state: "crash-loop",
+          startedAt: null,
+          address: null,
+          ready: false,
+          restarts: record.restarts,
+          crashLoop: true,
+        });
+      }
+      return infos.sort(
+        (a, b) => a.type.localeCompare(b.type) || a.release - b.release || a.id.localeCompare(b.id),
+      );
     },
 
     async rollout(app: App): Promise<RolloutStatus> {
@@ -89,6 +123,12 @@ export function platformApiDeps(deps: PlatformDeps): Omit<ApiDeps, "onInternalEr
       for (const image of await engine.listImages({ [LABEL.app]: app.name })) {
         await engine.removeImage(image.id);
       }
+      await engine.removeVolume(buildCacheVolume(app.name));
+      await deps.git?.removeRepo(app.name);
+    },
+    async clearBuildCache(app: App): Promise<void> {
+      // The volume is per app (its name holds the app's): removing it cannot touch another
+      // app's cache. A build using it right now makes this a ConflictError (409).
       await engine.removeVolume(buildCacheVolume(app.name));
     },
   };

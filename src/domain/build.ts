@@ -14,4 +14,8 @@ export interface Build {
   readonly error: string | null;
   /** The release this build produced, once it succeeded. */
   readonly releaseId: string | null;
+  /** Name of the API token that started it (shown as "deployed by"); absent: unknown. */
+  readonly createdBy?: string | null;
+  /** The git commit a push built (40 hex digits); null for a tarball deploy. */
+  readonly sourceCommit?: string | null;
 }

@@ -17,6 +17,13 @@ export interface Engine {
   // Images
   /** Imports a root filesystem tarball as a new image (stacks). */
   importImage(rootfs: Readable, options: ImportImageOptions): Promise<ImageInfo>;
+  /**
+   * Builds an image from a context tar with a Dockerfile of FROM, COPY and configuration
+   * lines only (nothing runs), reusing cached layers whose content did not change. App
+   * images use it to stack a slug on the run stack image. Optional: without it, app images
+   * are imported whole.
+   */
+  buildImage?(context: Readable, options: BuildImageOptions): Promise<ImageInfo>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   listImages(labels?: Readonly<Record<string, string>>): Promise<ImageInfo[]>;
   removeImage(ref: string): Promise<void>;
@@ -43,6 +50,16 @@ export interface Engine {
   getArchive(id: string, path: string): Promise<Readable>;
   /** The raw inspect document (for audits: `slipway doctor`, tests). */
   rawInspect(id: string): Promise<unknown>;
+  /** One sample of CPU and memory use; undefined when the container is not running. */
+  stats(id: string): Promise<ContainerStats | undefined>;
+  /**
+   * Exits and OOM kills of containers with these labels (and the instance label) as they
+   * happen, until signal aborts (quietly) or the engine closes the stream (it returns).
+   */
+  containerEvents(
+    labels: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): AsyncIterable<ContainerEvent>;
 
   // Networks and volumes
   /** Creates (or returns the existing) isolated bridge network with that name. */
@@ -51,6 +68,11 @@ export interface Engine {
   listNetworks(labels?: Readonly<Record<string, string>>): Promise<NetworkInfo[]>;
   ensureVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   removeVolume(name: string): Promise<void>;
+  /**
+   * Bytes the files in an owned volume take on disk (0 when missing). Builds poll it to
+   * cap their disk use: local volumes on overlay storage have no quota of their own.
+   */
+  volumeUsage(name: string): Promise<number>;
   /** Volumes with all these labels (and the instance label); used by purge and audits. */
   listVolumes(labels?: Readonly<Record<string, string>>): Promise<VolumeInfo[]>;
 }
@@ -63,6 +85,12 @@ export interface ImportImageOptions {
   readonly cmd?: readonly string[];
   readonly workingDir?: string;
   readonly user?: string;
+}
+
+export interface BuildImageOptions {
+  /** Repository:tag the image gets. */
+  readonly reference: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface CommitOptions {
@@ -161,4 +189,21 @@ export interface LogOptions {
 export interface LogLine {
   readonly stream: "stdout" | "stderr";
   readonly line: string;
+}
+
+/** A sample of a running container's resource use. */
+export interface ContainerStats {
+  /** Percent of one CPU (200 = two full CPUs), averaged since the previous sample. */
+  readonly cpuPercent: number;
+  readonly memoryBytes: number;
+  readonly memoryLimitBytes: number;
+}
+
+/** A container lifecycle event the controllers react to. */
+export interface ContainerEvent {
+  readonly action: "die" | "oom";
+  readonly containerId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** For "die": the exit code when the engine said. */
+  readonly exitCode: number | null;
 }

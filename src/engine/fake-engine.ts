@@ -12,6 +12,8 @@ import {
 } from "./docker/ownership.ts";
 import { formatIpv4, parseCidr } from "./docker/subnets.ts";
 import type {
+  ContainerEvent,
+  ContainerStats,
   CommitOptions,
   ContainerInfo,
   ContainerSpec,
@@ -63,6 +65,7 @@ export class FakeEngine implements Engine {
   readonly #volumes: FakeVolumeStore;
   readonly #actions: FakeAction[] = [];
   readonly #failures: { method: keyof Engine; error: Error }[] = [];
+  readonly #eventListeners = new Set<(event: ContainerEvent) => void>();
 
   constructor(options: FakeEngineOptions = {}) {
     this.instance = options.instance ?? "fake";
@@ -91,7 +94,13 @@ export class FakeEngine implements Engine {
   /** Ends a running container as its process would (a crash, an OOM kill). */
   exitContainer(id: string, exitCode: number, oomKilled = false): void {
     const container = this.#container(id);
-    if (container.info.state === "running") container.finish(exitCode, oomKilled);
+    if (container.info.state !== "running") return;
+    container.finish(exitCode, oomKilled);
+    const base = { containerId: container.info.id, labels: container.info.labels };
+    for (const listener of [...this.#eventListeners]) {
+      if (oomKilled) listener({ ...base, action: "oom", exitCode: null });
+      listener({ ...base, action: "die", exitCode });
+    }
   }
 
   /** Adds a container, network, volume and image that another tool made (no instance label). */
@@ -317,15 +326,63 @@ export class FakeEngine implements Engine {
     });
   }
 
+  stats(id: string): Promise<ContainerStats | undefined> {
+    return this.#run("stats", () => {
+      const container = this.#owned(id);
+      if (container.info.state !== "running") return undefined;
+      return {
+        cpuPercent: 0,
+        memoryBytes: 16 * 1024 * 1024,
+        memoryLimitBytes: container.spec.limits.memoryBytes,
+      };
+    });
+  }
+
+  /** Events of exitContainer() calls, until signal aborts. */
+  async *containerEvents(labels: Labels, signal: AbortSignal): AsyncGenerator<ContainerEvent> {
+    const queue: ContainerEvent[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (event: ContainerEvent): void => {
+      if (!this.#selected(event.labels, labels)) return;
+      queue.push(event);
+      wake?.();
+    };
+    const onAbort = (): void => wake?.();
+    this.#eventListeners.add(listener);
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      this.#eventListeners.delete(listener);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
   rawInspect(id: string): Promise<unknown> {
     return this.#run("rawInspect", () => {
       const container = this.#owned(id);
       const body = containerCreateBody(container.spec, container.info.labels);
+      // Shaped like the driver's answer: Podman's user-namespace mapping and (no) effective
+      // capabilities merged in, so the container audit judges fakes as it judges Podman.
       return {
         Id: container.info.id,
         Name: `/${container.info.name}`,
         Config: body,
-        HostConfig: body.HostConfig,
+        EffectiveCaps: null,
+        HostConfig: {
+          ...body.HostConfig,
+          IDMappings: { UidMap: ["0:2147483647:65536"], GidMap: ["0:2147483647:65536"] },
+        },
       };
     });
   }
@@ -365,6 +422,17 @@ export class FakeEngine implements Engine {
         c.spec.volumes?.some((mount) => mount.volume === name),
       );
       if (this.#volumes.remove(name, inUse)) this.#record("remove", "volume", name);
+    });
+  }
+
+  /** The sum of the sizes of the volume's files. */
+  volumeUsage(name: string): Promise<number> {
+    return this.#run("volumeUsage", () => {
+      let total = 0;
+      for (const file of this.#volumes.get(name)?.files.values() ?? []) {
+        total += file.data.length;
+      }
+      return total;
     });
   }
 

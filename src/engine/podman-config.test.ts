@@ -32,6 +32,14 @@ describe("podman configuration", () => {
     ]) {
       assert.ok(conf.split("\n").includes(line), line);
     }
+    assert.match(conf, /^seccomp_profile = ".*\/src\/engine\/seccomp\/slipway\.json"$/m);
+  });
+
+  it("keeps the lines Podman needs", () => {
+    const conf = renderContainersConf(layout, "runc");
+    for (const line of ['runtime = "runc"']) {
+      assert.ok(conf.split("\n").includes(line), line);
+    }
   });
 
   it("renders storage.conf and quotes paths as TOML strings", () => {

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { SECCOMP_PROFILE_PATH } from "./seccomp/profile.ts";
 
 /**
  * Where Slipway's own Podman keeps things, and the two configuration files that tell it
@@ -51,13 +52,17 @@ export function podmanLayout(stateDir: string, runDir: string): PodmanLayout {
 /**
  * containers.conf. runc, because crun fails on this kernel; cgroupfs, because there is no
  * systemd to delegate to; file events, because there is no journal; explicit ulimits,
- * because the defaults would inherit the service's own.
+ * because the defaults would inherit the service's own; Slipway's seccomp profile, because
+ * Podman's default one allows unshare, mount, setns, keyctl and ptrace.
  */
 export function renderContainersConf(layout: PodmanLayout, runtime: string): string {
   return [
     "# Written by Slipway; rewritten at every start.",
     "[containers]",
     'default_ulimits = ["nofile=1024:1024", "nproc=512:512"]',
+    // Every container of this service gets Slipway's profile, also one created without
+    // the driver's SecurityOpt (the podman CLI in tests and cleanup).
+    `seccomp_profile = ${toml(SECCOMP_PROFILE_PATH)}`,
     "",
     "[engine]",
     `runtime = ${toml(runtime)}`,

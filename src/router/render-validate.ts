@@ -1,6 +1,7 @@
 import { ValidationError } from "../domain/errors.ts";
 import type { AppRoute, Endpoint, RouteTable } from "./router.ts";
 import type { RouterSettings } from "./render.ts";
+import { renderPolicyProblems } from "./render-policy.ts";
 
 /**
  * Every value the renderer writes into haproxy.cfg passes through here first. The rules
@@ -39,6 +40,7 @@ export function canonicalRoutes(table: RouteTable, settings: RouterSettings): Ap
       hostOwner.set(host, `app ${app}`);
     }
     problems.push(...endpointProblems(app, route.endpoints));
+    problems.push(...renderPolicyProblems(app, route.policy));
   }
   if (problems.length > 0) throw new ValidationError("invalid route table", problems);
   return table.apps
@@ -46,6 +48,7 @@ export function canonicalRoutes(table: RouteTable, settings: RouterSettings): Ap
       app: route.app,
       hosts: [...route.hosts].sort(),
       endpoints: [...route.endpoints].sort((a, b) => compare(a.name, b.name)),
+      ...(route.policy === undefined ? {} : { policy: route.policy }),
     }))
     .sort((a, b) => compare(a.app, b.app));
 }

@@ -1,5 +1,12 @@
 import type { AppRoute, RouteTable } from "./router.ts";
+import {
+  APP_HEADERS_VAR,
+  appPolicyLines,
+  HSTS_MAX_AGE,
+  PLATFORM_HEADERS,
+} from "./render-policy.ts";
 import { canonicalRoutes, validateSettings } from "./render-validate.ts";
+import { ValidationError } from "../domain/errors.ts";
 
 /** The router settings that do not come from the route table. */
 export interface RouterSettings {
@@ -23,6 +30,11 @@ export interface RouterSettings {
    * exists.
    */
   readonly acmeHttp01ToApi?: boolean;
+  /**
+   * Loopback UDP port the daemon's access-log listener reads (syslog, raw format); the
+   * HTTPS frontend logs one line per request there. No access log when absent.
+   */
+  readonly accessLogPort?: number;
 }
 
 const INDENT = "    ";
@@ -37,21 +49,16 @@ const TLS_GLOBALS = [
 ];
 
 /** Security headers every response gets unless the app sent its own (docs/SECURITY.md). */
-const DEFAULT_HEADERS: readonly (readonly [name: string, value: string])[] = [
-  ["X-Content-Type-Options", "nosniff"],
-  ["X-Frame-Options", "SAMEORIGIN"],
-  ["Referrer-Policy", "strict-origin-when-cross-origin"],
-  ["X-Permitted-Cross-Domain-Policies", "none"],
-  ["X-XSS-Protection", "0"],
-];
+const DEFAULT_HEADERS = PLATFORM_HEADERS;
 
-const HSTS = "max-age=63072000";
+const HSTS = HSTS_MAX_AGE;
 
 /** Bodies for the errors HAProxy itself produces: short, plain, and revealing nothing. */
 const ERROR_BODIES: readonly (readonly [status: number, body: string])[] = [
   [400, "Bad request."],
   [403, "Forbidden."],
   [408, "Request timeout."],
+  [429, "Too many requests: slow down and retry later."],
   [500, "Internal error."],
   [502, "Bad gateway: the application sent an invalid response."],
   [503, "Service unavailable: the application has no running instance."],
@@ -78,7 +85,7 @@ export function renderHaproxyConfig(table: RouteTable, settings: RouterSettings)
     httpFrontend(settings),
     httpsFrontend(settings, apps),
     platformBackends(settings),
-    ...apps.map(appBackend),
+    ...apps.map((route) => appBackend(route, settings.domain)),
   ];
   return sections.map((lines) => lines.join("\n")).join("\n\n") + "\n";
 }
@@ -94,6 +101,10 @@ function globalSection(settings: RouterSettings): string[] {
     // Old workers finish in-flight requests after a reload; long-lived connections
     // (websockets, streams) must not keep them, and their memory, forever.
     "hard-stop-after 10m",
+    // Abuse limits (docs/security.md): a request's headers must fit one 16 kB buffer with
+    // at most 100 header lines, or it is refused with 400 before any app sees it.
+    "tune.bufsize 16384",
+    "tune.http.maxhdr 100",
     ...TLS_GLOBALS,
   ]);
 }
@@ -112,12 +123,16 @@ function defaultsSection(): string[] {
     "timeout connect 5s",
     "timeout client 60s",
     "timeout server 60s",
+    // Slow-loris: the whole request head must arrive within 10 s of the connection (or of
+    // the previous request); an idle keep-alive connection is closed after 10 s.
     "timeout http-request 10s",
     "timeout http-keep-alive 10s",
     "timeout queue 30s",
     "timeout tunnel 1h",
     "timeout client-fin 10s",
-    "default-server check inter 2s fall 3 rise 2",
+    // maxconn per endpoint: more concurrent requests wait in the queue (timeout queue, then
+    // 503), so one app's spike holds at most this many connections per container.
+    "default-server check inter 2s fall 3 rise 2 maxconn 200",
     "unique-id-format %[uuid()]",
     ...ERROR_BODIES.map(
       ([status, text]) => `http-error status ${status} ${TEXT} string ${body(text)}`,
@@ -150,6 +165,7 @@ function httpFrontend(settings: RouterSettings): string[] {
 function httpsFrontend(settings: RouterSettings, apps: readonly AppRoute[]): string[] {
   return section("frontend https", [
     `${bind(settings.bindAddress, settings.httpsPort)} ssl crt-list ${settings.crtList} alpn h2,http/1.1`,
+    ...accessLogLines(settings.accessLogPort),
     SET_HOST,
     // Whatever the client claims about the hop before us is replaced by what we know.
     "http-request del-header X-Forwarded-For",
@@ -171,10 +187,12 @@ function httpsFrontend(settings: RouterSettings, apps: readonly AppRoute[]): str
 
 /**
  * Set with http-after-response, so they also reach the router's own redirects and errors,
- * and only where the response does not carry the header already (the app decides).
+ * and only where the response does not carry the header already (the app decides). App
+ * backends set their own policy's headers first (render-policy.ts) and mark the response.
  */
 function responseHeaders(tls: boolean): string[] {
-  const unlessSent = (name: string) => `!{ res.hdr(${name.toLowerCase()}) -m found }`;
+  const unlessSent = (name: string) =>
+    `!{ var(${APP_HEADERS_VAR}) -m bool } !{ res.hdr(${name.toLowerCase()}) -m found }`;
   const hsts = (value: string, when: string) =>
     `http-after-response set-header Strict-Transport-Security ${quoted(value)} if ${when} ${unlessSent("Strict-Transport-Security")}`;
   return [
@@ -188,7 +206,7 @@ function responseHeaders(tls: boolean): string[] {
       ([name, value]) =>
         `http-after-response set-header ${name} ${quoted(value)} if ${unlessSent(name)}`,
     ),
-    `http-after-response set-header X-Request-Id %[unique-id] if ${unlessSent("X-Request-Id")}`,
+    "http-after-response set-header X-Request-Id %[unique-id] if !{ res.hdr(x-request-id) -m found }",
   ];
 }
 
@@ -203,9 +221,10 @@ function platformBackends(settings: RouterSettings): string[] {
 }
 
 /** One backend per app, even without endpoints (HAProxy then answers 503 itself). */
-function appBackend(route: AppRoute): string[] {
+function appBackend(route: AppRoute, domain: string): string[] {
   return section(`backend app_${route.app}`, [
     "balance roundrobin",
+    ...appPolicyLines(route.app, route.policy, domain),
     ...route.endpoints.map(
       (endpoint) => `server ${endpoint.name} ${hostPort(endpoint.address, endpoint.port)}`,
     ),
@@ -229,4 +248,20 @@ function quoted(value: string): string {
 /** A response body: one line of text. */
 function body(text: string): string {
   return quoted(`${text}\\n`);
+}
+
+/**
+ * One access-log line per request to the daemon's loopback listener: backend, status,
+ * total ms, bytes, client, request id, method, then the path last (it may hold anything
+ * but a tab). Parsed by src/router/metrics/access-log.ts.
+ */
+function accessLogLines(port: number | undefined): string[] {
+  if (port === undefined) return [];
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ValidationError("invalid router settings", [`accessLogPort ${String(port)}`]);
+  }
+  return [
+    `log 127.0.0.1:${String(port)} len 8192 format raw local0 info`,
+    'log-format "slipway-access\\t%b\\t%ST\\t%Ta\\t%B\\t%ci\\t%ID\\t%HM\\t%HPO"',
+  ];
 }

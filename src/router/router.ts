@@ -1,3 +1,5 @@
+import type { RouterPolicy } from "../domain/router-policy.ts";
+
 /**
  * The router port. Controllers hand it the complete desired routing table; the driver
  * (src/router/haproxy/) renders it whole with a pure function, skips identical configs,
@@ -27,9 +29,16 @@ export interface AppRoute {
   /** Host names (without port) that reach this app, e.g. hello.slipway.localhost */
   readonly hosts: readonly string[];
   readonly endpoints: readonly Endpoint[];
+  /** Headers, HSTS, TLS profile and rate limit; undefined means the platform defaults. */
+  readonly policy?: RouterPolicy;
 }
 
 /** The whole desired routing state. */
 export interface RouteTable {
   readonly apps: readonly AppRoute[];
+  /**
+   * Combined PEM files (certificate, chain, key) of custom domains, served by SNI after the
+   * platform's default certificate. Undefined leaves the crt-list as it is.
+   */
+  readonly certificates?: readonly string[];
 }

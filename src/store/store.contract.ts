@@ -217,6 +217,84 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    describe("release status, provenance and config versions", () => {
+      it("keeps pending and failed releases out of currentRelease", async () => {
+        const app = await store.createApp("shop");
+        const v1 = await store.createRelease(newRelease(app.id));
+        assert.equal(v1.status, "succeeded");
+        const v2 = await store.createRelease({ ...newRelease(app.id), status: "pending" });
+        assert.equal(v2.status, "pending");
+        assert.equal((await store.currentRelease(app.id))?.id, v1.id);
+        const failed = await store.setReleaseStatus(v2.id, "failed", "exit 1: boom");
+        assert.equal(failed.status, "failed");
+        assert.equal(failed.statusDetail, "exit 1: boom");
+        assert.equal((await store.currentRelease(app.id))?.id, v1.id);
+        const v3 = await store.createRelease({ ...newRelease(app.id), status: "pending" });
+        await store.setReleaseStatus(v3.id, "succeeded");
+        assert.equal((await store.currentRelease(app.id))?.version, 3);
+        await assert.rejects(store.setReleaseStatus("rel_missing", "failed"), NotFoundError);
+      });
+
+      it("records the git commit of a pushed build", async () => {
+        const app = await store.createApp("shop");
+        const commit = "0123456789abcdef0123456789abcdef01234567";
+        const pushed = await store.createBuild(app.id, "sha256:abc", "admin", commit);
+        assert.equal(pushed.sourceCommit, commit);
+        assert.equal((await store.getBuild(pushed.id))?.sourceCommit, commit);
+        const uploaded = await store.createBuild(app.id, "sha256:def");
+        assert.equal(uploaded.sourceCommit ?? null, null);
+      });
+
+      it("records config version, deployer, source and manifest on a release", async () => {
+        const app = await store.createApp("shop");
+        const build = await store.createBuild(app.id, "sha256:abc", "ci-token");
+        assert.equal(build.createdBy, "ci-token");
+        const manifest = {
+          formation: { web: { quantity: 2, size: "M" } },
+          postdeploy: "node seed.js",
+          healthchecks: {
+            web: [
+              {
+                type: "startup" as const,
+                path: "/health",
+                timeoutSeconds: 5,
+                intervalSeconds: 10,
+                attempts: 3,
+              },
+            ],
+          },
+        };
+        const release = await store.createRelease({
+          ...newRelease(app.id, build.id),
+          configVersion: 3,
+          deployedBy: "ci-token",
+          source: "sha256:abc",
+          manifest,
+        });
+        const read = await store.getRelease(release.id);
+        assert.deepEqual(read, release);
+        assert.equal(read.configVersion, 3);
+        assert.equal(read.deployedBy, "ci-token");
+        assert.deepEqual(read.manifest, manifest);
+      });
+
+      it("numbers config versions per app and returns the latest", async () => {
+        const app = await store.createApp("shop");
+        const other = await store.createApp("other");
+        assert.equal(await store.latestConfigVersion(app.id), undefined);
+        const c1 = await store.createConfigVersion(app.id, "sealed-1");
+        const c2 = await store.createConfigVersion(app.id, "sealed-2");
+        assert.equal((await store.createConfigVersion(other.id, "x")).version, 1);
+        assert.deepEqual([c1.version, c2.version], [1, 2]);
+        assert.deepEqual(await store.latestConfigVersion(app.id), c2);
+        assert.deepEqual(await store.getConfigVersion(app.id, 1), c1);
+        assert.equal(await store.getConfigVersion(app.id, 9), undefined);
+        await assert.rejects(store.createConfigVersion("app_missing", "x"), NotFoundError);
+        await store.deleteApp(app.id);
+        assert.equal(await store.latestConfigVersion(app.id), undefined);
+      });
+    });
+
     describe("formation", () => {
       it("adds and replaces process types", async () => {
         const app = await store.createApp("shop");
@@ -233,6 +311,57 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
           store.setFormation({ appId: "app_missing", type: "web", quantity: 1, size: "S" }),
           NotFoundError,
         );
+      });
+    });
+
+    describe("app settings", () => {
+      it("sets, replaces and removes settings per app", async () => {
+        const app = await store.createApp("shop");
+        const other = await store.createApp("other");
+        await store.setAppSetting(app.id, "healthcheck.path", "/health");
+        await store.setAppSetting(app.id, "healthcheck.path", "/up");
+        await store.setAppSetting(app.id, "boot-timeout", "30");
+        await store.setAppSetting(other.id, "boot-timeout", "5");
+        assert.deepEqual(await store.getAppSettings(app.id), {
+          "boot-timeout": "30",
+          "healthcheck.path": "/up",
+        });
+        await store.setAppSetting(app.id, "boot-timeout", null);
+        assert.deepEqual(await store.getAppSettings(app.id), { "healthcheck.path": "/up" });
+      });
+
+      it("refuses a setting of an unknown app with NotFoundError", async () => {
+        await assert.rejects(store.setAppSetting("app_missing", "k", "v"), NotFoundError);
+      });
+    });
+
+    describe("ssh keys", () => {
+      const key = {
+        id: "key_1",
+        name: "laptop",
+        fingerprint: "SHA256:abc",
+        publicKey: "ssh-ed25519 AAAA",
+        createdBy: "admin",
+      };
+
+      it("adds, finds, lists and removes keys", async () => {
+        const added = await store.addSshKey(key);
+        assert.equal(added.name, "laptop");
+        assert.equal((await store.getSshKey("key_1"))?.fingerprint, "SHA256:abc");
+        assert.equal((await store.findSshKeyByFingerprint("SHA256:abc"))?.id, "key_1");
+        assert.equal(await store.findSshKeyByFingerprint("SHA256:nope"), undefined);
+        assert.deepEqual(
+          (await store.listSshKeys()).map((k) => k.id),
+          ["key_1"],
+        );
+        await store.removeSshKey("key_1");
+        assert.deepEqual(await store.listSshKeys(), []);
+        await assert.rejects(store.removeSshKey("key_1"), NotFoundError);
+      });
+
+      it("refuses a fingerprint registered twice with ConflictError", async () => {
+        await store.addSshKey(key);
+        await assert.rejects(store.addSshKey({ ...key, id: "key_2" }), ConflictError);
       });
     });
 
@@ -294,6 +423,53 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
 
       it("refuses an event of an unknown app with NotFoundError", async () => {
         await assert.rejects(store.addEvent("app_missing", "x", "y"), NotFoundError);
+      });
+    });
+
+    describe("domains", () => {
+      it("attaches, lists, updates and removes domains, announcing each change", async () => {
+        const app = await store.createApp("shop");
+        const changes: StoreChange[] = [];
+        store.onChange((change) => changes.push(change));
+        const added = await store.addDomain(app.id, "www.example.com", "acme");
+        assert.equal(added.certStatus, "pending");
+        assert.equal(added.certAttempts, 0);
+        await store.addDomain(app.id, "example.com", "manual");
+        assert.deepEqual(
+          (await store.listDomains(app.id)).map((d) => d.hostname),
+          ["example.com", "www.example.com"],
+        );
+        const updated = await store.updateDomainCert("www.example.com", {
+          certStatus: "failed",
+          certError: "no answer",
+          certAttempts: 2,
+        });
+        assert.equal(updated.certError, "no answer");
+        assert.equal(updated.certSource, "acme");
+        assert.deepEqual(await store.getDomain("www.example.com"), updated);
+        await store.removeDomain(app.id, "example.com");
+        assert.equal((await store.listDomains()).length, 1);
+        assert.deepEqual(
+          changes.map((c) => c.kind),
+          ["domain", "domain", "domain", "domain"],
+        );
+      });
+
+      it("refuses a domain another app (or the same one) has with ConflictError", async () => {
+        const a = await store.createApp("aaa");
+        const b = await store.createApp("bbb");
+        await store.addDomain(a.id, "example.com", "acme");
+        await assert.rejects(store.addDomain(b.id, "example.com", "acme"), ConflictError);
+        await assert.rejects(store.addDomain(a.id, "example.com", "acme"), ConflictError);
+        await assert.rejects(store.removeDomain(b.id, "example.com"), NotFoundError);
+        assert.equal((await store.getDomain("example.com"))?.appId, a.id);
+      });
+
+      it("drops an app's domains with the app", async () => {
+        const app = await store.createApp("shop");
+        await store.addDomain(app.id, "example.com", "acme");
+        await store.deleteApp(app.id);
+        assert.deepEqual(await store.listDomains(), []);
       });
     });
 

@@ -1,11 +1,13 @@
 import type { App } from "../domain/app.ts";
 import type { Build, BuildStatus } from "../domain/build.ts";
 import type { Formation } from "../domain/formation.ts";
-import type { Release } from "../domain/release.ts";
+import type { Release, ReleaseStatus } from "../domain/release.ts";
+import type { AppManifest } from "../domain/app-manifest.ts";
+import type { CertSource, CertStatus, Domain } from "../domain/domain-name.ts";
 
 /** A change to desired state, announced after it committed (controllers enqueue on it). */
 export interface StoreChange {
-  readonly kind: "app" | "build" | "release" | "formation";
+  readonly kind: "app" | "build" | "release" | "formation" | "settings" | "domain";
   readonly appId: string;
 }
 
@@ -17,6 +19,20 @@ export interface TokenRecord {
   readonly scopes: readonly string[];
   readonly createdAt: string;
   readonly revokedAt: string | null;
+}
+
+/** A registered SSH public key (git over SSH). */
+export interface SshKeyRecord {
+  readonly id: string;
+  /** The key's comment or a name given when it was added. */
+  readonly name: string;
+  /** "SHA256:..." as ssh-keygen -lf prints it; unique. */
+  readonly fingerprint: string;
+  /** "TYPE BASE64", without the comment. */
+  readonly publicKey: string;
+  /** Name of the token that added it. */
+  readonly createdBy: string | null;
+  readonly createdAt: string;
 }
 
 /** Something that happened to an app, for `slipway events` and the audit trail. */
@@ -37,6 +53,32 @@ export interface NewRelease {
   readonly stack: string;
   readonly buildpacks: readonly string[];
   readonly description: string;
+  /** Default "succeeded"; "pending" when a release phase must run before it may serve. */
+  readonly status?: ReleaseStatus;
+  readonly configVersion?: number | null;
+  readonly deployedBy?: string | null;
+  readonly source?: string | null;
+  readonly manifest?: AppManifest | null;
+}
+
+/** One stored version of an app's config vars, sealed (encrypted) by src/security/secrets.ts. */
+export interface ConfigVersion {
+  readonly appId: string;
+  /** 1, 2, 3 ... per app. */
+  readonly version: number;
+  /** The encrypted vars; the store never sees them in the clear. */
+  readonly sealed: string;
+  readonly createdAt: string;
+}
+
+/** Fields of a domain's certificate state to change; omitted ones stay. */
+export interface DomainCertUpdate {
+  readonly certSource?: CertSource;
+  readonly certStatus?: CertStatus;
+  readonly certExpiresAt?: string | null;
+  readonly certError?: string | null;
+  readonly certAttempts?: number;
+  readonly certRetryAt?: string | null;
 }
 
 export interface BuildUpdate {
@@ -60,7 +102,14 @@ export interface Store {
   /** Deletes the app and every row that belongs to it. */
   deleteApp(id: string): Promise<void>;
 
-  createBuild(appId: string, sourceChecksum: string): Promise<Build>;
+  /** createdBy: the API token name that started it (shown as "deployed by"). */
+  /** sourceCommit: the pushed git commit, for a git deploy. */
+  createBuild(
+    appId: string,
+    sourceChecksum: string,
+    createdBy?: string | null,
+    sourceCommit?: string | null,
+  ): Promise<Build>;
   updateBuild(id: string, update: BuildUpdate): Promise<Build>;
   getBuild(id: string): Promise<Build | undefined>;
   listBuilds(appId: string): Promise<Build[]>;
@@ -70,8 +119,19 @@ export interface Store {
   getRelease(id: string): Promise<Release | undefined>;
   /** Newest first. */
   listReleases(appId: string): Promise<Release[]>;
-  /** The release the app should be running: the newest one. */
+  /**
+   * The release the app should be running: the newest one whose status is "succeeded"
+   * (pending ones wait for their release phase; failed ones never run).
+   */
   currentRelease(appId: string): Promise<Release | undefined>;
+  /** Records the outcome of a release's release phase; announced as a "release" change. */
+  setReleaseStatus(id: string, status: ReleaseStatus, detail?: string | null): Promise<Release>;
+
+  /** Stores the next config version of an app (v1, v2, ...) atomically. */
+  createConfigVersion(appId: string, sealed: string): Promise<ConfigVersion>;
+  getConfigVersion(appId: string, version: number): Promise<ConfigVersion | undefined>;
+  /** The newest config version: the app's current config vars. */
+  latestConfigVersion(appId: string): Promise<ConfigVersion | undefined>;
 
   getFormation(appId: string): Promise<Formation[]>;
   setFormation(formation: Formation): Promise<void>;
@@ -80,10 +140,37 @@ export interface Store {
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   revokeToken(id: string): Promise<void>;
 
+  /** Per-app runtime settings (health check path, timeouts, restart marks), key to value. */
+  getAppSettings(appId: string): Promise<Record<string, string>>;
+  /** Sets (or, with null, removes) one setting; announced as a "settings" change. */
+  setAppSetting(appId: string, key: string, value: string | null): Promise<void>;
+
+  /**
+   * Attaches a custom domain to an app; ConflictError when any app (this one included)
+   * already has it. Announced as a "domain" change of the app.
+   */
+  addDomain(appId: string, hostname: string, certSource: CertSource): Promise<Domain>;
+  getDomain(hostname: string): Promise<Domain | undefined>;
+  /** One app's domains, or every domain when appId is omitted; by hostname. */
+  listDomains(appId?: string): Promise<Domain[]>;
+  /** Detaches a domain of this app; NotFoundError when the app does not have it. */
+  removeDomain(appId: string, hostname: string): Promise<void>;
+  /** Records the certificate state of a domain (the certificates controller's bookkeeping). */
+  updateDomainCert(hostname: string, update: DomainCertUpdate): Promise<Domain>;
+
   addEvent(appId: string, type: string, message: string): Promise<void>;
   listEvents(appId: string, limit: number): Promise<AppEvent[]>;
 
   /** Called after each committed change; returns an unsubscribe function. */
+  /** Adds a key; ConflictError when its fingerprint is already registered. */
+  addSshKey(key: Omit<SshKeyRecord, "createdAt">): Promise<SshKeyRecord>;
+  /** Oldest first. */
+  listSshKeys(): Promise<SshKeyRecord[]>;
+  getSshKey(id: string): Promise<SshKeyRecord | undefined>;
+  findSshKeyByFingerprint(fingerprint: string): Promise<SshKeyRecord | undefined>;
+  /** NotFoundError when there is no such key. */
+  removeSshKey(id: string): Promise<void>;
+
   onChange(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;
 }

@@ -84,7 +84,9 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     const h = inspect.HostConfig;
     assert.equal(h.ReadonlyRootfs, true);
     assert.equal(h.Privileged, false);
-    assert.deepEqual(h.SecurityOpt, ["no-new-privileges"]);
+    const securityOpt = h.SecurityOpt as string[];
+    assert.equal(securityOpt[0], "no-new-privileges");
+    assert.match(securityOpt[1] ?? "", /^seccomp=.*\/slipway\.json$/, "Slipway's seccomp profile");
     assert.ok(Number(h.Memory) > 0 && h.Memory === h.MemorySwap, "memory limited, no swap");
     assert.ok(Number(h.PidsLimit) > 0, "pids limited");
     assert.match(String((h.Tmpfs as Record<string, string>)["/tmp"]), /noexec/);

@@ -81,20 +81,25 @@ export function runCli(
 }
 
 /** Starts a fresh installation and builds (or imports the cached) stack. */
-export async function startPlatform(): Promise<TestPlatform> {
+export async function startPlatform(
+  options: { readonly env?: Readonly<Record<string, string>>; readonly httpPort?: number } = {},
+): Promise<TestPlatform> {
   const home = mkdtempSync(join(tmpdir(), "sw-"));
   const httpsPort = await freePort();
-  const httpPort = await freePort();
+  const httpPort = options.httpPort ?? (await freePort());
   const domain = "slipway.localhost";
   const env: Record<string, string> = {
     SLIPWAY_HOME: home,
     SLIPWAY_DOMAIN: domain,
     SLIPWAY_HTTP_PORT: String(httpPort),
     SLIPWAY_HTTPS_PORT: String(httpsPort),
+    // Each platform runs its own sshd (git over SSH); never the default 2222 in tests.
+    SLIPWAY_SSH_PORT: String(await freePort()),
     SLIPWAY_BIND_ADDRESS: "127.0.0.1",
     // Stacks are cached by recipe digest outside the home, so each test imports in seconds.
     SLIPWAY_STACK_CACHE: process.env.SLIPWAY_TEST_STACK_CACHE ?? "/var/cache/slipway/stacks",
     SLIPWAY_NETWORK_POOL: `10.${String(100 + Math.floor(Math.random() * 100))}.0.0/16`,
+    ...options.env,
   };
   const platform: TestPlatform = {
     home,

@@ -102,3 +102,42 @@ run_npm() {
     grep -v -E '^npm (error|ERR!) (code |errno |A complete log)' | head -n1 || true)
   fail "npm $1 failed: ${reason:-see the npm output above}"
 }
+
+# install_package_manager NAME RANGE NODE_DIR — pnpm or yarn from the registry, verified
+# like node and npm, into NODE_DIR (so `yarn start` works at run time too). Yarn 2+ comes
+# from @yarnpkg/cli-dist, Yarn 1 from yarn.
+install_package_manager() {
+  local name=$1 range=$2 node_dir=$3 package dir
+  [[ $range == latest ]] && range="*"
+  package=$name
+  if [[ $name == yarn && ! $range =~ ^[~^]?1([.]|$) ]]; then package=@yarnpkg/cli-dist; fi
+  resolve_dist "${package/\//%2f}" "$range"
+  info "Resolved $name $range to $DIST_VERSION"
+  fetch_dist "${package##*/}" "$CACHE_DIR/$name-dist"
+  dir="$node_dir/lib/node_modules/$name"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  tar -xzf "$DIST_FILE" -C "$dir" --strip-components=1 --no-same-owner
+  case $name in
+    pnpm) ln -sf ../lib/node_modules/pnpm/bin/pnpm.cjs "$node_dir/bin/pnpm" ;;
+    yarn)
+      if [[ -f "$dir/bin/yarn.js" ]]; then
+        ln -sf ../lib/node_modules/yarn/bin/yarn.js "$node_dir/bin/yarn"
+      else
+        ln -sf ../lib/node_modules/yarn/bin/yarn "$node_dir/bin/yarn"
+      fi
+      ;;
+  esac
+  chmod +x "$node_dir/bin/$name" 2>/dev/null || true
+}
+
+# run_tool COMMAND ARGS... — like run_npm for pnpm and yarn: output indented, the first
+# error line as the reason when it fails.
+run_tool() {
+  local output="${TMPDIR:-/tmp}/tool-output.log" reason
+  if "$@" 2>&1 | tee "$output" | indent; then
+    return 0
+  fi
+  reason=$(grep -m1 -iE '(ERR_|error)' "$output" || true)
+  fail "$1 $2 failed: ${reason:-see the output above}"
+}

@@ -7,6 +7,8 @@
                                  "VERSION TARBALL INTEGRITY" of the highest version in RANGE
                                  (whose engines.node accepts NODE_VERSION, when given)
   verify FILE INTEGRITY          exit 0 when FILE matches the SRI string (sha512-... or sha1:HEX)
+  package-manager PACKAGE_JSON   print "NAME VERSION" from the packageManager field
+                                 ("pnpm@9.12.0+sha512..." -> "pnpm 9.12.0"), empty when unset
 
 Ranges follow npm's semver grammar: x-ranges (24, 24.x, *), ~ and ^, comparators, hyphen
 ranges and ||. Pre-releases are never picked.
@@ -173,6 +175,16 @@ def main(argv):
         return 0 if isinstance(scripts, dict) and isinstance(scripts.get(args[1]), str) else 1
     if command == "resolve" and len(args) in (1, 2):
         print(resolve(args[0], args[1] if len(args) == 2 else None, json.load(sys.stdin)))
+        return 0
+    if command == "package-manager" and len(args) == 1:
+        value = package_json(args[0]).get("packageManager")
+        if isinstance(value, str) and value:
+            match = re.match(r"^(npm|yarn|pnpm)@([0-9A-Za-z.+-]+?)(?:\+.*)?$", value.strip())
+            if not match:
+                raise RangeError(f"packageManager {value!r} is not NAME@VERSION (npm, yarn or pnpm)")
+            print(f"{match.group(1)} {match.group(2)}")
+        else:
+            print("")
         return 0
     if command == "verify" and len(args) == 2:
         return 0 if verify(args[0], args[1]) else 1

@@ -1,6 +1,5 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { RolloutStatus } from "../../api/deps.ts";
 import type { Build } from "../../domain/build.ts";
 import type { Release } from "../../domain/release.ts";
 import type { ApiClient } from "../client.ts";
@@ -10,13 +9,13 @@ import { packSource } from "../pack/pack-source.ts";
 import { uploadProgress } from "../progress.ts";
 import { defineCommand, type Command } from "../registry.ts";
 import { APP_FLAG, appPath, type Items } from "./common.ts";
+import { outcomeMessage, waitForRelease } from "./release-wait.ts";
 
 /** How long to wait for a build to be marked finished after its log ended. */
 const SETTLE_TIMEOUT_MS = 60_000;
 const SETTLE_INTERVAL_MS = 500;
 /** The platform's boot timeout (60 s) plus time to start, route and drain. */
 const ROLLOUT_TIMEOUT_MS = 120_000;
-const ROLLOUT_INTERVAL_MS = 250;
 
 const deploy = defineCommand({
   name: "deploy",
@@ -72,7 +71,12 @@ const deploy = defineCommand({
     }
     if (!ctx.json)
       ctx.io.out(`Released ${flags.app} v${String(release.version)}; rolling it out\n`);
-    const serving = await rolledOut(client, flags.app, release.version);
+    const outcome = await waitForRelease(client, flags.app, release.version);
+    if (outcome.kind === "failed") {
+      ctx.io.err(`${outcomeMessage(flags.app, release.version, outcome)}\n`);
+      return 1;
+    }
+    const serving = outcome.kind === "serving";
     if (!serving) {
       ctx.io.err(
         `v${String(release.version)} is not serving after ${String(ROLLOUT_TIMEOUT_MS / 1000)} s; the previous release keeps serving. See: slipway ps --app ${flags.app}\n`,
@@ -83,21 +87,6 @@ const deploy = defineCommand({
     return 0;
   },
 });
-
-/**
- * Waits until the router serves the release (new containers passed their checks and the
- * old ones left the router). Gives up after the boot timeout plus a margin.
- */
-async function rolledOut(client: ApiClient, app: string, version: number): Promise<boolean> {
-  const deadline = Date.now() + ROLLOUT_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const status = await client.get<RolloutStatus>(appPath(app, "/rollout"));
-    if (status.serving !== null && status.serving >= version) return true;
-    if (status.desired !== null && status.desired > version) return false;
-    await sleep(ROLLOUT_INTERVAL_MS);
-  }
-  return false;
-}
 
 /**
  * The build once it is finished. The log normally ends when the build does, but if the

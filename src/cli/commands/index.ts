@@ -1,11 +1,20 @@
 import type { Command } from "../registry.ts";
 import { appCommands } from "./apps.ts";
 import { deployCommands } from "./deploy.ts";
+import { domainCommands } from "./domains.ts";
+import { metricsCommands } from "./metrics.ts";
+import { gitCommands } from "./git.ts";
+import { keyCommands } from "./keys.ts";
+import { headerCommands } from "./headers.ts";
 import { helpCommands } from "./help.ts";
 import { localCommands } from "./local.ts";
 import { loginCommands } from "./login.ts";
 import { processCommands } from "./ps.ts";
+import { doctorCommands } from "./doctor.ts";
 import { releaseCommands } from "./releases.ts";
+import { runtimeCommands } from "./runtime.ts";
+import { buildCommands } from "./builds.ts";
+import { configCommands } from "./config-vars.ts";
 
 /**
  * Every command of `slipway`, in the order `slipway help` lists them. A command group is a
@@ -16,8 +25,17 @@ export const builtinCommands: readonly Command[] = [
   ...localCommands,
   ...appCommands,
   ...deployCommands,
+  ...gitCommands,
+  ...keyCommands,
   ...releaseCommands,
+  ...buildCommands,
+  ...configCommands,
   ...processCommands,
+  ...runtimeCommands,
+  ...doctorCommands,
+  ...domainCommands,
+  ...headerCommands,
+  ...metricsCommands,
   ...loginCommands,
   ...helpCommands,
 ];

@@ -23,7 +23,12 @@ const releases = defineCommand({
         table(items, [
           { header: "version", value: (r) => `v${r.version}`, align: "right" },
           { header: "created", value: (r) => formatTime(r.createdAt) },
+          { header: "status", value: (r) => r.status ?? "succeeded" },
           { header: "image", value: (r) => shortDigest(r.imageDigest) },
+          { header: "source", value: (r) => shortSource(r.source ?? null) },
+          { header: "buildpacks", value: (r) => r.buildpacks.join(",") || "-" },
+          { header: "stack", value: (r) => r.stack },
+          { header: "by", value: (r) => r.deployedBy ?? "-" },
           { header: "description", value: (r) => r.description },
         ]),
       );
@@ -34,3 +39,9 @@ const releases = defineCommand({
 
 /** releases. */
 export const releaseCommands: readonly Command[] = [releases];
+
+/** A checksum or commit, short: "sha256:0123abcd" or the first 10 hex digits of a commit. */
+function shortSource(source: string | null): string {
+  if (source === null) return "-";
+  return source.startsWith("sha256:") ? shortDigest(source) : source.slice(0, 10);
+}

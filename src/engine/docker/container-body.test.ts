@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ValidationError } from "../../domain/errors.ts";
 import type { ContainerSpec } from "../engine.ts";
+import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 import { containerCreateBody } from "./container-body.ts";
 
 const MiB = 1024 * 1024;
@@ -27,7 +28,7 @@ describe("containerCreateBody", () => {
       Privileged: false,
       CapDrop: ["ALL"],
       CapAdd: [],
-      SecurityOpt: ["no-new-privileges"],
+      SecurityOpt: ["no-new-privileges", `seccomp=${SECCOMP_PROFILE_PATH}`],
       Memory: 256 * MiB,
       MemorySwap: 256 * MiB,
       NanoCpus: 500_000_000,
@@ -50,6 +51,14 @@ describe("containerCreateBody", () => {
     });
   });
 
+  it("takes the seccomp profile as the engine wants it (a path, or JSON text)", () => {
+    const body = containerCreateBody(spec, owner, '{"defaultAction":"SCMP_ACT_ERRNO"}');
+    assert.deepEqual(body.HostConfig.SecurityOpt, [
+      "no-new-privileges",
+      'seccomp={"defaultAction":"SCMP_ACT_ERRNO"}',
+    ]);
+  });
+
   it("passes what to run, the environment, labels and the network aliases", () => {
     const body = containerCreateBody(spec, owner);
     assert.equal(body.Image, "slipway/app:v3");
@@ -69,7 +78,7 @@ describe("containerCreateBody", () => {
       "PortBindings",
       "Devices",
       "PidMode",
-      "IpcMode",
+      'IpcMode":"host',
       "UTSMode",
       'Privileged":true',
       "Mounts",

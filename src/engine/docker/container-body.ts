@@ -1,5 +1,6 @@
 import { ValidationError } from "../../domain/errors.ts";
 import type { ContainerSpec, VolumeMount } from "../engine.ts";
+import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 
 /**
  * The security baseline (docs: SECURITY.md, "Containers"), as the body of
@@ -30,7 +31,8 @@ export interface HostConfig {
   readonly Privileged: false;
   readonly CapDrop: readonly ["ALL"];
   readonly CapAdd: readonly [];
-  readonly SecurityOpt: readonly ["no-new-privileges"];
+  /** no-new-privileges, and Slipway's seccomp profile as JSON text (Docker API form). */
+  readonly SecurityOpt: readonly ["no-new-privileges", `seccomp=${string}`];
   readonly Memory: number;
   readonly MemorySwap: number;
   readonly NanoCpus: number;
@@ -72,10 +74,15 @@ const LOG_MAX_SIZE = "16m";
 const SMALL_TMPFS_BYTES = 16 * 1024 * 1024;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Builds the create body for a spec; labels must already include the instance label. */
+/**
+ * Builds the create body for a spec; labels must already include the instance label.
+ * `seccomp` is the profile as the engine takes it: Podman 4.3's compat API reads a path
+ * on the engine's host (it opens the value as a file), a Docker daemon takes the JSON text.
+ */
 export function containerCreateBody(
   spec: ContainerSpec,
   labels: Readonly<Record<string, string>>,
+  seccomp: string = SECCOMP_PROFILE_PATH,
 ): ContainerCreateBody {
   const problems = specProblems(spec);
   if (problems.length > 0) {
@@ -98,7 +105,9 @@ export function containerCreateBody(
       Privileged: false,
       CapDrop: ["ALL"],
       CapAdd: [],
-      SecurityOpt: ["no-new-privileges"],
+      // Podman's default profile allows unshare, mount, setns, keyctl and ptrace; ours
+      // does not (src/engine/seccomp/README.md).
+      SecurityOpt: ["no-new-privileges", `seccomp=${seccomp}`],
       // Equal limits mean no swap at all: a container over its memory is killed, not slowed.
       Memory: limits.memoryBytes,
       MemorySwap: limits.memoryBytes,

@@ -4,6 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
 import type { ContainerSpec } from "../engine.ts";
 import { runEngineContract } from "../engine.contract.ts";
+import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
+import { auditContainer } from "../../security/audit/container-audit.ts";
 import {
   sandboxUnavailable,
   startPodmanSandbox,
@@ -135,13 +137,16 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     const host = doc.HostConfig;
     assert.equal(host.ReadonlyRootfs, true);
     assert.equal(host.Privileged, false);
-    assert.deepEqual(host.SecurityOpt, ["no-new-privileges"]);
+    assert.deepEqual(host.SecurityOpt, ["no-new-privileges", `seccomp=${SECCOMP_PROFILE_PATH}`]);
     assert.equal(host.Memory, 64 * MiB);
     assert.equal(host.MemorySwap, 64 * MiB);
     assert.equal(host.PidsLimit, 64);
     const uidMap = host.IDMappings?.UidMap?.[0] ?? "";
     assert.match(uidMap, /^0:\d+:\d+$/);
     assert.ok(!uidMap.startsWith("0:0:"), uidMap);
+    // The audit of `slipway doctor` finds nothing wrong with what the driver made.
+    const failed = auditContainer(doc).items.filter((i) => i.status === "fail");
+    assert.deepEqual(failed, []);
     await box.engine.removeContainer(id);
   });
 

@@ -2,12 +2,15 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type {
+  ContainerEvent,
+  ContainerStats,
   CommitOptions,
   ContainerInfo,
   ContainerSpec,
   Engine,
   ImageInfo,
   ImportImageOptions,
+  BuildImageOptions,
   LogLine,
   LogOptions,
   NetworkInfo,
@@ -27,8 +30,10 @@ import {
   type NetworkPlanner,
 } from "./docker-networks.ts";
 import { hostSubnets } from "./host-networks.ts";
+import { HostGuard } from "./host-guard.ts";
 import { asArray, asObject, numberField, objectField, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
+import { containerEvents, containerStats } from "./docker-runtime.ts";
 import {
   assertOwned,
   hasLabels,
@@ -37,7 +42,7 @@ import {
   withInstanceLabel,
   type Labels,
 } from "./ownership.ts";
-import { parseCidr, type Cidr } from "./subnets.ts";
+import { gatewayOf, parseCidr, type Cidr } from "./subnets.ts";
 
 export interface DockerEngineOptions {
   /** The Docker-API socket (Slipway's own Podman service, or a Docker daemon). */
@@ -55,6 +60,19 @@ export interface DockerEngineOptions {
    * the engine alone (unit tests; a Docker daemon with its own isolation chains).
    */
   readonly firewall?: BridgeFirewall | null;
+  /**
+   * Host ports app containers may reach on the host (the router's HTTP and HTTPS ports);
+   * everything else on the host is dropped for them (host-guard.ts). Default none.
+   */
+  readonly routerPorts?: readonly number[];
+  /** The INPUT guard; default iptables/ip6tables, null when firewall is null. */
+  readonly hostGuard?: HostGuard | null;
+  /**
+   * The seccomp profile as SecurityOpt takes it: a path on the engine's host (Podman 4.3's
+   * compat API opens the value as a file) or the JSON text (a Docker daemon). Default the
+   * path of src/engine/seccomp/slipway.json.
+   */
+  readonly seccomp?: string;
 }
 
 /** Removal right after exit races with Podman's own cleanup ("device or resource busy"). */
@@ -74,6 +92,8 @@ export class DockerEngine implements Engine {
   readonly #volumes: DockerVolumes;
   readonly #planner: NetworkPlanner;
   readonly #firewall: BridgeFirewall | null;
+  readonly #guard: HostGuard | null;
+  readonly #seccomp: string | undefined;
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
@@ -82,6 +102,13 @@ export class DockerEngine implements Engine {
     this.#volumes = new DockerVolumes(this.#api, options.instance);
     this.#firewall =
       options.firewall === undefined ? new IptablesBridgeFirewall() : options.firewall;
+    this.#guard =
+      options.hostGuard !== undefined
+        ? options.hostGuard
+        : options.firewall === null
+          ? null
+          : new HostGuard(options.routerPorts ?? []);
+    this.#seccomp = options.seccomp;
     this.#planner = {
       instance: options.instance,
       pool: parseCidr(options.networkPool),
@@ -100,6 +127,10 @@ export class DockerEngine implements Engine {
 
   importImage(rootfs: Readable, options: ImportImageOptions): Promise<ImageInfo> {
     return this.#images.import(rootfs, options);
+  }
+
+  buildImage(context: Readable, options: BuildImageOptions): Promise<ImageInfo> {
+    return this.#images.build(context, options);
   }
 
   inspectImage(ref: string): Promise<ImageInfo | undefined> {
@@ -122,7 +153,11 @@ export class DockerEngine implements Engine {
   // Containers
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const body = containerCreateBody(spec, withInstanceLabel(this.#instance, spec.labels));
+    const body = containerCreateBody(
+      spec,
+      withInstanceLabel(this.#instance, spec.labels),
+      ...(this.#seccomp === undefined ? [] : [this.#seccomp]),
+    );
     // Joining a network or mounting a volume changes it: both must be ours.
     const network = await inspectNetwork(this.#api, spec.network);
     if (network === undefined) throw new NotFoundError("network", spec.network);
@@ -270,8 +305,9 @@ export class DockerEngine implements Engine {
   }
 
   /**
-   * The compat inspect document, with `HostConfig.IDMappings` from Podman's own API
-   * (the compat answer says UsernsMode "private" even under auto).
+   * The compat inspect document, with `HostConfig.IDMappings`, `EffectiveCaps` and
+   * `BoundingCaps` from Podman's own API (the compat answer says UsernsMode "private"
+   * even under auto, and has no effective capabilities).
    */
   async rawInspect(id: string): Promise<unknown> {
     const container = await this.#ownedContainer(id);
@@ -280,19 +316,37 @@ export class DockerEngine implements Engine {
       "container",
     );
     let idMappings: unknown;
+    let podman: Record<string, unknown> = {};
     try {
       const libpod = asObject(
         await this.#api.json("GET", `/containers/${container.id}/json`, { api: "libpod" }),
         "container",
       );
       idMappings = objectField(libpod, "HostConfig").IDMappings;
+      // The capabilities the process really has (null: none); the compat answer only
+      // lists CapAdd/CapDrop.
+      podman = {
+        EffectiveCaps: libpod.EffectiveCaps ?? null,
+        BoundingCaps: libpod.BoundingCaps ?? null,
+      };
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error; // a Docker daemon has no libpod API
     }
     return {
       ...compat,
+      ...podman,
       HostConfig: { ...objectField(compat, "HostConfig"), IDMappings: idMappings },
     };
+  }
+
+  async stats(id: string): Promise<ContainerStats | undefined> {
+    const container = await this.#ownedContainer(id);
+    if (container.state !== "running") return undefined;
+    return containerStats(this.#api, container.id);
+  }
+
+  containerEvents(labels: Labels, signal: AbortSignal): AsyncIterable<ContainerEvent> {
+    return containerEvents(this.#api, this.#instance, labels, signal);
   }
 
   // Networks and volumes
@@ -310,6 +364,12 @@ export class DockerEngine implements Engine {
         throw new DriverError("engine", `network ${name} has no bridge interface`);
       }
       await this.#firewall.isolate(bridge);
+      await this.#guard?.guard({
+        instance: this.#instance,
+        network: name,
+        bridge,
+        gateway: gatewayOf(parseCidr(info.subnet)),
+      });
     }
     return info;
   }
@@ -333,6 +393,7 @@ export class DockerEngine implements Engine {
       throw error;
     }
     if (bridge !== undefined) await this.#firewall?.release(bridge);
+    await this.#guard?.unguard(this.#instance, name);
   }
 
   async listNetworks(labels: Labels = {}): Promise<NetworkInfo[]> {
@@ -357,6 +418,10 @@ export class DockerEngine implements Engine {
 
   listVolumes(labels?: Labels): Promise<VolumeInfo[]> {
     return this.#volumes.list(labels);
+  }
+
+  volumeUsage(name: string): Promise<number> {
+    return this.#volumes.usage(name);
   }
 
   /** Any container by id or name, ours or not; undefined when missing. */

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
-import type { CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
+import type { BuildImageOptions, CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
 import { toImageInfo, withSha256 } from "./decode.ts";
 import { imageChanges } from "./image-changes.ts";
@@ -43,6 +43,29 @@ export class DockerImages {
     const id = importedImageId(progress);
     await this.#api.json("POST", `/images/${id}/tag`, { query: { repo: repository, tag } });
     return this.#require(id);
+  }
+
+  /**
+   * POST /build with the context tar. Labels (with the instance label) go as the `labels`
+   * parameter so the final image carries them whatever the Dockerfile says; the network is
+   * "none" (the Dockerfile may not RUN anything useful anyway) and cached layers are
+   * reused, which is the point: an unchanged runtime or dependency layer is not stored again.
+   */
+  async build(context: Readable, options: BuildImageOptions): Promise<ImageInfo> {
+    const progress = await this.#api.text("POST", "/build", {
+      query: {
+        t: options.reference,
+        labels: JSON.stringify(withInstanceLabel(this.#instance, options.labels)),
+        networkmode: "none",
+        rm: true,
+        forcerm: true,
+        pull: false,
+      },
+      body: context,
+      contentType: "application/x-tar",
+      timeoutMs: 15 * 60_000,
+    });
+    return this.#require(builtImageId(progress));
   }
 
   /**
@@ -156,6 +179,29 @@ export function importedImageId(progress: string): string {
   }
   if (id === undefined)
     throw new DriverError("engine", "image import answered without an image id");
+  return id;
+}
+
+/** The image id from a build's progress stream: {"aux":{"ID":...}} or "Successfully built". */
+export function builtImageId(progress: string): string {
+  let id: string | undefined;
+  for (const line of progress.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    const message = asObject(parseLine(line), "build progress");
+    if (typeof message.error === "string") {
+      throw new DriverError("engine", `image build failed: ${message.error}`);
+    }
+    const aux = message.aux;
+    if (typeof aux === "object" && aux !== null && "ID" in aux && typeof aux.ID === "string")
+      id = withSha256(aux.ID);
+    const built =
+      typeof message.stream === "string"
+        ? /Successfully built ([0-9a-f]{12,64})/.exec(message.stream)
+        : null;
+    if (id === undefined && built?.[1] !== undefined && built[1].length === 64)
+      id = withSha256(built[1]);
+  }
+  if (id === undefined) throw new DriverError("engine", "image build answered without an image id");
   return id;
 }
 

@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { ConflictError, NotFoundError } from "../../domain/errors.ts";
 import type { VolumeInfo } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
@@ -65,6 +67,27 @@ export class DockerVolumes {
       .filter((info) => isOwned(this.#instance, info.labels) && hasLabels(info.labels, labels));
   }
 
+  /**
+   * Disk use of an owned volume: `du` over its mount point. The engine must run on this
+   * host (Slipway's own Podman service does); an engine elsewhere answers 0.
+   */
+  async usage(name: string): Promise<number> {
+    let document: Record<string, unknown>;
+    try {
+      document = asObject(
+        await this.#api.json("GET", `/volumes/${encodeURIComponent(name)}`),
+        "volume",
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) return 0;
+      throw error;
+    }
+    assertOwned(this.#instance, "volume", name, toVolumeInfo(document).labels);
+    const mountpoint = document.Mountpoint;
+    if (typeof mountpoint !== "string" || !mountpoint.startsWith("/")) return 0;
+    return diskUsage(mountpoint);
+  }
+
   /** Any volume by name, ours or not; undefined when missing. */
   async inspect(name: string): Promise<VolumeInfo | undefined> {
     try {
@@ -73,5 +96,22 @@ export class DockerVolumes {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     }
+  }
+}
+
+const run = promisify(execFile);
+
+/** Bytes allocated below path (du: one file system, hard links once); 0 when it is gone. */
+async function diskUsage(path: string): Promise<number> {
+  try {
+    const { stdout } = await run("du", ["-s", "-x", "--block-size=1", path], {
+      maxBuffer: 1024 * 1024,
+    });
+    return Number(stdout.split("\t")[0] ?? 0) || 0;
+  } catch (error) {
+    // du says "No such file" for a volume removed under it, and exits 1 for files that
+    // vanished while it counted (a build deleting its temporary files): count what it saw.
+    const stdout = (error as { stdout?: unknown }).stdout;
+    return typeof stdout === "string" ? Number(stdout.split("\t")[0] ?? 0) || 0 : 0;
   }
 }

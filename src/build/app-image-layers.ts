@@ -1,0 +1,128 @@
+import type { Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import { BuildFailedError } from "../domain/errors.ts";
+import { imageChanges, type ImageConfigChanges } from "../engine/docker/image-changes.ts";
+import { APP_UID, type SlugFile } from "./app-rootfs.ts";
+import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./tar-stream-node.ts";
+
+/**
+ * The slug's top-level directories by how often they change: runtimes (Node.js, apt
+ * packages) almost never, dependencies when the lockfile does, the rest with every push.
+ * Each group is one COPY, so the engine's layer cache keeps the unchanged ones.
+ */
+const LAYER_OF: Readonly<Record<string, "runtime" | "deps">> = {
+  ".heroku": "runtime",
+  ".apt": "runtime",
+  ".go": "runtime",
+  node_modules: "deps",
+  vendor: "deps",
+  ".venv": "deps",
+  venv: "deps",
+};
+const LAYERS = ["runtime", "deps", "app"] as const;
+
+const KEPT_TYPES = new Set(["file", "directory", "symlink", "link"]);
+/** Fixed times and owners: identical content makes identical layers, whatever the build. */
+const EPOCH = new Date(0);
+const OWNER = { uid: APP_UID, gid: APP_UID, uname: "app", gname: "app" };
+
+export interface AppImageContextInput {
+  /** The stack's run image id: the base layer, shared by every app image of the stack. */
+  readonly baseImageId: string;
+  /** The build's slug directory as Engine.getArchive returns it (entries "slug/..."). */
+  readonly slug: Readable;
+  /** Slipway's own files for /app (launcher, process types). */
+  readonly extra: readonly SlugFile[];
+  /** Environment, command, working directory and user of the image (labels go separately). */
+  readonly config: Omit<ImageConfigChanges, "labels">;
+}
+
+/**
+ * A build context for Engine.buildImage: a Dockerfile that stacks the slug on the run
+ * stack image in three COPY layers (runtime, dependencies, app) and sets the image config;
+ * nothing runs. A warm deploy then stores only the app layer: the others hit the cache.
+ * Slug entries get the app user as owner, no setuid bits and a fixed mtime.
+ */
+export function appImageContext(input: AppImageContextInput): Readable {
+  const base = input.baseImageId.replace(/^sha256:/, "");
+  if (!/^[0-9a-f]{64}$/.test(base)) throw new TypeError(`bad base image id ${input.baseImageId}`);
+  const dockerfile = [
+    `FROM ${base}`,
+    ...LAYERS.map((layer) => `COPY --chown=${String(APP_UID)}:${String(APP_UID)} ${layer}/ /`),
+    ...imageChanges({ ...input.config, labels: {} }),
+    "",
+  ].join("\n");
+  return packStream(async (pack) => {
+    pack.entry({ name: "Dockerfile", mode: 0o644, mtime: EPOCH }, dockerfile);
+    for (const layer of LAYERS) {
+      for (const dir of [layer, `${layer}/app`]) {
+        pack.entry({ ...OWNER, name: dir, type: "directory", mode: 0o755, mtime: EPOCH });
+      }
+    }
+    let root: string | undefined;
+    await forEachTarEntry(input.slug, async (entry) => {
+      const { header } = entry;
+      const body = asNodeReadable(entry);
+      root ??= header.name.split("/")[0] ?? "";
+      const rel = below(header.name, root);
+      // The slug root itself is /app (made above); /app/.slipway is Slipway's own.
+      if (
+        rel === null ||
+        rel === "" ||
+        !KEPT_TYPES.has(header.type) ||
+        rel.startsWith(".slipway")
+      ) {
+        await finished(body.resume());
+        return;
+      }
+      const layer = LAYER_OF[rel.split("/")[0] ?? ""] ?? "app";
+      const copy: PackHeader = {
+        ...OWNER,
+        name: `${layer}/app/${rel}`,
+        type: header.type,
+        mode: header.mode & 0o777,
+        size: header.type === "file" ? header.size : 0,
+        mtime: EPOCH,
+        ...(header.type === "link" ? { linkname: hardLinkTarget(header.linkname, root) } : {}),
+        ...(header.type === "symlink" ? { linkname: header.linkname } : {}),
+      };
+      await pipeline(body, pack.entry(copy));
+    });
+    if (root === undefined) throw new BuildFailedError("the build produced an empty slug");
+    const dirs = new Set(input.extra.flatMap((file) => parentDirs(file.path)));
+    for (const dir of dirs) {
+      pack.entry({
+        ...OWNER,
+        name: `app/app/${dir}`,
+        type: "directory",
+        mode: 0o755,
+        mtime: EPOCH,
+      });
+    }
+    for (const file of input.extra) {
+      pack.entry(
+        { ...OWNER, name: `app/app/${file.path}`, mode: file.mode, mtime: EPOCH },
+        file.content,
+      );
+    }
+  });
+}
+
+/** "slug/x/y" -> "x/y", "slug" -> ""; null outside the slug directory. */
+function below(name: string, root: string): string | null {
+  const clean = name.replace(/^\.\//, "").replace(/\/+$/, "");
+  if (clean === root) return "";
+  return clean.startsWith(`${root}/`) ? clean.slice(root.length + 1) : null;
+}
+
+/** A hard link's target, renamed into the layer that holds it. */
+function hardLinkTarget(linkname: string, root: string): string {
+  const rel = below(linkname, root) ?? "";
+  return `${LAYER_OF[rel.split("/")[0] ?? ""] ?? "app"}/app/${rel}`;
+}
+
+/** ".slipway/processes/web" -> [".slipway", ".slipway/processes"] */
+function parentDirs(path: string): string[] {
+  const parts = path.split("/").slice(0, -1);
+  return parts.map((_, index) => parts.slice(0, index + 1).join("/"));
+}

@@ -1,0 +1,114 @@
+import { execFile } from "node:child_process";
+import { readCredentials } from "../credentials.ts";
+import { UsageError } from "../errors.ts";
+import { toJson } from "../format.ts";
+import { defineCommand, type Command } from "../registry.ts";
+import { APP_FLAG } from "./common.ts";
+
+/** The remote name `git:remote` adds unless told otherwise. */
+const REMOTE = "slipway";
+
+/** The git remote URL of an app on the API at apiUrl (https://slipway.DOMAIN[:PORT]). */
+export function gitRemoteUrl(apiUrl: string, app: string): string {
+  return `${apiUrl.replace(/\/+$/, "")}/git/${encodeURIComponent(app)}.git`;
+}
+
+/** A shell word for git's `!command` helper syntax. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./:=@-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function git(cwd: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("git", args, { cwd }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else
+        reject(new UsageError(`git ${args.join(" ")} failed: ${stderr.trim() || error.message}`));
+    });
+  });
+}
+
+const gitRemote = defineCommand({
+  name: "git:remote",
+  summary: "add the app's git remote to the repository in the current directory",
+  description: [
+    "Adds (or updates) the remote `slipway` pointing at https://slipway.DOMAIN/git/APP.git,",
+    "and configures, for that URL only, the Slipway CA and a credential helper that hands git",
+    "the API token from this CLI's credentials (`slipway git:credential`): the token is never",
+    "written into .git/config. Then: git push slipway main",
+  ].join("\n"),
+  args: [],
+  flags: {
+    app: APP_FLAG,
+    remote: { type: "string", placeholder: "NAME", description: "remote name (default: slipway)" },
+  },
+  examples: ["slipway git:remote --app shop", "git push slipway main"],
+  async run(ctx, { flags }) {
+    const credentials = await readCredentials(ctx.options);
+    if (credentials.url === null) {
+      throw new UsageError(
+        "the credentials name no https URL of the API; log in with `slipway login https://slipway.DOMAIN --token TOKEN`",
+      );
+    }
+    const cwd = ctx.options.cwd;
+    await git(cwd, ["rev-parse", "--git-dir"]);
+    const name = flags.remote ?? REMOTE;
+    const url = gitRemoteUrl(credentials.url, flags.app);
+    const remotes = (await git(cwd, ["remote"])).split("\n");
+    await git(
+      cwd,
+      remotes.includes(name) ? ["remote", "set-url", name, url] : ["remote", "add", name, url],
+    );
+    // The helper re-runs this CLI with the same installation, so it reads the same token.
+    const helper = [process.execPath, process.argv[1] ?? "slipway", "git:credential"];
+    if (ctx.options.home !== undefined) helper.push("--home", ctx.options.home);
+    await git(cwd, ["config", "--replace-all", `credential.${url}.helper`, ""]);
+    await git(cwd, [
+      "config",
+      "--add",
+      `credential.${url}.helper`,
+      `!${helper.map(shellWord).join(" ")}`,
+    ]);
+    if (credentials.ca !== null) {
+      await git(cwd, ["config", `http.${url}.sslCAInfo`, credentials.ca]);
+    }
+    if (ctx.json) ctx.io.out(toJson({ remote: name, url }));
+    else ctx.io.out(`Added remote ${name} → ${url}\nDeploy with: git push ${name} main\n`);
+    return 0;
+  },
+});
+
+const gitCredential = defineCommand({
+  name: "git:credential",
+  summary: "git credential helper: print the API token for a Slipway remote",
+  description: [
+    "Speaks git's credential-helper protocol (gitcredentials(7)); `slipway git:remote`",
+    "configures it. `get` prints the token of this CLI's credentials as the password when",
+    "git asks for the host of the API; `store` and `erase` do nothing.",
+  ].join("\n"),
+  args: [{ name: "OPERATION", description: "get, store or erase (git passes it)" }],
+  flags: {},
+  examples: [
+    "printf 'protocol=https\\nhost=slipway.example.com\\n\\n' | slipway git:credential get",
+  ],
+  async run(ctx, { args }) {
+    const input = await ctx.io.readStdin();
+    if (args.OPERATION !== "get") return 0;
+    const credentials = await readCredentials(ctx.options);
+    if (credentials.url === null) return 0;
+    const wanted = new URL(credentials.url);
+    const asked = Object.fromEntries(
+      input
+        .split("\n")
+        .map((line) => line.split("=", 2))
+        .filter((pair): pair is [string, string] => pair.length === 2),
+    );
+    // Answer only for the API's own host: never hand the token to another server.
+    if (asked.protocol !== "https" || asked.host !== wanted.host) return 0;
+    ctx.io.out(`username=slipway\npassword=${credentials.token}\n`);
+    return 0;
+  },
+});
+
+/** git:remote, git:credential. */
+export const gitCommands: readonly Command[] = [gitRemote, gitCredential];

@@ -1,0 +1,92 @@
+import { createInterface } from "node:readline";
+import type { ContainerEvent, ContainerStats } from "../engine.ts";
+import type { EngineApi } from "./api-client.ts";
+import { withInstanceLabel } from "./ownership.ts";
+
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json {
+  return typeof value === "object" && value !== null ? (value as Json) : {};
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+/**
+ * GET /containers/{id}/stats?stream=false: one sample. CPU percent is the container's
+ * share of the host's CPU time between the sample and the one before it (precpu_stats),
+ * scaled by the number of CPUs, as `docker stats` computes it.
+ */
+export async function containerStats(api: EngineApi, id: string): Promise<ContainerStats> {
+  const answer = obj(
+    await api.json("GET", `/containers/${id}/stats`, {
+      query: { stream: false },
+      timeoutMs: 15_000,
+    }),
+  );
+  const cpu = obj(answer.cpu_stats);
+  const pre = obj(answer.precpu_stats);
+  const cpuDelta = num(obj(cpu.cpu_usage).total_usage) - num(obj(pre.cpu_usage).total_usage);
+  const systemDelta = num(cpu.system_cpu_usage) - num(pre.system_cpu_usage);
+  const cpus = num(cpu.online_cpus) || 1;
+  const memory = obj(answer.memory_stats);
+  return {
+    cpuPercent: systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
+    memoryBytes: num(memory.usage),
+    memoryLimitBytes: num(memory.limit),
+  };
+}
+
+/**
+ * GET /events filtered to container die and oom events of the instance's containers with
+ * these labels: one JSON document per line, for as long as the connection lasts.
+ */
+export async function* containerEvents(
+  api: EngineApi,
+  instance: string,
+  labels: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): AsyncGenerator<ContainerEvent> {
+  // No "event" filter: Podman 4 matches it against its own names ("died"), Docker against
+  // "die"; the few other container events are dropped below.
+  const filters = JSON.stringify({
+    type: ["container"],
+    label: Object.entries(withInstanceLabel(instance, labels)).map(([k, v]) => `${k}=${v}`),
+  });
+  let body: Awaited<ReturnType<EngineApi["stream"]>> | undefined;
+  try {
+    body = await api.stream("GET", "/events", { query: { filters }, timeoutMs: null, signal });
+    for await (const line of createInterface({ input: body, crlfDelay: Infinity })) {
+      if (line.trim() === "") continue;
+      let event: Json;
+      try {
+        event = obj(JSON.parse(line));
+      } catch {
+        continue;
+      }
+      const raw = event.Action ?? event.status;
+      const action = raw === "died" ? "die" : raw;
+      if (action !== "die" && action !== "oom") continue;
+      const actor = obj(event.Actor);
+      const attributes = Object.fromEntries(
+        Object.entries(obj(actor.Attributes)).filter(
+          (entry): entry is [string, string] => typeof entry[1] === "string",
+        ),
+      );
+      const id =
+        typeof actor.ID === "string" ? actor.ID : typeof event.id === "string" ? event.id : "";
+      const exit = Number(attributes.exitCode);
+      yield {
+        action,
+        containerId: id,
+        labels: attributes,
+        exitCode: Number.isInteger(exit) && attributes.exitCode !== undefined ? exit : null,
+      };
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  } finally {
+    body?.destroy();
+  }
+}

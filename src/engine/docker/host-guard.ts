@@ -1,0 +1,202 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { DriverError } from "../../domain/errors.ts";
+
+/**
+ * Slipway's INPUT rules: what an app's containers may reach on the host itself. The
+ * FORWARD rules (bridge-firewall.ts) keep apps apart; traffic from a container to any of
+ * the host's own addresses (the bridge gateway, the host's LAN address, ...) is INPUT and
+ * would reach every host service listening on 0.0.0.0 or [::]. Per app bridge:
+ *
+ *   iptables  SLIPWAY-INPUT: -i BR  established/related           ACCEPT  (answers)
+ *                            -i BR  -d GATEWAY udp/tcp 53          ACCEPT  (aardvark-dns)
+ *                            -i BR  tcp to the router's ports      ACCEPT
+ *                            -i BR                                 DROP
+ *   ip6tables SLIPWAY-INPUT and SLIPWAY-FORWARD: -i BR DROP
+ *
+ * App networks have no IPv6 (EnableIPv6 false), but the kernel still gives every
+ * interface a link-local fe80:: address, so a container could reach host services
+ * listening on [::] through the bridge's link-local address: IPv6 from app bridges is
+ * dropped outright. Every rule carries the comment `slipway:<instance>:<network>`; the
+ * rules of a network are found, replaced and removed by that comment alone.
+ */
+export interface HostGuardNetwork {
+  readonly instance: string;
+  readonly network: string;
+  readonly bridge: string;
+  /** The bridge's IPv4 address, where aardvark-dns answers. */
+  readonly gateway: string;
+}
+
+export type Family = "ipv4" | "ipv6";
+/** Runs iptables (ipv4) or ip6tables (ipv6) with these arguments; resolves with stdout. */
+export type FamilyRunner = (family: Family, args: readonly string[]) => Promise<string>;
+
+export const INPUT_CHAIN = "SLIPWAY-INPUT";
+export const FORWARD6_CHAIN = "SLIPWAY-FORWARD";
+
+/** The comment that marks a network's rules. */
+export function guardComment(instance: string, network: string): string {
+  const comment = `slipway:${instance}:${network}`;
+  if (!/^[a-zA-Z0-9_.:-]{1,200}$/.test(comment)) {
+    throw new DriverError("firewall", `"${comment}" is not a usable rule comment`);
+  }
+  return comment;
+}
+
+/** The rules (arguments after `-A CHAIN`) a network needs, by family and chain. Pure. */
+export function guardRules(
+  net: HostGuardNetwork,
+  routerPorts: readonly number[],
+): { family: Family; chain: string; rule: string[] }[] {
+  checkInterface(net.bridge);
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(net.gateway)) {
+    throw new DriverError("firewall", `"${net.gateway}" is not an IPv4 address`);
+  }
+  const tag = ["-m", "comment", "--comment", guardComment(net.instance, net.network)];
+  const input = (rule: string[]): { family: Family; chain: string; rule: string[] } => ({
+    family: "ipv4",
+    chain: INPUT_CHAIN,
+    rule: ["-i", net.bridge, ...rule.slice(0, -2), ...tag, ...rule.slice(-2)],
+  });
+  const ports = [...new Set(routerPorts)].filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+  return [
+    input(["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]),
+    input(["-d", `${net.gateway}/32`, "-p", "udp", "-m", "udp", "--dport", "53", "-j", "ACCEPT"]),
+    input(["-d", `${net.gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", "53", "-j", "ACCEPT"]),
+    ...(ports.length === 0
+      ? []
+      : [input(["-p", "tcp", "-m", "multiport", "--dports", ports.join(","), "-j", "ACCEPT"])]),
+    input(["-j", "DROP"]),
+    { family: "ipv6", chain: INPUT_CHAIN, rule: ["-i", net.bridge, ...tag, "-j", "DROP"] },
+    { family: "ipv6", chain: FORWARD6_CHAIN, rule: ["-i", net.bridge, ...tag, "-j", "DROP"] },
+  ];
+}
+
+/** Splits one line of `iptables -S` into arguments (it quotes comments with spaces). */
+export function splitRuleLine(line: string): string[] {
+  const out: string[] = [];
+  for (const match of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
+    out.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : (match[2] ?? ""));
+  }
+  return out;
+}
+
+/** Lines of `-S` output in `chain` that carry exactly this comment. */
+function taggedLines(table: string, chain: string, comment: string): string[] {
+  return table.split("\n").filter((line) => {
+    if (!line.startsWith(`-A ${chain} `)) return false;
+    const args = splitRuleLine(line);
+    const at = args.indexOf("--comment");
+    return at >= 0 && args[at + 1] === comment;
+  });
+}
+
+/**
+ * The commands for one family that make its table hold exactly the network's rules, given
+ * the table as `-S` prints it. A network whose tagged rules are all there (same count,
+ * same chain) costs nothing; otherwise its rules are deleted and appended again in order,
+ * since the DROP must come last. The chains and their jumps (first in INPUT/FORWARD) are
+ * created when missing. Pure.
+ */
+export function guardCommands(
+  table: string,
+  family: Family,
+  net: HostGuardNetwork,
+  routerPorts: readonly number[],
+): string[][] {
+  const wanted = guardRules(net, routerPorts).filter((r) => r.family === family);
+  const comment = guardComment(net.instance, net.network);
+  const lines = table.split("\n");
+  const commands: string[][] = [];
+  const chains =
+    family === "ipv4"
+      ? [["INPUT", INPUT_CHAIN]]
+      : [
+          ["INPUT", INPUT_CHAIN],
+          ["FORWARD", FORWARD6_CHAIN],
+        ];
+  for (const [parent = "", chain = ""] of chains) {
+    if (!lines.includes(`-N ${chain}`)) commands.push(["-N", chain]);
+    const jumps = lines.filter((l) => l.startsWith(`-A ${parent} `));
+    const jump = `-A ${parent} -j ${chain}`;
+    if (jumps[0] !== jump) {
+      for (const line of jumps) if (line === jump) commands.push(["-D", parent, "-j", chain]);
+      commands.push(["-I", parent, "1", "-j", chain]);
+    }
+    const mine = wanted.filter((r) => r.chain === chain);
+    const present = taggedLines(table, chain, comment);
+    const drops = present.filter((l) => l.endsWith(" -j DROP")).length;
+    const converged =
+      present.length === mine.length && drops === 1 && (present.at(-1) ?? "").endsWith(" -j DROP");
+    if (converged) continue;
+    for (const line of present) commands.push(["-D", ...splitRuleLine(line).slice(1)]);
+    for (const { rule } of mine) commands.push(["-A", chain, ...rule]);
+  }
+  return commands;
+}
+
+/** The commands that remove every rule carrying the network's comment, in one family. Pure. */
+export function unguardCommands(table: string, instance: string, network: string): string[][] {
+  const comment = guardComment(instance, network);
+  return [INPUT_CHAIN, FORWARD6_CHAIN].flatMap((chain) =>
+    taggedLines(table, chain, comment).map((line) => ["-D", ...splitRuleLine(line).slice(1)]),
+  );
+}
+
+/** Applies the guard through iptables and ip6tables. */
+export class HostGuard {
+  readonly #run: FamilyRunner;
+  readonly #routerPorts: readonly number[];
+
+  constructor(routerPorts: readonly number[], run: FamilyRunner = runFamily) {
+    this.#routerPorts = routerPorts;
+    this.#run = run;
+  }
+
+  async guard(net: HostGuardNetwork): Promise<void> {
+    for (const family of ["ipv4", "ipv6"] as const) {
+      try {
+        await this.#apply(family, (t) => guardCommands(t, family, net, this.#routerPorts));
+      } catch (error) {
+        // Another installation changed the table meanwhile: plan again from what is there.
+        if (!(error instanceof DriverError)) throw error;
+        await this.#apply(family, (t) => guardCommands(t, family, net, this.#routerPorts));
+      }
+    }
+  }
+
+  async unguard(instance: string, network: string): Promise<void> {
+    for (const family of ["ipv4", "ipv6"] as const) {
+      await this.#apply(family, (t) => unguardCommands(t, instance, network));
+    }
+  }
+
+  async #apply(family: Family, plan: (table: string) => string[][]): Promise<void> {
+    const commands = plan(await this.#run(family, ["-S"]));
+    for (const command of commands) await this.#run(family, command);
+  }
+}
+
+function checkInterface(bridge: string): void {
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
+    throw new DriverError("firewall", `"${bridge}" is not an interface name`);
+  }
+}
+
+/** Runs `iptables -w` or `ip6tables -w` (the ones on PATH, as netavark does). */
+export async function runFamily(family: Family, args: readonly string[]): Promise<string> {
+  const command = family === "ipv4" ? "iptables" : "ip6tables";
+  try {
+    const { stdout } = await promisify(execFile)(command, ["-w", ...args], { timeout: 30_000 });
+    return stdout;
+  } catch (error) {
+    const { code, stderr } = error as { code?: unknown; stderr?: unknown };
+    const detail = typeof stderr === "string" ? stderr.trim() : "";
+    throw new DriverError(
+      "firewall",
+      `${command} ${args.join(" ")} failed (exit code ${String(code)}): ${detail}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * Regenerates slipway.json from a base profile:
+ *
+ *   npx node src/engine/seccomp/generate.ts [/usr/share/containers/seccomp.json]
+ *
+ * The base is containers-common's default (Debian 12: golang-github-containers-common
+ * 0.50.1). The output is committed; seccomp-profile.test.ts checks its guarantees.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { strictProfile, type SeccompProfile } from "./strict-profile.ts";
+
+const base = process.argv[2] ?? "/usr/share/containers/seccomp.json";
+const profile = strictProfile(JSON.parse(await readFile(base, "utf8")) as SeccompProfile);
+const out = join(import.meta.dirname, "slipway.json");
+await writeFile(out, `${JSON.stringify(profile, null, 1)}\n`);
+process.stdout.write(`wrote ${out} from ${base}\n`);

@@ -1,0 +1,293 @@
+/**
+ * The HTTP remote with real git on both sides: a GitServer (real repositories, hook and
+ * hook socket) behind gitHttpRoutes on a loopback port, and a fake build pipeline.
+ */
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createAdaptorServer } from "@hono/node-server";
+import { Hono } from "hono";
+import type { App } from "../domain/app.ts";
+import type { Build } from "../domain/build.ts";
+import type { Release } from "../domain/release.ts";
+import { silentLogger } from "../domain/logger.ts";
+import { generateToken, hashToken } from "../security/tokens.ts";
+import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { gitHttpRoutes } from "./git-http.ts";
+import { GitServer } from "./git-server.ts";
+import { parseSshPublicKey } from "./ssh-key.ts";
+import { startSshd, stopSshd } from "./sshd.ts";
+
+interface Run {
+  code: number;
+  out: string;
+}
+
+function git(cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      "git",
+      args,
+      { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...env } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, out: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), "sw-git-"));
+  const store = new SqliteStore(":memory:");
+  const secret = generateToken();
+  const submitted: { commit: string | undefined; bytes: number }[] = [];
+  let failNext = false;
+  let app: App;
+  let server: Server;
+  let git1: GitServer;
+  let base: string;
+  const work = join(root, "work");
+
+  before(async () => {
+    app = await store.createApp("hello");
+    await store.createToken({
+      id: "tok_1",
+      name: "admin",
+      hash: hashToken(secret),
+      scopes: ["admin"],
+    });
+    const builds = new Map<string, Build>();
+    git1 = new GitServer({
+      reposDir: join(root, "repos"),
+      hooksDir: join(root, "hooks"),
+      socketPath: join(root, "hook.sock"),
+      uploadsDir: root,
+      maxUploadBytes: 1024 * 1024,
+      maxPackBytes: 4 * 1024 * 1024,
+      logger: silentLogger,
+      store,
+      timings: { settleMs: 1000, rolloutMs: 1000, pollMs: 10 },
+      deploy: {
+        async submitBuild(a, path, options) {
+          const { size } = await import("node:fs/promises").then((fs) => fs.stat(path));
+          submitted.push({ commit: options.commit, bytes: size });
+          const failed = failNext;
+          failNext = false;
+          const build: Build = {
+            id: `bld_${String(submitted.length)}`,
+            appId: a.id,
+            status: failed ? "failed" : "succeeded",
+            sourceChecksum: "sha256:x",
+            createdAt: "",
+            finishedAt: "",
+            error: failed ? "npm install failed" : null,
+            releaseId: failed ? null : "rel_1",
+          };
+          builds.set(build.id, build);
+          return build;
+        },
+        async *buildLog(build) {
+          await Promise.resolve();
+          yield `-----> building ${build.id}`;
+        },
+        getBuild: (id) => Promise.resolve(builds.get(id)),
+        getRelease: () => Promise.resolve({ version: 7 } as Release),
+        rollout: () => Promise.resolve({ desired: 7, serving: 7 }),
+        addEvent: (appId, type, message) => store.addEvent(appId, type, message),
+      },
+    });
+    await git1.start();
+    const api = new Hono().route("/git", gitHttpRoutes({ store, git: git1, scope: "admin" }));
+    server = createAdaptorServer({ fetch: api.fetch }) as Server;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    base = `http://127.0.0.1:${String(port)}/git`;
+
+    await git(root, ["init", "--quiet", "--initial-branch=main", work]);
+    writeFileSync(join(work, "index.js"), "console.log('v1')\n");
+    await git(work, ["add", "."]);
+    await git(work, ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "v1"]);
+  });
+
+  after(async () => {
+    await stopSshd(join(root, "ssh"), root);
+    await git1.stop();
+    await new Promise((resolve) => server.close(resolve));
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const remote = (password = secret): string =>
+    base.replace("//", `//git:${password}@`) + "/hello.git";
+
+  it("refuses a push without credentials with 401", async () => {
+    const run = await git(work, ["push", `${base}/hello.git`, "main"]);
+    assert.notEqual(run.code, 0);
+    assert.match(run.out, /could not read Username|Authentication failed|401/);
+    const res = await fetch(`${base}/hello.git/info/refs?service=git-receive-pack`);
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate") ?? "", /^Basic/);
+    assert.match(await res.text(), /API token as the password/);
+  });
+
+  it("refuses a wrong token", async () => {
+    const run = await git(work, ["push", remote(generateToken()), "main"]);
+    assert.notEqual(run.code, 0);
+    assert.equal(submitted.length, 0);
+  });
+
+  it("answers 403 to a token that may not deploy", async () => {
+    const reader = generateToken();
+    await store.createToken({ id: "tok_2", name: "reader", hash: hashToken(reader), scopes: [] });
+    const res = await fetch(`${base}/hello.git/info/refs?service=git-receive-pack`, {
+      headers: { authorization: `Basic ${Buffer.from(`x:${reader}`).toString("base64")}` },
+    });
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /may not deploy/);
+  });
+
+  it("answers 404 for an unknown app", async () => {
+    const res = await fetch(`${base}/nope.git/info/refs?service=git-receive-pack`, {
+      headers: { authorization: `Basic ${Buffer.from(`x:${secret}`).toString("base64")}` },
+    });
+    assert.equal(res.status, 404);
+  });
+
+  it("deploys a push of main, streaming the build log as remote: lines", async () => {
+    const run = await git(work, ["push", remote(), "main"]);
+    assert.equal(run.code, 0, run.out);
+    assert.match(run.out, /remote: -----> building bld_1/);
+    assert.match(run.out, /remote: -----> v7 is serving/);
+    const head = (await git(work, ["rev-parse", "HEAD"])).out.trim();
+    assert.equal(submitted[0]?.commit, head);
+    assert.ok(submitted.length === 1 && submitted[0].bytes > 0);
+    const events = await store.listEvents(app.id, 10);
+    assert.ok(events.some((e) => e.type === "git.push" && e.message.includes(head.slice(0, 12))));
+  });
+
+  it("rejects the push when the build fails and leaves the branch where it was", async () => {
+    const before = (await git(work, ["rev-parse", "HEAD"])).out.trim();
+    writeFileSync(join(work, "index.js"), "console.log('v2')\n");
+    await git(work, ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qam", "v2"]);
+    failNext = true;
+    const run = await git(work, ["push", remote(), "main"]);
+    assert.notEqual(run.code, 0);
+    assert.match(run.out, /build failed: npm install failed/);
+    assert.match(run.out, /\[remote rejected\] main -> main/);
+    const remoteHead = (await git(work, ["ls-remote", remote(), "refs/heads/main"])).out;
+    assert.match(remoteHead, new RegExp(`^${before}`));
+  });
+
+  it("refuses other branches, tags and deleting main", async () => {
+    const count = submitted.length;
+    const other = await git(work, ["push", remote(), "main:feature"]);
+    assert.notEqual(other.code, 0);
+    assert.match(other.out, /only refs\/heads\/main or refs\/heads\/master/);
+    const deletion = await git(work, ["push", remote(), ":main"]);
+    assert.notEqual(deletion.code, 0);
+    assert.match(deletion.out, /deletion prohibited|deleting the deploy branch/);
+    assert.equal(submitted.length, count);
+  });
+
+  it("refuses a source archive over the upload limit, building nothing", async () => {
+    const count = submitted.length;
+    writeFileSync(join(work, "big.bin"), randomBytes(1536 * 1024));
+    await git(work, ["add", "big.bin"]);
+    await git(work, ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "big"]);
+    const run = await git(work, ["push", remote(), "main"]);
+    assert.notEqual(run.code, 0);
+    assert.match(run.out, /exceeds the limit of 1048576 bytes/);
+    assert.equal(submitted.length, count);
+    await git(work, ["reset", "-q", "--hard", "HEAD~1"]);
+  });
+
+  it("deploys any branch pushed to main, and clones back", async () => {
+    const run = await git(work, ["push", remote(), "HEAD:refs/heads/main"]);
+    assert.equal(run.code, 0, run.out);
+    const clone = await git(root, ["clone", "--quiet", remote(), join(root, "clone")]);
+    assert.equal(clone.code, 0, clone.out);
+  });
+
+  describe("over SSH", () => {
+    let sshPort = 0;
+    const keyFile = join(root, "id_ed25519");
+    const strangerFile = join(root, "stranger");
+    const sshUrl = (): string => `ssh://root@127.0.0.1:${String(sshPort)}/hello.git`;
+    const sshEnv = (key: string): { GIT_SSH_COMMAND: string } => ({
+      GIT_SSH_COMMAND: `ssh -i ${key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR`,
+    });
+
+    before(async () => {
+      const probe = createAdaptorServer({ fetch: () => new Response() }) as Server;
+      await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+      sshPort = (probe.address() as AddressInfo).port;
+      await new Promise((resolve) => probe.close(resolve));
+      for (const file of [keyFile, strangerFile]) {
+        await git(root, ["version"]);
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
+      }
+      const key = parseSshPublicKey(readFileSync(`${keyFile}.pub`, "utf8"));
+      await store.addSshKey({
+        id: "key_1",
+        name: "test",
+        fingerprint: key.fingerprint,
+        publicKey: key.publicKey,
+        createdBy: "admin",
+      });
+      await startSshd({
+        stateDir: join(root, "ssh"),
+        runDir: root,
+        port: sshPort,
+        bindAddress: "127.0.0.1",
+        authorizedKeysCommand: git1.authorizedKeysCommand(),
+        logger: silentLogger,
+      });
+    });
+
+    it("deploys a push with a registered key, streaming the log", async () => {
+      writeFileSync(join(work, "index.js"), "console.log('v3')\n");
+      await git(work, ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qam", "v3"]);
+      const run = await git(work, ["push", sshUrl(), "main"], sshEnv(keyFile));
+      assert.equal(run.code, 0, run.out);
+      assert.match(run.out, /remote: -----> building/);
+      const head = (await git(work, ["rev-parse", "HEAD"])).out.trim();
+      assert.equal(submitted.at(-1)?.commit, head);
+      const events = await store.listEvents(app.id, 10);
+      assert.ok(events.some((e) => e.message.includes("key key_1") && e.message.includes("ssh")));
+    });
+
+    it("refuses a key that is not registered", async () => {
+      const run = await git(work, ["push", sshUrl(), "main"], sshEnv(strangerFile));
+      assert.notEqual(run.code, 0);
+      assert.match(run.out, /Permission denied/);
+    });
+
+    it("refuses a shell, other commands and a pty", async () => {
+      // Asynchronous: the hook socket that answers sshd lives in this very process.
+      const ssh = (args: readonly string[]): Promise<Run> =>
+        new Promise((resolve) => {
+          const options = sshEnv(keyFile).GIT_SSH_COMMAND.split(" ").slice(1);
+          execFile(
+            "ssh",
+            [...options, "-n", "-p", String(sshPort), "root@127.0.0.1", ...args],
+            (error, stdout, stderr) => {
+              resolve({ code: error === null ? 0 : 1, out: `${stdout}${stderr}` });
+            },
+          );
+        });
+      for (const command of [[], ["id"], ["git-receive-pack '../etc.git'"], ["sh", "-c", "id"]]) {
+        const run = await ssh(command);
+        assert.notEqual(run.code, 0, `${command.join(" ")}: ${run.out}`);
+        assert.match(run.out, /only git push and fetch are allowed/);
+        assert.doesNotMatch(run.out, /uid=/);
+      }
+    });
+  });
+});

@@ -1,0 +1,335 @@
+import { createAdaptorServer } from "@hono/node-server";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { access, chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { Hono } from "hono";
+import { linesBody } from "../api/log-stream.ts";
+import { withUpload } from "../api/upload.ts";
+import type { App } from "../domain/app.ts";
+import type { Logger } from "../domain/logger.ts";
+import type { Store } from "../store/store.ts";
+import { authorizedKeyLine, parseSshGitCommand } from "./ssh-command.ts";
+import { HOOK_ENV, resultLine } from "./hook-protocol.ts";
+import type { GitService } from "./pkt-line.ts";
+import { pushProgress, type PushDeployDeps, type PushTimings } from "./push-deploy.ts";
+
+/** Who pushes, for events and (later) per-app permissions. */
+export interface PushActor {
+  /** The token's name, or "key ID" for an SSH key. */
+  readonly name: string;
+  readonly via: "http" | "ssh";
+}
+
+/** A git child process with piped stdin, stdout and stderr. */
+export type GitChild = ChildProcessByStdio<Writable, Readable, Readable>;
+
+/** What the HTTP remote (src/git/git-http.ts) needs from the git host. */
+export interface GitHost {
+  /** Runs `git SERVICE ARGS REPO` for app, the repository created first if missing. */
+  spawn(
+    app: App,
+    service: GitService,
+    args: readonly string[],
+    actor: PushActor,
+  ): Promise<GitChild>;
+}
+
+export interface GitServerOptions {
+  /** Bare repositories, one NAME.git per app. */
+  readonly reposDir: string;
+  /** The hooks every repository runs (core.hooksPath): only Slipway's pre-receive. */
+  readonly hooksDir: string;
+  /** Private unix socket the hooks talk to. */
+  readonly socketPath: string;
+  /** Where pushed archives are staged (same filesystem as the sources). */
+  readonly uploadsDir: string;
+  /** Limit on the exported source archive (SLIPWAY_MAX_UPLOAD_MB). */
+  readonly maxUploadBytes: number;
+  /** Limit on one received pack. */
+  readonly maxPackBytes: number;
+  readonly deploy: PushDeployDeps;
+  /** Apps and SSH keys, for git over SSH. */
+  readonly store: Pick<Store, "getApp" | "getSshKey" | "findSshKeyByFingerprint">;
+  readonly logger: Logger;
+  /** The Node.js binary that runs the hook (the daemon's own). */
+  readonly nodePath?: string;
+  readonly timings?: PushTimings;
+}
+
+interface PushSession {
+  readonly app: App;
+  readonly actor: PushActor;
+  used: boolean;
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/**
+ * Slipway's git host: bare repositories per app, git processes with Slipway's fixed
+ * configuration, and the hook endpoint through which a push becomes a build. Each
+ * receive-pack gets a one-time push id in its environment; the hook presents it to deploy,
+ * so only a push the daemon authenticated can submit a build, and only for its own app.
+ */
+export class GitServer implements GitHost {
+  readonly #options: GitServerOptions;
+  readonly #sessions = new Map<string, PushSession>();
+  #server: Server | undefined;
+
+  constructor(options: GitServerOptions) {
+    this.#options = options;
+  }
+
+  /** Writes the hook and serves the hook socket (replacing a stale one). */
+  async start(): Promise<void> {
+    const { reposDir, hooksDir, socketPath } = this.#options;
+    await mkdir(reposDir, { recursive: true, mode: 0o700 });
+    await mkdir(hooksDir, { recursive: true, mode: 0o700 });
+    const hook = join(hooksDir, "pre-receive");
+    const script = join(import.meta.dirname, "pre-receive.ts");
+    const node = this.#options.nodePath ?? process.execPath;
+    await writeFile(`${hook}.tmp`, `#!/bin/sh\nexec ${shellQuote(node)} ${shellQuote(script)}\n`, {
+      mode: 0o700,
+    });
+    await rename(`${hook}.tmp`, hook);
+
+    await rm(socketPath, { force: true });
+    const server = createAdaptorServer({ fetch: this.#hookApi().fetch }) as Server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(socketPath, () => {
+        resolve();
+      });
+    });
+    await chmod(socketPath, 0o600);
+    this.#server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+    server.closeAllConnections();
+    await rm(this.#options.socketPath, { force: true });
+  }
+
+  /** Path of the app's bare repository. */
+  repoPath(appName: string): string {
+    return join(this.#options.reposDir, `${appName}.git`);
+  }
+
+  /** Creates the app's bare repository (branch main) unless it exists; returns its path. */
+  async ensureRepo(appName: string): Promise<string> {
+    const path = this.repoPath(appName);
+    try {
+      await access(join(path, "HEAD"));
+      return path;
+    } catch {
+      // Created below; a half-made repository from a crash is replaced.
+    }
+    const staging = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+    await runGit(["init", "--quiet", "--bare", "--initial-branch=main", staging]);
+    await rm(path, { recursive: true, force: true });
+    await rename(staging, path);
+    return path;
+  }
+
+  /** Deletes the app's repository (with the app). */
+  async removeRepo(appName: string): Promise<void> {
+    await rm(this.repoPath(appName), { recursive: true, force: true });
+  }
+
+  /** Registers a push of app by actor; returns the environment its receive-pack needs. */
+  openSession(app: App, actor: PushActor): { id: string; env: Record<string, string> } {
+    const id = randomBytes(32).toString("base64url");
+    this.#sessions.set(id, { app, actor, used: false });
+    return {
+      id,
+      env: { [HOOK_ENV.socket]: this.#options.socketPath, [HOOK_ENV.pushId]: id },
+    };
+  }
+
+  closeSession(id: string): void {
+    this.#sessions.delete(id);
+  }
+
+  /** The `-c` options every git service of a Slipway repository runs with. */
+  gitConfig(): string[] {
+    return [
+      `core.hooksPath=${this.#options.hooksDir}`,
+      "receive.fsckObjects=true",
+      "receive.denyDeletes=true",
+      "receive.denyNonFastForwards=false",
+      `receive.maxInputSize=${String(this.#options.maxPackBytes)}`,
+      "receive.advertisePushOptions=false",
+      "uploadpack.allowAnySHA1InWant=false",
+    ].flatMap((setting) => ["-c", setting]);
+  }
+
+  async spawn(
+    app: App,
+    service: GitService,
+    args: readonly string[],
+    actor: PushActor,
+  ): Promise<GitChild> {
+    const repo = await this.ensureRepo(app.name);
+    const session =
+      service === "git-receive-pack" && !args.includes("--advertise-refs")
+        ? this.openSession(app, actor)
+        : undefined;
+    const child = spawn("git", [...this.gitConfig(), service.slice("git-".length), ...args, repo], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...gitEnv(), ...session?.env },
+    });
+    child.once("close", () => {
+      if (session !== undefined) this.closeSession(session.id);
+    });
+    return child;
+  }
+
+  /** sshd's AuthorizedKeysCommand line: prints the key line for fingerprint %f. */
+  authorizedKeysCommand(): string {
+    return this.#command("ssh-keys-command.ts", [this.#options.socketPath, "%f"]);
+  }
+
+  /** The forced command of key keyId. */
+  #gitShellCommand(keyId: string): string {
+    return this.#command("git-shell.ts", [this.#options.socketPath, keyId]);
+  }
+
+  #command(script: string, args: readonly string[]): string {
+    const words = [
+      this.#options.nodePath ?? process.execPath,
+      join(import.meta.dirname, script),
+      ...args,
+    ];
+    // sshd splits these lines on spaces; refuse paths that would need quoting.
+    for (const word of words) {
+      if (!/^[A-Za-z0-9_./%:=+-]+$/.test(word)) {
+        throw new RangeError(`path unusable in an sshd command line: ${word}`);
+      }
+    }
+    return words.join(" ");
+  }
+
+  #hookApi(): Hono {
+    const api = new Hono();
+    const { store } = this.#options;
+
+    api.get("/ssh/authorized-keys", async (c) => {
+      const key = await store.findSshKeyByFingerprint(c.req.query("fingerprint") ?? "");
+      if (key === undefined) return c.text("", 200);
+      return c.text(`${authorizedKeyLine(this.#gitShellCommand(key.id), key.publicKey)}\n`);
+    });
+
+    api.post("/ssh/sessions", async (c) => {
+      const body = await c.req.json<{ keyId?: unknown; command?: unknown }>();
+      const refuse = (message: string): Response => c.json({ ok: false, message });
+      const key = typeof body.keyId === "string" ? await store.getSshKey(body.keyId) : undefined;
+      if (key === undefined) return refuse("this key is no longer registered");
+      const command = typeof body.command === "string" ? body.command : "";
+      const parsed = parseSshGitCommand(command);
+      if (parsed === undefined) {
+        this.#options.logger.warn("ssh command refused", { key: key.id, command });
+        return refuse(
+          "only git push and fetch are allowed here (no shell). Use: git push ssh://HOST:PORT/APP.git main",
+        );
+      }
+      const app = await store.getApp(parsed.app);
+      // Every registered key belongs to an admin today, and admins may deploy every app.
+      if (app === undefined) return refuse(`app "${parsed.app}" does not exist`);
+      const repo = await this.ensureRepo(app.name);
+      const session =
+        parsed.service === "git-receive-pack"
+          ? this.openSession(app, { name: `key ${key.id}`, via: "ssh" })
+          : undefined;
+      if (session !== undefined) {
+        // An SSH push that never deploys (refused, or broken off) frees its id after an hour.
+        setTimeout(() => {
+          this.closeSession(session.id);
+        }, 3_600_000).unref();
+      }
+      return c.json({
+        ok: true,
+        args: [...this.gitConfig(), parsed.service.slice("git-".length), repo],
+        env: { ...gitEnv(), ...session?.env },
+      });
+    });
+
+    const { deploy, logger } = this.#options;
+    api.post("/pushes/:id/deploy", async (c) => {
+      const session = this.#sessions.get(c.req.param("id"));
+      const commit = c.req.query("commit") ?? "";
+      const ref = c.req.query("ref") ?? "";
+      const fail = (reason: string): Response =>
+        c.text(`${resultLine({ ok: false, reason })}\n`, 200);
+      if (session === undefined) return fail("unknown or expired push");
+      if (session.used) return fail("this push already deployed");
+      if (!COMMIT.test(commit)) return fail("malformed commit id");
+      session.used = true;
+      const { app, actor } = session;
+      let build;
+      try {
+        build = await withUpload(
+          c.req.raw,
+          this.#options.uploadsDir,
+          this.#options.maxUploadBytes,
+          (path) => deploy.submitBuild(app, path, { commit, createdBy: actor.name }),
+        );
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        logger.warn("push refused", { app: app.name, commit, error: message });
+        return fail(message);
+      }
+      await deploy.addEvent(
+        app.id,
+        "git.push",
+        `${actor.name} pushed ${commit.slice(0, 12)} to ${ref} over ${actor.via}: build ${build.id}`,
+      );
+      const stop = new AbortController();
+      const signal = AbortSignal.any([stop.signal, c.req.raw.signal]);
+      const body = await linesBody(
+        pushProgress(deploy, app, build, signal, this.#options.timings),
+        () => {
+          stop.abort();
+        },
+      );
+      return c.body(body, 200, { "Content-Type": "text/plain; charset=utf-8" });
+    });
+    return api;
+  }
+}
+
+/** A minimal environment for git: nothing of the daemon's own leaks into hooks. */
+function gitEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: "/nonexistent",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_TERMINAL_PROMPT: "0",
+    LANG: "C.UTF-8",
+  };
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function runGit(args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, { stdio: ["ignore", "ignore", "pipe"], env: gitEnv() });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`git ${args[0] ?? ""} exited ${String(code)}: ${stderr.trim()}`));
+    });
+  });
+}

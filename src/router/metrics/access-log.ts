@@ -1,0 +1,131 @@
+import { createSocket, type Socket } from "node:dgram";
+import { appendFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+
+/** One request as the router logged it. */
+export interface AccessLogEntry {
+  readonly time: string;
+  readonly app: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly bytes: number;
+  readonly clientIp: string;
+  readonly requestId: string;
+}
+
+const MARK = "slipway-access";
+const APP_BACKEND = /^app_([a-z0-9-]+)$/;
+
+/** Parses one line of the log-format render.ts sets; null for anything else. */
+export function parseAccessLine(line: string, now: Date = new Date()): AccessLogEntry | null {
+  const fields = line.replace(/\n$/, "").split("\t");
+  if (fields.length < 9 || fields[0] !== MARK) return null;
+  const [, backend, status, duration, bytes, client, id, method, ...path] = fields;
+  const app = APP_BACKEND.exec(backend ?? "")?.[1];
+  if (app === undefined) return null;
+  return {
+    time: now.toISOString(),
+    app,
+    method: method ?? "",
+    path: path.join("\t"),
+    status: Number(status),
+    durationMs: Number(duration),
+    bytes: Number(bytes),
+    clientIp: client ?? "",
+    requestId: id ?? "",
+  };
+}
+
+/** The q-quantile (0..1) of values by nearest rank; 0 for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank] ?? 0;
+}
+
+/**
+ * Receives HAProxy's access log on a loopback UDP port (HAProxy logs over syslog; Node has
+ * no unix datagram sockets), keeps each app's recent requests in memory (for percentiles
+ * and `slipway logs --access`) and appends them, as JSON lines, to logsDir/access/APP.log.
+ */
+export class AccessLog {
+  readonly #dir: string | null;
+  readonly #keep: number;
+  readonly #recent = new Map<string, AccessLogEntry[]>();
+  #socket: Socket | null = null;
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(options: { readonly dir: string | null; readonly keep?: number }) {
+    this.#dir = options.dir;
+    this.#keep = options.keep ?? 2048;
+  }
+
+  /** Listens on 127.0.0.1:port (0 picks a free port); returns the port. */
+  async listen(port: number): Promise<number> {
+    if (this.#dir !== null) await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const socket = createSocket("udp4");
+    socket.on("message", (message) => {
+      this.record(message.toString("utf8"));
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, "127.0.0.1", () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    // Losing a log line is better than crashing the daemon over one.
+    socket.on("error", () => undefined);
+    this.#socket = socket;
+    return socket.address().port;
+  }
+
+  /** Records one raw log line (exposed for tests). */
+  record(line: string): void {
+    const entry = parseAccessLine(line);
+    if (entry === null) return;
+    const list = this.#recent.get(entry.app) ?? [];
+    list.push(entry);
+    if (list.length > this.#keep) list.splice(0, list.length - this.#keep);
+    this.#recent.set(entry.app, list);
+    const dir = this.#dir;
+    if (dir !== null) {
+      this.#writes = this.#writes
+        .then(() =>
+          appendFile(join(dir, `${entry.app}.log`), `${JSON.stringify(entry)}\n`, { mode: 0o600 }),
+        )
+        .catch(() => undefined);
+    }
+  }
+
+  /** An app's most recent requests, oldest first. */
+  recent(app: string, limit = 100): AccessLogEntry[] {
+    return (this.#recent.get(app) ?? []).slice(-limit);
+  }
+
+  /** Response-time percentiles (ms) over the app's recent requests. */
+  percentiles(app: string): { p50: number; p90: number; p99: number; samples: number } {
+    const durations = (this.#recent.get(app) ?? []).map((e) => e.durationMs);
+    return {
+      p50: quantile(durations, 0.5),
+      p90: quantile(durations, 0.9),
+      p99: quantile(durations, 0.99),
+      samples: durations.length,
+    };
+  }
+
+  async close(): Promise<void> {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket !== null)
+      await new Promise<void>((resolve) =>
+        socket.close(() => {
+          resolve();
+        }),
+      );
+    await this.#writes;
+  }
+}

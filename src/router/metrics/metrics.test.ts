@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { AccessLog, parseAccessLine, quantile } from "./access-log.ts";
+import { prometheusText, type AppMetrics } from "./app-metrics.ts";
+import { backendStats, parseShowStat } from "./show-stat.ts";
+
+const CSV = [
+  "# pxname,svname,qcur,scur,stot,status,rate,req_rate,req_tot,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,rtime,ttime,",
+  "https,FRONTEND,,3,10,OPEN,,5,10,0,9,0,1,0,0,,,",
+  "app_shop,shop-web-1,0,1,6,UP,,,6,0,5,0,1,0,0,4,5,",
+  "app_shop,shop-web-2,0,0,0,DOWN,,,0,0,0,0,0,0,0,0,0,",
+  "app_shop,BACKEND,0,1,6,UP,3,,6,0,5,0,1,0,0,4,5,",
+  "platform_api,BACKEND,0,0,0,UP,0,,0,0,0,0,0,0,0,0,0,",
+  "",
+].join("\n");
+
+describe("router metrics", () => {
+  it("reads per-app backend counters from show stat", () => {
+    const [shop, ...rest] = backendStats(parseShowStat(CSV));
+    assert.equal(rest.length, 0);
+    assert.deepEqual(shop, {
+      app: "shop",
+      processType: "web",
+      requestRate: 3,
+      requestsTotal: 6,
+      responseTimeMeanMs: 4,
+      totalTimeMeanMs: 5,
+      statusCounts: { "1xx": 0, "2xx": 5, "3xx": 0, "4xx": 1, "5xx": 0, other: 0 },
+      activeConnections: 1,
+      serversUp: 1,
+      servers: 2,
+    });
+  });
+
+  it("parses access-log lines and ignores others", () => {
+    const entry = parseAccessLine(
+      "slipway-access\tapp_shop\t200\t12\t345\t10.0.0.1\tabc-123\tGET\t/a b?x=1\n",
+    );
+    assert.equal(entry?.app, "shop");
+    assert.equal(entry.status, 200);
+    assert.equal(entry.durationMs, 12);
+    assert.equal(entry.bytes, 345);
+    assert.equal(entry.clientIp, "10.0.0.1");
+    assert.equal(entry.requestId, "abc-123");
+    assert.equal(entry.method, "GET");
+    assert.equal(entry.path, "/a b?x=1");
+    assert.equal(parseAccessLine("slipway-access\tplatform_api\t200\t1\t1\tx\ty\tGET\t/"), null);
+    assert.equal(parseAccessLine("something else"), null);
+  });
+
+  it("computes percentiles over recent requests", () => {
+    assert.equal(quantile([], 0.5), 0);
+    assert.equal(
+      quantile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        0.99,
+      ),
+      99,
+    );
+    const log = new AccessLog({ dir: null, keep: 10 });
+    for (let i = 1; i <= 20; i++) {
+      log.record(`slipway-access\tapp_shop\t200\t${String(i)}\t1\tc\tid\tGET\t/`);
+    }
+    assert.deepEqual(log.percentiles("shop"), { p50: 15, p90: 19, p99: 20, samples: 10 });
+    assert.equal(log.recent("shop", 3).length, 3);
+  });
+
+  it("renders the Prometheus text format", () => {
+    const metrics: AppMetrics[] = [
+      {
+        ...backendStats(parseShowStat(CSV))[0]!,
+        responseTimePercentilesMs: { p50: 3, p90: 7, p99: 9, samples: 6 },
+      },
+    ];
+    const text = prometheusText(metrics);
+    assert.match(text, /^# HELP slipway_http_requests_total /m);
+    assert.match(text, /^slipway_http_requests_total\{app="shop",process_type="web"\} 6$/m);
+    assert.match(
+      text,
+      /^slipway_http_responses_total\{app="shop",process_type="web",code="4xx"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^slipway_http_response_time_ms\{app="shop",process_type="web",quantile="0.99"\} 9$/m,
+    );
+  });
+});

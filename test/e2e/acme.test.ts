@@ -1,0 +1,223 @@
+/**
+ * Custom domains and certificates on a real platform: ACME http-01 issuance against Pebble
+ * (Debian's package) through the router's plain-HTTP port, certificates served by SNI
+ * from the crt-list without a restart, uploaded and wildcard certificates, and refusals
+ * (domain claimed by another app, invalid names, a key that does not match).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connect, type PeerCertificate } from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { freePort, must, startPlatform, type TestPlatform } from "./harness.ts";
+import { startPebble, type Pebble } from "./pebble.ts";
+
+interface CertInfo {
+  readonly domain: string;
+  readonly source: string;
+  readonly status: string;
+  readonly lastError: string | null;
+}
+
+describe("custom domains and certificates", { timeout: 600_000 }, () => {
+  let p: TestPlatform;
+  let pebble: Pebble;
+  const work = mkdtempSync(join(tmpdir(), "sw-acme-"));
+
+  before(async () => {
+    const httpPort = await freePort();
+    pebble = await startPebble(work, httpPort);
+    p = await startPlatform({
+      httpPort,
+      env: {
+        SLIPWAY_ACME_DIRECTORY: pebble.directory,
+        SLIPWAY_ACME_CA_FILE: pebble.caFile,
+        SLIPWAY_ACME_RETRY_SECONDS: "2",
+        SLIPWAY_ACME_CHECK_SECONDS: "5",
+      },
+    });
+    await must(p.cli(["apps:create", "shop"]), "apps:create shop");
+    await must(p.cli(["apps:create", "other"]), "apps:create other");
+  });
+  after(async () => {
+    // before() may have failed half-way: stop what exists.
+    await (p as TestPlatform | undefined)?.stop();
+    await (pebble as Pebble | undefined)?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("issues a certificate with ACME http-01 and serves it by SNI", async () => {
+    await must(p.cli(["domains:add", "www.shop.example", "--app", "shop"]), "domains:add");
+    const cert = await waitForCert(p, "shop", "www.shop.example");
+    assert.equal(cert.source, "acme");
+    const served = await peerCertificate(p.httpsPort, "www.shop.example");
+    assert.match(served.subjectaltname ?? "", /DNS:www\.shop\.example/);
+    assert.match(JSON.stringify(served.issuer), /Pebble/i);
+    // Routed by Host to the app's backend (no container yet: the app's 503, not "no route").
+    const res = await p.get("www.shop.example");
+    assert.equal(res.status, 503);
+    assert.match(res.body, /no running instance/);
+    const listed = await must(p.cli(["domains", "--app", "shop"]), "domains");
+    assert.match(listed.stdout, /www\.shop\.example/);
+  });
+
+  it("refuses a domain another app has (409) and invalid names", async () => {
+    const taken = await p.cli(["domains:add", "www.shop.example", "--app", "other"]);
+    assert.notEqual(taken.code, 0);
+    assert.match(taken.stderr, /already attached/);
+    for (const bad of [
+      "bad name.example",
+      "x\r\nuse_backend y",
+      "*.shop.example",
+      "1.2.3.4",
+      "a",
+    ]) {
+      const r = await p.cli(["domains:add", bad, "--app", "other"]);
+      assert.notEqual(r.code, 0, bad);
+      assert.match(r.stderr, /invalid domain name/, bad);
+    }
+    const platform = await p.cli(["domains:add", "x.slipway.localhost", "--app", "other"]);
+    assert.match(platform.stderr, /platform domain/);
+  });
+
+  it("installs an uploaded wildcard certificate for every domain it covers", async () => {
+    const { cert, key } = selfSigned(work, "wild", "*.custom.example");
+    await must(p.cli(["domains:add", "a.custom.example", "--app", "other"]), "domains:add a");
+    await must(p.cli(["domains:add", "b.custom.example", "--app", "other"]), "domains:add b");
+    const other = selfSigned(work, "other", "a.custom.example");
+    const mismatch = await p.cli([
+      "certs:add",
+      "--domain",
+      "a.custom.example",
+      cert,
+      other.key,
+      "--app",
+      "other",
+    ]);
+    assert.notEqual(mismatch.code, 0);
+    assert.match(mismatch.stderr, /private key does not belong/);
+    const wrongHost = await p.cli([
+      "certs:add",
+      "--domain",
+      "a.custom.example",
+      join(work, "ignored.pem"),
+      key,
+      "--app",
+      "other",
+    ]);
+    assert.notEqual(wrongHost.code, 0);
+    await must(
+      p.cli(["certs:add", "--domain", "a.custom.example", cert, key, "--app", "other"]),
+      "certs:add",
+    );
+    for (const host of ["a.custom.example", "b.custom.example"]) {
+      const served = await waitFor(async () => {
+        const c = await peerCertificate(p.httpsPort, host);
+        return /\*\.custom\.example/.test(c.subjectaltname ?? "") ? c : null;
+      });
+      assert.match(served.subjectaltname ?? "", /DNS:\*\.custom\.example/);
+    }
+    const certs = JSON.parse(
+      (await must(p.cli(["certs", "--app", "other", "--json"]), "certs")).stdout,
+    ) as CertInfo[];
+    assert.deepEqual(
+      certs.map((c) => [c.domain, c.source, c.status]),
+      [
+        ["a.custom.example", "manual", "issued"],
+        ["b.custom.example", "manual", "issued"],
+      ],
+    );
+  });
+
+  it("shows the reason of a failed order, retries it, and removes domains", async () => {
+    // The mock DNS sends Pebble's validation of this name to an address nothing serves.
+    await pebble.setAddress("down.shop.example", "127.0.0.9");
+    await must(p.cli(["domains:add", "down.shop.example", "--app", "shop"]), "domains:add");
+    const failed = await waitFor(async () => {
+      const certs = JSON.parse(
+        (await must(p.cli(["certs", "--app", "shop", "--json"]), "certs")).stdout,
+      ) as (CertInfo & { attempts: number })[];
+      const c = certs.find((x) => x.domain === "down.shop.example");
+      return c !== undefined && c.attempts >= 2 ? c : null;
+    }, 150);
+    assert.equal(failed.status, "failed");
+    assert.match(failed.lastError ?? "", /authorization of down\.shop\.example is invalid/);
+    const table = await must(p.cli(["certs", "--app", "shop"]), "certs");
+    assert.match(table.stdout, /down\.shop\.example .*failed/);
+    await must(p.cli(["domains:remove", "down.shop.example", "--app", "shop"]), "remove");
+    await must(p.cli(["domains:remove", "b.custom.example", "--app", "other"]), "remove");
+    const listed = await must(p.cli(["domains", "--app", "other", "--json"]), "domains");
+    assert.doesNotMatch(listed.stdout, /b\.custom\.example/);
+    const gone = await p.cli(["domains:remove", "b.custom.example", "--app", "other"]);
+    assert.notEqual(gone.code, 0);
+  });
+});
+
+async function waitForCert(p: TestPlatform, app: string, domain: string): Promise<CertInfo> {
+  let last: CertInfo | undefined;
+  for (let i = 0; i < 120; i++) {
+    const certs = JSON.parse(
+      (await must(p.cli(["certs", "--app", app, "--json"]), "certs")).stdout,
+    ) as CertInfo[];
+    last = certs.find((c) => c.domain === domain);
+    if (last?.status === "issued") return last;
+    await sleep(500);
+  }
+  throw new Error(`no certificate for ${domain}: ${JSON.stringify(last)}`);
+}
+
+async function waitFor<T>(check: () => Promise<T | null>, tries = 50): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== null) return value;
+    await sleep(200);
+  }
+  throw new Error("timed out");
+}
+
+function peerCertificate(port: number, servername: string): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: "127.0.0.1", port, servername, rejectUnauthorized: false },
+      () => {
+        const cert = socket.getPeerCertificate();
+        socket.destroy();
+        resolve(cert);
+      },
+    );
+    socket.once("error", reject);
+  });
+}
+
+function selfSigned(dir: string, name: string, host: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.pem`);
+  const key = join(dir, `${name}.key`);
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "30",
+      "-subj",
+      `/CN=${host}`,
+      "-addext",
+      `subjectAltName=DNS:${host}`,
+    ],
+    { stdio: "ignore" },
+  );
+  writeFileSync(join(dir, "ignored.pem"), "not a certificate\n");
+  return { cert, key };
+}

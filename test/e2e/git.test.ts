@@ -1,0 +1,173 @@
+/**
+ * Deploy by git push, end to end on one platform: push the example over HTTPS (token via
+ * the credential helper `slipway git:remote` configures) and see it served; push a broken
+ * app and see the push rejected with the reason while the old release keeps serving; push
+ * over SSH with a registered key; an unregistered key and a shell are refused.
+ */
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { must, startPlatform, type CliResult, type TestPlatform } from "./harness.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const example = join(root, "examples", "hello-node");
+const host = "hello.slipway.localhost";
+
+/** Runs a program in cwd with the platform's environment plus env. */
+function run(
+  program: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<CliResult> {
+  // GIT_SSL_CAINFO (set on machines behind a TLS proxy) would override the per-remote CA
+  // that `slipway git:remote` configures: leave it out unless a case sets it.
+  const base = { ...process.env };
+  delete base.GIT_SSL_CAINFO;
+  return new Promise((resolve) => {
+    execFile(
+      program,
+      args,
+      { cwd, env: { ...base, GIT_TERMINAL_PROMPT: "0", ...env }, timeout: 900_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe("deploy by git push", { timeout: 1_800_000 }, () => {
+  let p: TestPlatform;
+  const work = mkdtempSync(join(tmpdir(), "sw-git-e2e-"));
+  const repo = join(work, "app");
+  const key = join(work, "id_ed25519");
+  const stranger = join(work, "stranger");
+  const sshOptions = (file: string): string =>
+    `ssh -i ${file} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR`;
+  const git = (args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> =>
+    run("git", args, repo, { ...p.env, ...env });
+  const commit = async (message: string): Promise<void> => {
+    await must(git(["add", "-A"]), "git add");
+    await must(
+      git(["-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-qm", message]),
+      "git commit",
+    );
+  };
+
+  before(async () => {
+    p = await startPlatform();
+    await must(p.cli(["apps:create", "hello"]), "apps:create");
+    cpSync(example, repo, { recursive: true });
+    await must(run("git", ["init", "-q", "--initial-branch=main"], repo, {}), "git init");
+    await commit("first");
+    for (const file of [key, stranger]) {
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", file]);
+    }
+  });
+  after(async () => {
+    await p.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("adds the remote with a credential helper, not the token", async () => {
+    const added = await must(
+      run(
+        process.execPath,
+        [join(root, "bin", "slipway.js"), "git:remote", "--app", "hello"],
+        repo,
+        {
+          ...p.env,
+        },
+      ),
+      "git:remote",
+    );
+    assert.match(added.stdout, /git push slipway main/);
+    const url = (await must(git(["remote", "get-url", "slipway"]), "get-url")).stdout.trim();
+    assert.equal(url, `https://slipway.${p.domain}:${String(p.httpsPort)}/git/hello.git`);
+    const config = readFileSync(join(repo, ".git", "config"), "utf8");
+    assert.doesNotMatch(config, /swt_/, "the token never lands in .git/config");
+    assert.match(config, /git:credential/);
+  });
+
+  it("deploys a push over HTTPS, streaming the build as remote: lines", async () => {
+    const push = await git(["push", "slipway", "main"]);
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /remote: .*Installing node/i);
+    assert.match(push.stderr, /remote: -----> v1 is serving/);
+    const res = await p.get(host);
+    assert.equal(res.status, 200);
+    assert.match(res.body, /Hello from Slipway/);
+    const head = (await git(["rev-parse", "HEAD"])).stdout.trim();
+    const releases = JSON.parse(
+      (await must(p.cli(["releases", "--app", "hello", "--json"]), "releases")).stdout,
+    ) as { source?: string | null }[];
+    assert.equal(releases[0]?.source, head, "the release records the pushed commit");
+  });
+
+  it("rejects a push whose build fails; the old release keeps serving", async () => {
+    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    pkg.dependencies["slipway-no-such-package-e2e"] = "9.9.9";
+    writeFileSync(join(repo, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+    rmSync(join(repo, "package-lock.json"));
+    await commit("broken");
+    const push = await git(["push", "slipway", "main"]);
+    assert.notEqual(push.code, 0);
+    assert.match(push.stderr, /push rejected: build failed/);
+    assert.match(push.stderr, /\[remote rejected\] main -> main/);
+    const res = await p.get(host);
+    assert.match(res.body, /Hello from Slipway/);
+    await must(git(["reset", "-q", "--hard", "HEAD~1"]), "git reset");
+  });
+
+  it("refuses a push without credentials", async () => {
+    const url = (await git(["remote", "get-url", "slipway"])).stdout.trim();
+    const push = await git(["-c", "credential.helper=", "push", url, "main"], {
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_SSL_CAINFO: join(p.home, "ca", "ca.pem"),
+    });
+    assert.notEqual(push.code, 0);
+  });
+
+  it("deploys a push over SSH with a registered key", async () => {
+    await must(p.cli(["keys:add", `${key}.pub`]), "keys:add");
+    const server = readFileSync(join(repo, "server.js"), "utf8");
+    writeFileSync(join(repo, "server.js"), server.replace("Hello from Slipway", "Hello over SSH"));
+    await commit("ssh");
+    const sshPort = p.env.SLIPWAY_SSH_PORT ?? "";
+    const push = await git(["push", `ssh://root@127.0.0.1:${sshPort}/hello.git`, "main"], {
+      GIT_SSH_COMMAND: sshOptions(key),
+    });
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /remote: -----> v2 is serving/);
+    assert.match((await p.get(host)).body, /Hello over SSH/);
+  });
+
+  it("refuses an unregistered key and anything but git over SSH", async () => {
+    const sshPort = p.env.SLIPWAY_SSH_PORT ?? "";
+    const push = await git(["push", `ssh://root@127.0.0.1:${sshPort}/hello.git`, "main"], {
+      GIT_SSH_COMMAND: sshOptions(stranger),
+    });
+    assert.notEqual(push.code, 0);
+    assert.match(push.stderr, /Permission denied/);
+    const shell = await run(
+      "ssh",
+      [...sshOptions(key).split(" ").slice(1), "-n", "-p", sshPort, "root@127.0.0.1", "id"],
+      work,
+      {},
+    );
+    assert.notEqual(shell.code, 0);
+    assert.match(shell.stderr, /only git push and fetch are allowed/);
+    assert.doesNotMatch(shell.stdout, /uid=/);
+  });
+
+  it("lists the pushes as events", async () => {
+    const events = await must(p.cli(["events", "--app", "hello"]), "events");
+    assert.match(events.stdout, /git\.push/);
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The runtime end to end on one platform with examples/hello-node deployed once: sizes and
+ * scale validation, scale up, scale down and restart under a continuous client loop with
+ * zero failed requests, a killed container replaced within seconds, one-off commands with
+ * their output and exit code, and app logs.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { must, startPlatform, type TestPlatform } from "./harness.ts";
+import { engineCall, loadLoop, waitFor } from "./load.ts";
+
+const example = join(import.meta.dirname, "..", "..", "examples", "hello-node");
+const host = "hello.slipway.localhost";
+
+interface PsEntry {
+  readonly id: string;
+  readonly type: string;
+  readonly release: number;
+  readonly state: string;
+  readonly ready: boolean;
+  readonly size?: string;
+  readonly restarts?: number;
+  readonly memoryBytes?: number | null;
+}
+
+describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 600_000 }, () => {
+  let p: TestPlatform;
+
+  before(async () => {
+    p = await startPlatform();
+    await must(p.cli(["apps:create", "hello"]), "apps:create");
+    await must(p.cli(["deploy", example, "--app", "hello"]), "deploy");
+    // Short grace keeps the test quick; hello-node exits on SIGTERM anyway.
+    await must(p.cli(["runtime", "--app", "hello", "--stop-grace", "5"]), "runtime");
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  async function ps(): Promise<PsEntry[]> {
+    const r = await must(p.cli(["ps", "--app", "hello", "--json"]), "ps");
+    return JSON.parse(r.stdout) as PsEntry[];
+  }
+  async function readyWeb(): Promise<PsEntry[]> {
+    return (await ps()).filter((c) => c.type === "web" && c.state === "running" && c.ready);
+  }
+
+  it("lists sizes and refuses bad scale requests with a clear message", async () => {
+    const sizes = await must(p.cli(["sizes"]), "sizes");
+    for (const name of ["S", "M", "L", "XL", "2XL"])
+      assert.match(sizes.stdout, new RegExp(`^${name} `, "m"));
+    for (const [arg, message] of [
+      ["clock=1", /unknown process type "clock"/],
+      ["web=1:XXXL", /unknown container size/],
+      ["web=-1", /from 0 to 20/],
+      ["web=21", /from 0 to 20/],
+    ] as const) {
+      const r = await p.cli(["scale", arg, "--app", "hello"]);
+      assert.notEqual(r.code, 0, arg);
+      assert.match(r.stderr, message);
+    }
+    const formation = await must(p.cli(["scale", "--app", "hello", "--json"]), "formation");
+    assert.deepEqual(JSON.parse(formation.stdout), [
+      {
+        appId: (JSON.parse(formation.stdout) as { appId: string }[])[0]?.appId,
+        type: "web",
+        quantity: 1,
+        size: "S",
+      },
+    ]);
+  });
+
+  it("scales up, scales down and restarts under load with no failed request", async () => {
+    const load = loadLoop(p, host);
+    const marks: string[] = [];
+    const mark = (what: string): void => {
+      marks.push(`${new Date().toISOString()} ${what}`);
+    };
+    try {
+      const t0 = Date.now();
+      mark("scale up");
+      await must(p.cli(["scale", "web=3", "--app", "hello"]), "scale up");
+      await waitFor(async () => (await readyWeb()).length === 3, 60_000, "3 ready web");
+      const scaleUpMs = Date.now() - t0;
+      await new Promise((r) => setTimeout(r, 1000));
+
+      mark("scale down");
+      await must(p.cli(["scale", "web=1:M", "--app", "hello"]), "scale down and resize");
+      await waitFor(
+        async () => {
+          const web = (await ps()).filter((c) => c.type === "web");
+          return web.length === 1 && web[0]?.size === "M" && web[0].ready;
+        },
+        90_000,
+        "one M web",
+      );
+
+      const before = (await readyWeb()).map((c) => c.id);
+      await must(p.cli(["healthcheck:set", "/health", "--app", "hello"]), "healthcheck:set");
+      mark("restart");
+      await must(p.cli(["restart", "--app", "hello"]), "restart");
+      await waitFor(
+        async () => {
+          const web = await readyWeb();
+          return web.length === 1 && !before.includes(web[0]?.id ?? "");
+        },
+        60_000,
+        "restarted web",
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const stats = await load.stop();
+      mark("done");
+      assert.equal(
+        stats.failed,
+        0,
+        `failed requests: ${stats.errors.slice(0, 5).join("; ")}; steps: ${marks.join("; ")}`,
+      );
+      assert.ok(stats.ok > 20, `requests made: ${String(stats.ok)}`);
+      assert.ok(scaleUpMs < 60_000);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  it("replaces a killed container within seconds and records why", async (t) => {
+    const [web] = await readyWeb();
+    assert.ok(web);
+    const killed = await engineCall(p, "POST", `/v1.41/containers/${web.id}/kill?signal=KILL`);
+    assert.equal(killed.status, 204);
+    const t0 = Date.now();
+    // The router answers 503 until the replacement passed its check: poll it alone, the
+    // CLI is too slow a clock on a busy machine.
+    await waitFor(async () => (await p.get(host)).status === 200, 30_000, "a replacement serving");
+    const seconds = (Date.now() - t0) / 1000;
+    t.diagnostic(`killed container replaced and serving in ${seconds.toFixed(1)} s`);
+    assert.ok(seconds < 20, `replaced in ${String(seconds)} s`);
+    const [replacement] = await readyWeb();
+    assert.notEqual(replacement?.id, web.id);
+    // The exit came from the engine's event stream, not a resync.
+    const daemonLog = readFileSync(join(p.home, "logs", "daemon.log"), "utf8");
+    assert.doesNotMatch(daemonLog, /engine event stream failed/);
+    assert.equal(replacement?.restarts, 1);
+    const logs = await must(p.cli(["logs", "--app", "hello", "--tail", "50"]), "logs");
+    assert.match(logs.stdout, /container\.crashed .*exited with code 137/);
+  });
+
+  it("runs one-off commands with their output and exit code", async () => {
+    const r = await p.cli([
+      "run",
+      "--app",
+      "hello",
+      "--",
+      // PID 1 is the engine's init (catatonit): signals reach the app, zombies are reaped.
+      "echo out-from-run $SLIPWAY_APP; echo pid1=$(cat /proc/1/comm); exit 3",
+    ]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout, /out-from-run hello/);
+    assert.match(r.stdout, /pid1=(catatonit|podman-init|docker-init|tini)/);
+    const missing = await p.cli(["run", "--app", "hello", "--", "no-such-command-xyz"]);
+    assert.equal(missing.code, 127, missing.stderr);
+    const node = await p.cli([
+      "run",
+      "--app",
+      "hello",
+      "--json",
+      "--",
+      "node",
+      "-e",
+      "console.log(6*7)",
+    ]);
+    assert.equal(node.code, 0, node.stderr);
+    assert.deepEqual((JSON.parse(node.stdout) as { output: string[] }).output, ["42"]);
+    // One-offs leave nothing behind and never show up as app processes.
+    assert.ok((await ps()).every((c) => c.type === "web"));
+  });
+
+  it("shows app output tagged with process type and container", async () => {
+    const r = await must(p.cli(["logs", "--app", "hello", "--type", "web", "--tail", "5"]), "logs");
+    assert.match(r.stdout, /^web\.v1-[0-9a-f]{6}: hello-node listening on port 5000$/m);
+    const all = await must(p.cli(["logs", "--app", "hello"]), "logs");
+    assert.match(all.stdout, /slipway: scale web=3:S/);
+  });
+});
