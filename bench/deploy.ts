@@ -5,7 +5,9 @@
  * with `npm ci`, built and run by podman (`podman build`, then `podman run`), on its own
  * temporary storage.
  *
- *   npx node bench/deploy.ts [--runs N] [--write docs/benchmarks.md]
+ *   npx node bench/deploy.ts [--runs N] [--write docs/benchmarks.md] [--skip-baseline]
+ *
+ * SLIPWAY_APP_IMAGE_LAYERS=0 in the environment measures Slipway importing whole app images.
  *
  * Slipway runs as a whole test installation (test/e2e/harness.ts: own home, ports, Podman
  * service and HAProxy). "Serving" means: `slipway deploy` returned (it waits until the
@@ -36,7 +38,11 @@ interface Sample {
 }
 
 const { values } = parseArgs({
-  options: { runs: { type: "string", default: "3" }, write: { type: "string" } },
+  options: {
+    runs: { type: "string", default: "3" },
+    write: { type: "string" },
+    "skip-baseline": { type: "boolean", default: false },
+  },
 });
 const warmRuns = Math.max(1, Number(values.runs));
 
@@ -48,7 +54,7 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
   const out: Sample[] = [];
   log("slipway: starting a test installation");
   const p = await startPlatform();
-  const baseline = await baselineRunner(base);
+  const baseline = values["skip-baseline"] ? undefined : await baselineRunner(base);
   try {
     await must(p.cli(["apps:create", "bench"]), "apps:create");
     for (let i = 0; i <= runs; i++) {
@@ -56,12 +62,13 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
       const sw = await deploySlipway(p, base, `s${String(i)}`);
       log(`slipway ${kind}: ${sw.toFixed(2)} s`);
       out.push({ system: "slipway", kind, seconds: sw });
+      if (baseline === undefined) continue;
       const bl = await baseline.deploy(`b${String(i)}`);
       log(`baseline ${kind}: ${bl.toFixed(2)} s`);
       out.push({ system: "baseline", kind, seconds: bl });
     }
   } finally {
-    await baseline.close();
+    await baseline?.close();
     await p.stop();
   }
   return out;
@@ -145,6 +152,11 @@ async function baselineRunner(
         "-e",
         `PORT=${String(port)}`,
         "--read-only",
+        // As Slipway's engine does: the host's open-files limit is more than runc may set.
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=512:512",
         tag,
       ]);
       await until(async () => (await httpGet(port)).startsWith(`Hello ${label} `));

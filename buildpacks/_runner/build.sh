@@ -23,13 +23,14 @@
 #                            or "dockerfile" when the Dockerfile is to be built
 set -euo pipefail
 
-WORKSPACE=/workspace
+# Overridable only so that tests can run the runner outside a container.
+WORKSPACE=${SLIPWAY_WORKSPACE:-/workspace}
 APP_DIR="$WORKSPACE/slug"
 META_DIR="$WORKSPACE/meta"
 ENV_DIR="$WORKSPACE/env"
 BUILDPACKS_DIR="$WORKSPACE/buildpacks"
 FETCHED_DIR="$WORKSPACE/fetched-buildpacks"
-CACHE_ROOT=/cache
+CACHE_ROOT=${SLIPWAY_CACHE:-/cache}
 DETECT_ORDER=${SLIPWAY_DETECT_ORDER:-nodejs python go static procfile}
 
 # How often the kernel killed a process of this container for want of memory (cgroup v2
@@ -177,7 +178,8 @@ else
   if ((${#dirs[@]} == 0)); then
     if [[ -f "$APP_DIR/Dockerfile" ]]; then
       echo "-----> No buildpack matched; building the app's Dockerfile"
-      touch "$META_DIR/dockerfile"
+      cp "$APP_DIR/Dockerfile" "$META_DIR/dockerfile"
+      if [[ -f "$APP_DIR/Procfile" ]]; then cp "$APP_DIR/Procfile" "$META_DIR/Procfile"; fi
       exit 0
     fi
     fail "No buildpack detected this app (tried: $DETECT_ORDER). Add a package.json, requirements.txt, go.mod, index.html, Procfile or Dockerfile, or name buildpacks in .buildpacks."

@@ -28,6 +28,8 @@ export type BuildMeta =
   | {
       /** No buildpack matched and the app has a Dockerfile: the engine builds it. */
       readonly kind: "dockerfile";
+      readonly dockerfile: string;
+      readonly procfile?: string;
     };
 
 const MAX_META_BYTES = 1024 * 1024;
@@ -36,7 +38,11 @@ const MAX_META_BYTES = 1024 * 1024;
 export async function readBuildMeta(tar: Readable): Promise<BuildMeta> {
   const files = await readTarFiles(tar, MAX_META_BYTES);
   const text = (name: string): string | undefined => files.get(`meta/${name}`)?.toString("utf8");
-  if (files.has("meta/dockerfile")) return { kind: "dockerfile" };
+  const dockerfile = text("dockerfile");
+  if (dockerfile !== undefined) {
+    const procfile = text("Procfile");
+    return { kind: "dockerfile", dockerfile, ...(procfile === undefined ? {} : { procfile }) };
+  }
 
   const buildpacks = usedBuildpacks(text("buildpacks"), text("buildpack"));
   const first = buildpacks[0];

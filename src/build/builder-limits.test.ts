@@ -123,8 +123,10 @@ describe("runBuild config vars and limits (fake engine)", () => {
     await killed;
   });
 
-  it("fails with the runner's reason when no buildpack matched and there is a Dockerfile", async () => {
-    const { options } = await setUp(() => ({ writes: { "/workspace/meta/dockerfile": "" } }));
-    await assert.rejects(runBuild(options), /Dockerfile builds are not available/);
+  it("fails a Dockerfile app clearly on an engine that cannot build images", async () => {
+    const { options } = await setUp(() => ({
+      writes: { "/workspace/meta/dockerfile": 'FROM x\nCMD ["serve"]\n' },
+    }));
+    await assert.rejects(runBuild(options), /this engine cannot build Dockerfiles/);
   });
 });

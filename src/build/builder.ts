@@ -8,6 +8,11 @@ import type { ProcessTypes } from "../domain/procfile.ts";
 import type { ContainerLimits, Engine } from "../engine/engine.ts";
 import { runToCompletion } from "./build-container.ts";
 import { readBuildMeta } from "./build-meta.ts";
+import {
+  buildDockerfileImage,
+  dockerfileProcessTypes,
+  readDockerfile,
+} from "./dockerfile-build.ts";
 import { createAppImage, IMAGE_LABELS } from "./app-image.ts";
 import type { StackImages } from "./stack-builder.ts";
 import { packTar } from "./tar-files.ts";
@@ -126,9 +131,44 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     options.signal?.throwIfAborted();
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
     if (meta.kind === "dockerfile") {
-      throw new BuildFailedError(
-        "no buildpack matched and Dockerfile builds are not available yet: add a Procfile, or name a buildpack in .buildpacks",
-      );
+      if (engine.buildImage === undefined) {
+        throw new BuildFailedError("this engine cannot build Dockerfiles");
+      }
+      const facts = readDockerfile(meta.dockerfile);
+      const processTypes = dockerfileProcessTypes(facts, meta.procfile);
+      log(`-----> Process types: ${Object.keys(processTypes).join(", ")}`);
+      const launcher = await readFile(join(options.buildpacksDir, "_runner", "launch.sh"));
+      const image = await buildDockerfileImage({
+        engine,
+        slug: await engine.getArchive(buildContainer, "/workspace/slug"),
+        reference: `slipway/app-${app.name}:${buildId}`,
+        labels: {
+          ...labels,
+          [IMAGE_LABELS.sourceChecksum]: options.sourceChecksum,
+          [IMAGE_LABELS.stack]: stack.name,
+          [IMAGE_LABELS.stackVersion]: stack.version,
+          [IMAGE_LABELS.buildpacks]: "dockerfile",
+          [IMAGE_LABELS.role]: "app",
+        },
+        facts,
+        extra: [
+          { path: ".slipway/launch", content: launcher, mode: 0o755 },
+          ...Object.entries(processTypes).map(([type, command]) => ({
+            path: `.slipway/processes/${type}`,
+            content: command,
+            mode: 0o644,
+          })),
+        ],
+        log,
+      });
+      log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
+      return {
+        imageRef: image.id,
+        imageDigest: image.digest,
+        processTypes,
+        buildpacks: ["dockerfile"],
+        stack: stack.name,
+      };
     }
     const buildpackIds = meta.buildpacks.map((bp) => bp.id);
     log(`-----> Process types: ${Object.keys(meta.processTypes).join(", ")}`);

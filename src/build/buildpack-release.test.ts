@@ -79,7 +79,11 @@ describe("readBuildMeta", () => {
   });
 
   it("says when the Dockerfile is to be built instead", async () => {
-    assert.deepEqual(await meta({ dockerfile: "" }), { kind: "dockerfile" });
+    assert.deepEqual(await meta({ dockerfile: "FROM x\n", Procfile: "web: y\n" }), {
+      kind: "dockerfile",
+      dockerfile: "FROM x\n",
+      procfile: "web: y\n",
+    });
   });
 
   it("turns a malformed Procfile into a BuildFailedError that says where", async () => {

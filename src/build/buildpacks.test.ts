@@ -235,6 +235,21 @@ describe("buildpacks on Podman", { skip: !canRun && "needs root, podman and debo
     await engine.removeContainer(app.id);
   });
 
+  it("builds an app's Dockerfile when no buildpack matches, and runs it like the others", async () => {
+    const { result, log } = await build(join(FIXTURES, "apps/dockerfile"), "docker");
+    assert.match(log, /No buildpack matched; building the app's Dockerfile/);
+    assert.deepEqual(result.buildpacks, ["dockerfile"]);
+    assert.equal(
+      result.processTypes.web,
+      "cd '/srv' && 'python3' '-m' 'http.server' '5000' '--directory' 'site'",
+    );
+    const image = await engine.inspectImage(result.imageRef);
+    assert.equal(image?.labels["io.slipway.buildpacks"], "dockerfile");
+    const app = await serve(result, "docker-web");
+    assert.equal(await fetchText(`${app.url}/index.txt`), "Hello from a Dockerfile\n");
+    await engine.removeContainer(app.id);
+  });
+
   it("builds a pnpm app: build script, devDependencies pruned", async () => {
     const dir = join(home, "pnpm");
     await mkdir(dir, { recursive: true });
@@ -252,7 +267,7 @@ describe("buildpacks on Podman", { skip: !canRun && "needs root, podman and debo
     await writeFile(join(dir, "package.json"), JSON.stringify(pkg));
     await writeFile(
       join(dir, "Procfile"),
-      "check: cat built.txt; test -e node_modules/is-number && echo kept || echo pruned; pnpm --version\n",
+      'check: echo "$(cat built.txt)"; test -e node_modules/is-number && echo kept || echo pruned; pnpm --version\n',
     );
     const { result, log } = await build(dir, "pnpm");
     assert.match(log, /Installing pnpm 9\.15\.0/);

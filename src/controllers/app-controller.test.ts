@@ -325,4 +325,20 @@ describe("AppController", () => {
       "/health",
     );
   });
+
+  it("stops containers with the app's grace period (SIGTERM, then SIGKILL)", async () => {
+    const graces: number[] = [];
+    const stop = engine.stopContainer.bind(engine);
+    engine.stopContainer = (id, grace) => {
+      graces.push(grace);
+      return stop(id, grace);
+    };
+    await release(1);
+    await store.setFormation({ appId: app.id, type: "web", quantity: 2, size: "S" });
+    await controller.reconcile(app.id, signal);
+    await store.setAppSetting(app.id, "stop-grace", "3");
+    await store.setFormation({ appId: app.id, type: "web", quantity: 1, size: "S" });
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(graces, [3]);
+  });
 });

@@ -121,7 +121,11 @@ export class AppController {
         return plan.retryAfterMs === undefined ? {} : { retryAfterMs: plan.retryAfterMs };
       }
       if (release === undefined || !(await this.#step(app, release, plan, settings, signal))) {
-        if (release === undefined) await this.#applyStops(app, plan, settings);
+        if (release === undefined) {
+          for (const stop of plan.stops) state.forget(stop.containerId);
+          await this.#route(app, plan);
+          await this.#applyStops(app, plan, settings);
+        }
         continue;
       }
     }
@@ -155,6 +159,8 @@ export class AppController {
         return false;
       }
     }
+    // Containers about to stop leave the router in the same update that adds the new ones.
+    for (const stop of plan.stops) this.#deps.state.forget(stop.containerId);
     await this.#route(app, plan);
     await this.#applyStops(app, plan, settings);
     return true;
@@ -169,7 +175,8 @@ export class AppController {
 
   async #applyStops(app: App, plan: AppPlan, settings: RuntimeSettings): Promise<void> {
     if (plan.stops.length === 0) return;
-    // The router already dropped them (route() ran); let in-flight requests finish.
+    // The router already dropped them (they were forgotten as ready before route() ran);
+    // let in-flight requests finish before SIGTERM.
     await this.#drain();
     await Promise.all(plan.stops.map((stop) => this.#stop(app, stop, settings)));
   }

@@ -124,6 +124,11 @@ export class BuildController {
         manifest: result.manifest ?? null,
       });
       await applyFormationDefaults(store, app.id, release.version, result.manifest);
+      await store.addEvent(
+        app.id,
+        "release.created",
+        `v${String(release.version)} by ${build.createdBy ?? "unknown"}: ${release.description}${release.status === "pending" ? " (release phase pending)" : ""}`,
+      );
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log.write(
         `-----> Build succeeded in ${seconds} s: release v${release.version} (${result.imageDigest})`,

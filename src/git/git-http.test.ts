@@ -167,6 +167,8 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     assert.match(run.out, /remote: -----> v7 is serving/);
     const head = (await git(work, ["rev-parse", "HEAD"])).out.trim();
     assert.equal(submitted[0]?.commit, head);
+    const moved = (await git(work, ["ls-remote", remote(), "refs/heads/main"])).out;
+    assert.match(moved, new RegExp(`^${head}`), "the branch moved after the build");
     assert.ok(submitted.length === 1 && submitted[0].bytes > 0);
     const events = await store.listEvents(app.id, 10);
     assert.ok(events.some((e) => e.type === "git.push" && e.message.includes(head.slice(0, 12))));
@@ -180,7 +182,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     const run = await git(work, ["push", remote(), "main"]);
     assert.notEqual(run.code, 0);
     assert.match(run.out, /build failed: npm install failed/);
-    assert.match(run.out, /\[remote rejected\] main -> main/);
+    assert.match(run.out, /\[remote rejected\] main -> main \(build failed: npm install failed\)/);
     const remoteHead = (await git(work, ["ls-remote", remote(), "refs/heads/main"])).out;
     assert.match(remoteHead, new RegExp(`^${before}`));
   });

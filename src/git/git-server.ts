@@ -14,6 +14,7 @@ import type { Store } from "../store/store.ts";
 import { authorizedKeyLine, parseSshGitCommand } from "./ssh-command.ts";
 import { HOOK_ENV, resultLine } from "./hook-protocol.ts";
 import type { GitService } from "./pkt-line.ts";
+import { DEPLOY_BRANCHES } from "./push-plan.ts";
 import { pushProgress, type PushDeployDeps, type PushTimings } from "./push-deploy.ts";
 
 /** Who pushes, for events and (later) per-app permissions. */
@@ -82,18 +83,24 @@ export class GitServer implements GitHost {
     this.#options = options;
   }
 
-  /** Writes the hook and serves the hook socket (replacing a stale one). */
+  /** Writes the hooks and serves the hook socket (replacing a stale one). */
   async start(): Promise<void> {
     const { reposDir, hooksDir, socketPath } = this.#options;
     await mkdir(reposDir, { recursive: true, mode: 0o700 });
     await mkdir(hooksDir, { recursive: true, mode: 0o700 });
-    const hook = join(hooksDir, "pre-receive");
-    const script = join(import.meta.dirname, "pre-receive.ts");
     const node = this.#options.nodePath ?? process.execPath;
-    await writeFile(`${hook}.tmp`, `#!/bin/sh\nexec ${shellQuote(node)} ${shellQuote(script)}\n`, {
-      mode: 0o700,
-    });
-    await rename(`${hook}.tmp`, hook);
+    for (const hook of ["pre-receive", "proc-receive"]) {
+      const path = join(hooksDir, hook);
+      const script = join(import.meta.dirname, `${hook}.ts`);
+      await writeFile(
+        `${path}.tmp`,
+        `#!/bin/sh\nexec ${shellQuote(node)} ${shellQuote(script)}\n`,
+        {
+          mode: 0o700,
+        },
+      );
+      await rename(`${path}.tmp`, path);
+    }
 
     await rm(socketPath, { force: true });
     const server = createAdaptorServer({ fetch: this.#hookApi().fetch }) as Server;
@@ -110,12 +117,15 @@ export class GitServer implements GitHost {
   async stop(): Promise<void> {
     const server = this.#server;
     if (server === undefined) return;
-    await new Promise<void>((resolve) =>
+    const closed = new Promise<void>((resolve) =>
       server.close(() => {
         resolve();
       }),
     );
+    // A push in progress holds its connection for the whole build: cut it rather than wait
+    // (its hook then refuses the push, and the pusher can push again).
     server.closeAllConnections();
+    await closed;
     await rm(this.#options.socketPath, { force: true });
   }
 
@@ -168,6 +178,8 @@ export class GitServer implements GitHost {
       "receive.denyNonFastForwards=false",
       `receive.maxInputSize=${String(this.#options.maxPackBytes)}`,
       "receive.advertisePushOptions=false",
+      // The deploy branches move only when their build succeeded (src/git/proc-receive.ts).
+      ...DEPLOY_BRANCHES.map((branch) => `receive.procReceiveRefs=refs/heads/${branch}`),
       "uploadpack.allowAnySHA1InWant=false",
     ].flatMap((setting) => ["-c", setting]);
   }

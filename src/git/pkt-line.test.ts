@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { outputLine, parseHookLine, resultLine } from "./hook-protocol.ts";
+import { PktReader } from "./pkt-reader.ts";
 import { parseGitService, pktLine, readPktLines, serviceAnnouncement } from "./pkt-line.ts";
 
 describe("pkt-line", () => {
@@ -50,5 +52,26 @@ describe("hook protocol", () => {
       result: { ok: false, reason: "a b" },
     });
     assert.deepEqual(parseHookLine("junk"), { kind: "unknown" });
+  });
+});
+
+describe("PktReader", () => {
+  it("reads sections as they arrive, across chunk boundaries", async () => {
+    const data = Buffer.concat([
+      pktLine("version=1\0push-options\n"),
+      Buffer.from("0000"),
+      pktLine("a b refs/heads/main\n"),
+      Buffer.from("0000"),
+    ]);
+    const chunks = [data.subarray(0, 3), data.subarray(3, 20), data.subarray(20)];
+    const reader = new PktReader(Readable.from(chunks));
+    assert.deepEqual(await reader.section(), ["version=1\0push-options"]);
+    assert.deepEqual(await reader.section(), ["a b refs/heads/main"]);
+    assert.equal(await reader.packet(), undefined);
+  });
+
+  it("throws on a stream that ends inside a packet", async () => {
+    const reader = new PktReader(Readable.from([Buffer.from("0010abc")]));
+    await assert.rejects(reader.section(), RangeError);
   });
 });

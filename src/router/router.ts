@@ -3,8 +3,8 @@ import type { RouterPolicy } from "../domain/router-policy.ts";
 /**
  * The router port. Controllers hand it the complete desired routing table; the driver
  * (src/router/haproxy/) renders it whole with a pure function, skips identical configs,
- * validates, swaps atomically and reloads hitlessly. Endpoint-only changes may later go
- * through HAProxy's runtime API without a reload.
+ * validates, swaps atomically and reloads hitlessly. Endpoint-only changes (containers
+ * added or removed) go through HAProxy's runtime API without a reload.
  */
 export interface Router {
   /** Starts the router processes if they are not running (adopts them if they are). */

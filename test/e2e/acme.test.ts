@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -56,8 +57,9 @@ describe("custom domains and certificates", { timeout: 600_000 }, () => {
     const served = await peerCertificate(p.httpsPort, "www.shop.example");
     assert.match(served.subjectaltname ?? "", /DNS:www\.shop\.example/);
     assert.match(JSON.stringify(served.issuer), /Pebble/i);
-    // Routed by Host to the app's backend (no container yet: the app's 503, not "no route").
-    const res = await p.get("www.shop.example");
+    // The served chain verifies against Pebble's root; the request is routed by Host to the
+    // app's backend (no container yet: the app's 503, not the router's "no route").
+    const res = await verifiedGet(p.httpsPort, "www.shop.example", await pebble.root());
     assert.equal(res.status, 503);
     assert.match(res.body, /no running instance/);
     const listed = await must(p.cli(["domains", "--app", "shop"]), "domains");
@@ -176,6 +178,27 @@ async function waitFor<T>(check: () => Promise<T | null>, tries = 50): Promise<T
     await sleep(200);
   }
   throw new Error("timed out");
+}
+
+function verifiedGet(
+  port: number,
+  host: string,
+  ca: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: "127.0.0.1", port, servername: host, headers: { host }, ca, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 function peerCertificate(port: number, servername: string): Promise<PeerCertificate> {

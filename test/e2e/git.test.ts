@@ -119,7 +119,7 @@ describe("deploy by git push", { timeout: 1_800_000 }, () => {
     const push = await git(["push", "slipway", "main"]);
     assert.notEqual(push.code, 0);
     assert.match(push.stderr, /push rejected: build failed/);
-    assert.match(push.stderr, /\[remote rejected\] main -> main/);
+    assert.match(push.stderr, /\[remote rejected\] main -> main \(build failed: /);
     const res = await p.get(host);
     assert.match(res.body, /Hello from Slipway/);
     await must(git(["reset", "-q", "--hard", "HEAD~1"]), "git reset");

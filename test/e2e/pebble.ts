@@ -6,7 +6,8 @@
  * exactly as it would from Let's Encrypt.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./harness.ts";
@@ -18,6 +19,8 @@ export interface Pebble {
   readonly caFile: string;
   /** Makes the mock DNS answer `address` for `host` (so its validation fails, say). */
   setAddress(host: string, address: string): Promise<void>;
+  /** The root certificate Pebble issues under (PEM; a new one every run). */
+  root(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +100,23 @@ export async function startPebble(dir: string, httpPort: number): Promise<Pebble
         body: JSON.stringify({ host, addresses: [address] }),
       });
       if (!res.ok) throw new Error(`challtestsrv add-a: ${String(res.status)}`);
+    },
+    root() {
+      return new Promise((resolve, reject) => {
+        const req = httpsRequest(
+          `https://127.0.0.1:${String(management)}/roots/0`,
+          { ca: readFileSync(caFile) },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+            res.on("end", () => {
+              resolve(body);
+            });
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
     },
     async stop() {
       for (const child of children) {

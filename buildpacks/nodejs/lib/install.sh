@@ -103,17 +103,17 @@ run_npm() {
   fail "npm $1 failed: ${reason:-see the npm output above}"
 }
 
-# install_package_manager NAME RANGE NODE_DIR — pnpm or yarn from the registry, verified
+# install_package_manager NAME RANGE NODE_DIR CACHE_DIR — pnpm or yarn from the registry, verified
 # like node and npm, into NODE_DIR (so `yarn start` works at run time too). Yarn 2+ comes
 # from @yarnpkg/cli-dist, Yarn 1 from yarn.
 install_package_manager() {
-  local name=$1 range=$2 node_dir=$3 package dir
+  local name=$1 range=$2 node_dir=$3 cache_dir=$4 package dir
   [[ $range == latest ]] && range="*"
   package=$name
   if [[ $name == yarn && ! $range =~ ^[~^]?1([.]|$) ]]; then package=@yarnpkg/cli-dist; fi
   resolve_dist "${package/\//%2f}" "$range"
   info "Resolved $name $range to $DIST_VERSION"
-  fetch_dist "${package##*/}" "$CACHE_DIR/$name-dist"
+  fetch_dist "${package##*/}" "$cache_dir/$name-dist"
   dir="$node_dir/lib/node_modules/$name"
   rm -rf "$dir"
   mkdir -p "$dir"

@@ -8,10 +8,12 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { format } from "prettier";
 import { strictProfile, type SeccompProfile } from "./strict-profile.ts";
 
 const base = process.argv[2] ?? "/usr/share/containers/seccomp.json";
 const profile = strictProfile(JSON.parse(await readFile(base, "utf8")) as SeccompProfile);
 const out = join(import.meta.dirname, "slipway.json");
-await writeFile(out, `${JSON.stringify(profile, null, 1)}\n`);
+// Formatted as the repository's prettier check wants it.
+await writeFile(out, await format(JSON.stringify(profile), { parser: "json", printWidth: 100 }));
 process.stdout.write(`wrote ${out} from ${base}\n`);

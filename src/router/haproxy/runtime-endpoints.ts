@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { DriverError } from "../../domain/errors.ts";
-import { parseShowStat, runtimeCommand } from "../metrics/show-stat.ts";
+import { parseShowStat, runtimeCommand, type StatRow } from "../metrics/show-stat.ts";
 import type { EndpointChange, ServerRef } from "./runtime-diff.ts";
 
 /** How long new servers may take to pass their first checks, and old ones to drain. */
@@ -38,7 +38,13 @@ export async function applyEndpointChange(
     if (/already exists/i.test(added)) {
       // Removed earlier but kept in maintenance (it had idle connections): reuse it.
       const { host, port } = splitAddress(server.address);
-      await run(`set server ${ref} addr ${host} port ${port}`, null);
+      const answer = await runtimeCommand(
+        statsSocket,
+        `set server ${ref} addr ${host} port ${port}`,
+      );
+      if (!/no need to change|changed from|^\s*$/.test(answer)) {
+        throw new DriverError("haproxy", `runtime API "set server ${ref} addr": ${answer.trim()}`);
+      }
     } else if (!/New server registered/.test(added)) {
       throw new DriverError("haproxy", `runtime API "add server ${ref}": ${added || "no answer"}`);
     } else if (/\bcheck\b/.test(options)) {
@@ -86,7 +92,11 @@ async function waitUntil(
   if (servers.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = parseShowStat(await runtimeCommand(statsSocket, "show stat"));
+    // Only the backends concerned: a full `show stat` with 1,000 apps costs ~100 ms.
+    const rows: StatRow[] = [];
+    for (const backend of new Set(servers.map((s) => s.backend))) {
+      rows.push(...parseShowStat(await runtimeCommand(statsSocket, `show stat ${backend} -1 -1`)));
+    }
     const pending = servers.filter((s) => {
       const row = rows.find((r) => r.pxname === s.backend && r.svname === s.name);
       return row === undefined || !ok(row.status ?? "", Number(row.scur ?? "0"));
@@ -98,6 +108,6 @@ async function waitUntil(
         `servers not ready in time: ${pending.map((s) => `${s.backend}/${s.name}`).join(", ")}`,
       );
     }
-    await sleep(100);
+    await sleep(20);
   }
 }

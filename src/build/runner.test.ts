@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+
+/**
+ * The buildpack runner (buildpacks/_runner/build.sh) on the host, in a scratch workspace:
+ * buildpack selection, .slugignore, ENV_DIR, `export` and release files, with buildpacks
+ * that need no network. The same runner runs in real build containers in
+ * buildpacks.test.ts.
+ */
+const BUILDPACKS = join(import.meta.dirname, "../../buildpacks");
+const FIXTURE = join(import.meta.dirname, "../../test/fixtures/buildpacks/fixture");
+const run = promisify(execFile);
+
+let root = "";
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "slipway-runner-"));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+interface RunnerResult {
+  readonly code: number;
+  readonly output: string;
+  readonly workspace: string;
+  meta(name: string): Promise<string>;
+}
+
+/** Lays out a workspace like runBuild does and runs the runner in it. */
+async function runner(
+  name: string,
+  files: Record<string, string>,
+  env: Record<string, string> = {},
+  processEnv: Record<string, string> = {},
+): Promise<RunnerResult> {
+  const workspace = join(root, name);
+  await mkdir(join(workspace, "src"), { recursive: true });
+  await mkdir(join(workspace, "env"), { recursive: true });
+  await cp(BUILDPACKS, join(workspace, "buildpacks"), { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(workspace, "src", path, ".."), { recursive: true });
+    await writeFile(join(workspace, "src", path), content);
+    if (path.includes("/bin/")) await chmod(join(workspace, "src", path), 0o755);
+  }
+  for (const [key, value] of Object.entries(env)) {
+    await writeFile(join(workspace, "env", key), value);
+  }
+  const options = {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      SLIPWAY_WORKSPACE: workspace,
+      SLIPWAY_CACHE: join(workspace, "cache"),
+      ...processEnv,
+    },
+  };
+  let code = 0;
+  let output: string;
+  try {
+    const done = await run("bash", [join(workspace, "buildpacks/_runner/build.sh")], options);
+    output = done.stdout + done.stderr;
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    code = failed.code;
+    output = failed.stdout + failed.stderr;
+  }
+  return {
+    code,
+    output,
+    workspace,
+    meta: (file) => readFile(join(workspace, "meta", file), "utf8"),
+  };
+}
+
+describe("build runner", () => {
+  it("detects in the built-in order and records the buildpack and its release", async () => {
+    const result = await runner("detect", {
+      "index.html": "<h1>hi</h1>",
+      Procfile: "worker: sleep 1\n",
+    });
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.output, /-----> Static site app detected/);
+    assert.equal(await result.meta("buildpacks"), "static\tStatic site\n");
+    assert.match(await result.meta("release-0.yml"), /web: python3 \/app\/\.heroku\/static/);
+    assert.equal(await result.meta("Procfile"), "worker: sleep 1\n");
+  });
+
+  it("removes what .slugignore names before any buildpack runs", async () => {
+    const result = await runner("slugignore", {
+      Procfile: "web: x\n",
+      ".slugignore": "# comment\n*.psd\n/docs/drafts\ntmp/\n",
+      "art/logo.psd": "x",
+      "docs/drafts/a.md": "x",
+      "docs/keep.md": "x",
+      "tmp/cache": "x",
+      "a/tmp/b": "x",
+    });
+    assert.equal(result.code, 0, result.output);
+    const slug = join(result.workspace, "slug");
+    const exists = (path: string) =>
+      readFile(join(slug, path)).then(
+        () => true,
+        () => false,
+      );
+    assert.equal(await exists("art/logo.psd"), false);
+    assert.equal(await exists("docs/drafts/a.md"), false);
+    assert.equal(await exists("docs/keep.md"), true);
+    assert.equal(await exists("tmp/cache"), false);
+    assert.equal(await exists("a/tmp/b"), false);
+  });
+
+  it("runs .buildpacks in order, with ENV_DIR and export between them", async () => {
+    const fixture = await readFixture();
+    const result = await runner(
+      "multi",
+      {
+        ".buildpacks": "first\n# a comment\nvendor/fixture\nprocfile\n",
+        "first/bin/detect": "#!/bin/sh\necho First\n",
+        "first/bin/compile":
+          '#!/bin/sh\necho "export EARLIER_EXPORT=from-first" > "$(dirname "$0")/../export"\n',
+        "fixture.txt": "",
+        Procfile: "check: true\n",
+        ...Object.fromEntries(
+          Object.entries(fixture).map(([path, content]) => [`vendor/fixture/${path}`, content]),
+        ),
+      },
+      { GREETING: "hello" },
+    );
+    assert.equal(result.code, 0, result.output);
+    assert.equal(
+      await result.meta("buildpacks"),
+      "first\tFirst\nvendor/fixture\tFixture\nprocfile\tProcfile\n",
+    );
+    const output = await readFile(join(result.workspace, "slug/fixture-output.txt"), "utf8");
+    assert.equal(output, "greeting=hello\nexported-by-earlier=from-first\ncached-runs=1\n");
+  });
+
+  it("lets BUILDPACKS win over BUILDPACK_URL and .buildpacks", async () => {
+    const result = await runner(
+      "precedence",
+      { ".buildpacks": "nodejs\n", Procfile: "web: x\n", "index.html": "" },
+      { BUILDPACKS: "heroku/procfile, static", BUILDPACK_URL: "python" },
+    );
+    assert.equal(result.code, 0, result.output);
+    assert.equal(await result.meta("buildpacks"), "procfile\tProcfile\nstatic\tStatic site\n");
+  });
+
+  it("refuses an unknown buildpack and one whose detect says no", async () => {
+    const unknown = await runner("unknown", { ".buildpacks": "no-such-thing\n" });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.output, / ! {5}Unknown buildpack: no-such-thing/);
+    const escape = await runner("escape", { ".buildpacks": "../../etc\n" });
+    assert.match(escape.output, / ! {5}Buildpack path must be relative to the app/);
+    const incompatible = await runner("incompatible", { ".buildpacks": "go\n", Procfile: "" });
+    assert.match(incompatible.output, / ! {5}App not compatible with buildpack go/);
+  });
+
+  it("says when nothing matches, or hands a Dockerfile over", async () => {
+    const nothing = await runner("nothing", { "README.md": "hi" });
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.output, / ! {5}No buildpack detected this app/);
+    const docker = await runner("docker", { Dockerfile: "FROM slipway/stack-run:24.1\n" });
+    assert.equal(docker.code, 0, docker.output);
+    assert.equal(await docker.meta("dockerfile"), "FROM slipway/stack-run:24.1\n");
+  });
+});
+
+async function readFixture(): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const name of ["bin/detect", "bin/compile", "bin/release"]) {
+    files[name] = await readFile(join(FIXTURE, name), "utf8");
+  }
+  return files;
+}
