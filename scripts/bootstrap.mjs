@@ -36,7 +36,16 @@ const RUNTIME_PACKAGES = [
   "gzip",
 ];
 /** Extra tools the end-to-end tests drive. */
-const TEST_PACKAGES = ["busybox-static", "testssl.sh", "nmap", "wrk"];
+const TEST_PACKAGES = [
+  "busybox-static",
+  "testssl.sh",
+  "nmap",
+  "wrk",
+  "pebble",
+  "git",
+  "openssh-client",
+  "python3",
+];
 
 function step(message) {
   console.log(`==> ${message}`);

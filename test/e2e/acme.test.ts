@@ -66,6 +66,25 @@ describe("custom domains and certificates", { timeout: 600_000 }, () => {
     assert.match(listed.stdout, /www\.shop\.example/);
   });
 
+  it("counts the app's traffic and logs each request with its id", async () => {
+    const entry = await waitFor(async () => {
+      const log = JSON.parse(
+        (await must(p.cli(["logs:access", "--app", "shop", "--json"]), "logs:access")).stdout,
+      ) as { status: number; path: string; requestId: string; method: string }[];
+      return log.find((e) => e.status === 503) ?? null;
+    });
+    assert.equal(entry.method, "GET");
+    assert.equal(entry.path, "/");
+    assert.match(entry.requestId, /^[0-9a-f-]{36}$/);
+    const metrics = JSON.parse(
+      (await must(p.cli(["metrics", "--app", "shop", "--json"]), "metrics")).stdout,
+    ) as { processType: string; requestsTotal: number; statusCounts: Record<string, number> }[];
+    const [web] = metrics;
+    assert.ok(web);
+    assert.equal(web.processType, "web");
+    assert.ok((web.statusCounts["5xx"] ?? 0) >= 1, JSON.stringify(metrics));
+  });
+
   it("refuses a domain another app has (409) and invalid names", async () => {
     const taken = await p.cli(["domains:add", "www.shop.example", "--app", "other"]);
     assert.notEqual(taken.code, 0);
