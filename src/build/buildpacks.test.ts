@@ -21,13 +21,14 @@ import type { ContainerLimits } from "../engine/engine.ts";
 import { unmountUnder } from "../engine/mounts.ts";
 import { startPodmanService, stopPodmanService } from "../engine/podman-service.ts";
 import { purgeInstance } from "../engine/purge.ts";
+import { TEST_STACK_CACHE } from "./testing/stack-cache.ts";
 import { runBuild, type BuildResult, type RunBuildOptions } from "./builder.ts";
 import { openSourceArchive } from "./source-archive.ts";
 import { buildStack, type StackImages } from "./stack-builder.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const FIXTURES = join(ROOT, "test/fixtures");
-const STACK_CACHE = join(tmpdir(), "slipway-stack-cache");
+const STACK_CACHE = TEST_STACK_CACHE;
 const LIMITS: ContainerLimits = {
   memoryBytes: 1024 * 2 ** 20,
   cpus: 2,

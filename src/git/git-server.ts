@@ -321,7 +321,8 @@ export class GitServer implements GitHost {
 /** A minimal environment for git: nothing of the daemon's own leaks into hooks. */
 function gitEnv(): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    // A fixed system PATH: hooks run on process.execPath, git and its helpers from the system.
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     HOME: "/nonexistent",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_TERMINAL_PROMPT: "0",

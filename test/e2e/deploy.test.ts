@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { must, startPlatform, type TestPlatform } from "./harness.ts";
+import { must, startPlatform, type TestPlatform, engineGet } from "./harness.ts";
 
 const example = join(import.meta.dirname, "..", "..", "examples", "hello-node");
 
@@ -227,31 +227,6 @@ function instanceOf(p: TestPlatform): string {
   let h = 2166136261;
   for (const ch of p.home) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
   return h.toString(36).padStart(7, "0");
-}
-
-/** GET on the installation's own engine socket (what `slipway doctor` reads). */
-function engineGet(p: TestPlatform, path: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => {
-          try {
-            resolve(JSON.parse(body));
-          } catch (error) {
-            reject(
-              new Error(`engine ${path}: ${String(res.statusCode)} ${body}`, { cause: error }),
-            );
-          }
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 /**

@@ -5,6 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { TEST_STACK_CACHE } from "../../src/build/testing/stack-cache.ts";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -97,7 +99,7 @@ export async function startPlatform(
     SLIPWAY_SSH_PORT: String(await freePort()),
     SLIPWAY_BIND_ADDRESS: "127.0.0.1",
     // Stacks are cached by recipe digest outside the home, so each test imports in seconds.
-    SLIPWAY_STACK_CACHE: process.env.SLIPWAY_TEST_STACK_CACHE ?? "/var/cache/slipway/stacks",
+    SLIPWAY_STACK_CACHE: TEST_STACK_CACHE,
     SLIPWAY_NETWORK_POOL: `10.${String(100 + Math.floor(Math.random() * 100))}.0.0/16`,
     ...options.env,
   };
@@ -175,6 +177,31 @@ function httpsGet(
       },
     );
     req.on("timeout", () => req.destroy(new Error(`GET https://${host}${path} timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** GET on the installation's own engine socket (what `slipway doctor` reads), as JSON. */
+export function engineGet(p: TestPlatform, path: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => {
+          try {
+            resolve(JSON.parse(body));
+          } catch (error) {
+            reject(
+              new Error(`engine ${path}: ${String(res.statusCode)} ${body}`, { cause: error }),
+            );
+          }
+        });
+      },
+    );
     req.on("error", reject);
     req.end();
   });

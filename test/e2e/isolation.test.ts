@@ -5,14 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { podmanEnv, podmanLayout } from "../../src/engine/podman-config.ts";
-import { must, startPlatform, type TestPlatform } from "./harness.ts";
+import { must, startPlatform, type TestPlatform, engineGet } from "./harness.ts";
 
 const fixture = join(import.meta.dirname, "..", "fixtures", "isolation-app");
 /** Where the Node.js buildpack puts node in the app image. */
@@ -283,28 +282,6 @@ async function bridgeOf(p: TestPlatform, id: string): Promise<string> {
     network_interface: string;
   };
   return info.network_interface;
-}
-
-function engineGet(p: TestPlatform, path: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => {
-          try {
-            resolve(JSON.parse(body));
-          } catch (error) {
-            reject(new Error(`engine ${path}: ${body}`, { cause: error }));
-          }
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { must, startPlatform, type TestPlatform } from "./harness.ts";
+import { must, startPlatform, type TestPlatform, engineGet } from "./harness.ts";
 
 const example = join(import.meta.dirname, "..", "..", "examples", "hello-node");
 const host = "rel.slipway.localhost";
@@ -85,9 +84,12 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
     assert.match(set.stdout, /v3 is serving/);
     assert.ok(!set.stdout.includes("hunter2"), "values are not echoed");
     assert.equal((await p.get(host)).body.split("\n")[0], "Hi from config");
-    const after = await ps(p);
+    // "serving" means the router moved; the old containers are still draining until gone.
     assert.ok(
-      after.every((c) => !before.some((b) => b.id === c.id)),
+      await eventually(
+        async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
+        60_000,
+      ),
       "containers were replaced",
     );
     const list = await releases(p);
@@ -157,6 +159,15 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
   }
 });
 
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+
 async function ps(p: TestPlatform): Promise<PsEntry[]> {
   const r = await must(p.cli(["ps", "--app", "rel", "--json"]), "ps");
   return (JSON.parse(r.stdout) as PsEntry[]).filter((c) => c.state === "running");
@@ -186,29 +197,4 @@ async function assertImagesMatch(p: TestPlatform): Promise<void> {
     assert.equal(image, release.imageRef, `container ${c.id} runs v${String(c.release)}'s image`);
     assert.equal(image, release.imageDigest);
   }
-}
-
-/** GET on the installation's own engine socket. */
-function engineGet(p: TestPlatform, path: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => {
-          try {
-            resolve(JSON.parse(body));
-          } catch (error) {
-            reject(
-              new Error(`engine ${path}: ${String(res.statusCode)} ${body}`, { cause: error }),
-            );
-          }
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
 }
