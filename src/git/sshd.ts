@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { access, chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { userInfo } from "node:os";
 import type { Logger } from "../domain/logger.ts";
@@ -121,7 +122,7 @@ export async function startSshd(options: SshdOptions): Promise<void> {
       hostKey: paths.hostKey,
       pidFile: paths.pidFile,
       user: userInfo().username,
-      authorizedKeysCommand: options.authorizedKeysCommand,
+      authorizedKeysCommand: await safeKeysCommand(paths.config, options.authorizedKeysCommand),
     }),
     { mode: 0o600 },
   );
@@ -145,6 +146,32 @@ export async function stopSshd(stateDir: string, runDir: string): Promise<void> 
     for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
   }
   await rm(paths.pidFile, { force: true });
+  await rm(keysCommandDir(paths.config), { recursive: true, force: true });
+}
+
+/** Root-owned home of the keys-command wrappers, outside any world-writable directory. */
+const SAFE_COMMAND_ROOT = "/run/slipway-sshd";
+
+function keysCommandDir(config: string): string {
+  return join(SAFE_COMMAND_ROOT, createHash("sha256").update(config).digest("hex").slice(0, 16));
+}
+
+/**
+ * sshd runs an AuthorizedKeysCommand only if the program and every directory above it are
+ * owned by root and writable by nobody else. Slipway's node binary and sources may live
+ * anywhere (a checkout under /tmp fails that check), so sshd gets a small wrapper script in
+ * a root-owned directory under /run that execs the real command with the fingerprint.
+ */
+async function safeKeysCommand(config: string, command: string): Promise<string> {
+  const dir = keysCommandDir(config);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await chmod(SAFE_COMMAND_ROOT, 0o755);
+  await chmod(dir, 0o755);
+  const words = command.split(" ").map((word) => (word === "%f" ? '"$1"' : `'${word}'`));
+  const wrapper = join(dir, "authorized-keys");
+  await writeFile(wrapper, `#!/bin/sh\nexec ${words.join(" ")}\n`, { mode: 0o755 });
+  await chmod(wrapper, 0o755);
+  return `${wrapper} %f`;
 }
 
 /** The pid in pidFile if that process is an sshd started with our config, else undefined. */
