@@ -7,26 +7,19 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
-import { silentLogger } from "../domain/logger.ts";
-import { DockerEngine } from "../engine/docker/docker-engine.ts";
+import type { DockerEngine } from "../engine/docker/docker-engine.ts";
 import type { ContainerLimits } from "../engine/engine.ts";
-import { startPodmanService, stopPodmanService } from "../engine/podman-service.ts";
-import { purgeInstance } from "../engine/purge.ts";
-import { unmountUnder } from "../engine/mounts.ts";
-import { TEST_STACK_CACHE } from "./testing/stack-cache.ts";
+import { startStackSandbox, type StackSandbox } from "./testing/stack-sandbox.ts";
 import { runBuild, type BuildResult, type RunBuildOptions } from "./builder.ts";
 import { openSourceArchive } from "./source-archive.ts";
-import { buildStack, type StackImages } from "./stack-builder.ts";
+import type { StackImages } from "./stack-builder.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
-/** Shared by test runs and instances: the second run imports the stack in seconds. */
-const STACK_CACHE = TEST_STACK_CACHE;
 const LIMITS: ContainerLimits = {
   memoryBytes: 1024 * 2 ** 20,
   cpus: 2,
@@ -50,47 +43,23 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
   const network = `sw-build-${instance}`;
   const timings: Record<string, number> = {};
   let home = "";
+  let sandbox: StackSandbox | undefined;
   let engine: DockerEngine;
   let stack: StackImages;
 
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), "sw-build-"));
-    const service = await startPodmanService({
-      stateDir: join(home, "engine"),
-      runDir: join(home, "run"),
-      runtime: "runc",
-      log: silentLogger,
-    });
-    engine = new DockerEngine({
-      socketPath: service.socketPath,
+    sandbox = await startStackSandbox({
+      prefix: "sw-build-",
       instance,
       networkPool: "10.214.0.0/16",
     });
-    const started = Date.now();
-    stack = await buildStack({
-      recipeDir: join(ROOT, "stacks/bookworm-24"),
-      cacheDir: STACK_CACHE,
-      engine,
-      mirror: "http://deb.debian.org/debian",
-      log: () => undefined,
-    });
-    timings.stack = Date.now() - started;
+    ({ home, engine, stack } = sandbox);
+    timings.stack = sandbox.stackMs;
   });
 
   after(async () => {
-    if (home === "") return;
-    try {
-      await purgeInstance(engine);
-    } finally {
-      await stopPodmanService({
-        stateDir: join(home, "engine"),
-        runDir: join(home, "run"),
-        log: silentLogger,
-      });
-      await unmountUnder(home);
-      await rm(home, { recursive: true, force: true });
-      console.log(`timings (ms): ${JSON.stringify(timings)}`);
-    }
+    await sandbox?.destroy();
+    console.log(`timings (ms): ${JSON.stringify(timings)}`);
   });
 
   /** tar czf of a directory, validated and normalized as an upload would be. */

@@ -9,26 +9,20 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BuildFailedError } from "../domain/errors.ts";
-import { silentLogger } from "../domain/logger.ts";
-import { DockerEngine } from "../engine/docker/docker-engine.ts";
+import type { DockerEngine } from "../engine/docker/docker-engine.ts";
 import type { ContainerLimits } from "../engine/engine.ts";
-import { unmountUnder } from "../engine/mounts.ts";
-import { startPodmanService, stopPodmanService } from "../engine/podman-service.ts";
-import { purgeInstance } from "../engine/purge.ts";
-import { TEST_STACK_CACHE } from "./testing/stack-cache.ts";
+import { startStackSandbox, type StackSandbox } from "./testing/stack-sandbox.ts";
 import { runBuild, type BuildResult, type RunBuildOptions } from "./builder.ts";
 import { openSourceArchive } from "./source-archive.ts";
-import { buildStack, type StackImages } from "./stack-builder.ts";
+import type { StackImages } from "./stack-builder.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const FIXTURES = join(ROOT, "test/fixtures");
-const STACK_CACHE = TEST_STACK_CACHE;
 const LIMITS: ContainerLimits = {
   memoryBytes: 1024 * 2 ** 20,
   cpus: 2,
@@ -52,49 +46,21 @@ describe("buildpacks on Podman", { skip: !canRun && "needs root, podman and debo
   const network = `sw-build-${instance}`;
   const timings: Record<string, number> = {};
   let home = "";
+  let sandbox: StackSandbox | undefined;
   let engine: DockerEngine;
   let stack: StackImages;
   /** A running app that every failing build must leave alone. */
   let bystander: { id: string; url: string } | undefined;
 
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), "sw-bp-"));
-    const service = await startPodmanService({
-      stateDir: join(home, "engine"),
-      runDir: join(home, "run"),
-      runtime: "runc",
-      log: silentLogger,
-    });
-    engine = new DockerEngine({
-      socketPath: service.socketPath,
-      instance,
-      networkPool: "10.216.0.0/16",
-    });
-    const started = Date.now();
-    stack = await buildStack({
-      recipeDir: join(ROOT, "stacks/bookworm-24"),
-      cacheDir: STACK_CACHE,
-      engine,
-      mirror: "http://deb.debian.org/debian",
-      log: () => undefined,
-    });
-    timings.stack = Date.now() - started;
+    sandbox = await startStackSandbox({ prefix: "sw-bp-", instance, networkPool: "10.216.0.0/16" });
+    ({ home, engine, stack } = sandbox);
+    timings.stack = sandbox.stackMs;
   });
 
   after(async () => {
-    if (home === "") return;
-    try {
-      await purgeInstance(engine);
-    } finally {
-      await stopPodmanService({
-        stateDir: join(home, "engine"),
-        runDir: join(home, "run"),
-        log: silentLogger,
-      });
-      await unmountUnder(home);
-      await rm(home, { recursive: true, force: true });
-      console.log(`timings (ms): ${JSON.stringify(timings)}`);
-    }
+    await sandbox?.destroy();
+    console.log(`timings (ms): ${JSON.stringify(timings)}`);
   });
 
   async function build(

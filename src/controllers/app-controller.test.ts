@@ -38,32 +38,36 @@ describe("AppController", () => {
   let controller: AppController;
   const signal = new AbortController().signal;
 
-  beforeEach(async () => {
-    store = new SqliteStore(":memory:");
-    engine = new FakeEngine({ instance: "t1", program: () => ({ untilStopped: true }) });
-    router = new RecordingRouter();
-    state = new RuntimeState();
-    healthy = true;
-    const routes = new RouteSync({
+  /** A controller over the test's store, engine, router and (current) state. */
+  function makeController(ready: () => boolean): AppController {
+    return new AppController({
       store,
       engine,
-      router,
-      state,
-      instance: "t1",
-      domain: "example.test",
-    });
-    controller = new AppController({
-      store,
-      engine,
-      routes,
+      routes: new RouteSync({
+        store,
+        engine,
+        router,
+        state,
+        instance: "t1",
+        domain: "example.test",
+      }),
       state,
       instance: "t1",
       logger: silentLogger,
       bootTimeoutMs: 100,
       stopGraceSeconds: 1,
       drainMs: 0,
-      probe: () => Promise.resolve(healthy),
+      probe: () => Promise.resolve(ready()),
     });
+  }
+
+  beforeEach(async () => {
+    store = new SqliteStore(":memory:");
+    engine = new FakeEngine({ instance: "t1", program: () => ({ untilStopped: true }) });
+    router = new RecordingRouter();
+    state = new RuntimeState();
+    healthy = true;
+    controller = makeController(() => healthy);
     app = await store.createApp("hello");
   });
 
@@ -191,26 +195,7 @@ describe("AppController", () => {
     await controller.reconcile(app.id, signal);
     const before = await running();
     state = new RuntimeState();
-    const routes = new RouteSync({
-      store,
-      engine,
-      router,
-      state,
-      instance: "t1",
-      domain: "example.test",
-    });
-    const restarted = new AppController({
-      store,
-      engine,
-      routes,
-      state,
-      instance: "t1",
-      logger: silentLogger,
-      bootTimeoutMs: 100,
-      stopGraceSeconds: 1,
-      drainMs: 0,
-      probe: () => Promise.resolve(true),
-    });
+    const restarted = makeController(() => true);
     engine.clearActions();
     await restarted.reconcile(app.id, signal);
     assert.deepEqual(engine.actions, []);
