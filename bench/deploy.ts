@@ -5,7 +5,10 @@
  * with `npm ci`, built and run by podman (`podman build`, then `podman run`), on its own
  * temporary storage.
  *
- *   npx node bench/deploy.ts [--runs N] [--write docs/benchmarks.md] [--skip-baseline]
+ *   npx node bench/deploy.ts [--runs N] [--write docs/benchmarks.md] [--skip-baseline] [--timeline]
+ *
+ * --timeline prints every line of each `slipway deploy` with when it arrived (the build
+ * log's phases, then the rollout), so a run shows where the time goes.
  *
  * SLIPWAY_APP_IMAGE_LAYERS=0 in the environment measures Slipway importing whole app images.
  *
@@ -17,7 +20,7 @@
  * with Node.js and npm, standing in for `node:24`) is prepared before timing, as a pulled
  * base image would be; Slipway's cold deploy includes downloading Node.js.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { request } from "node:http";
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     write: { type: "string" },
     "skip-baseline": { type: "boolean", default: false },
+    timeline: { type: "boolean", default: false },
   },
 });
 const warmRuns = Math.max(1, Number(values.runs));
@@ -78,11 +82,52 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
 async function deploySlipway(p: TestPlatform, base: string, label: string): Promise<number> {
   const src = sourceVersion(base, label);
   const started = performance.now();
-  await must(p.cli(["deploy", src, "--app", "bench"]), `deploy ${label}`);
+  const timeline = await deployWithTimeline(p, src, label, started);
   await until(async () =>
     (await p.get("bench.slipway.localhost")).body.startsWith(`Hello ${label} `),
   );
-  return (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
+  if (values.timeline) {
+    log(`slipway ${label} timeline (s since deploy):`);
+    for (const line of [...timeline, `${seconds.toFixed(2)}  serving the new body`])
+      log(`  ${line}`);
+  }
+  return seconds;
+}
+
+/**
+ * `slipway deploy` with every output line stamped with when it arrived (seconds since
+ * `started`): the build log's phases and the rollout, for the timeline.
+ */
+function deployWithTimeline(
+  p: TestPlatform,
+  src: string,
+  label: string,
+  started: number,
+): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(root, "bin", "slipway.js"), "deploy", src, "--app", "bench"],
+      { env: { ...process.env, ...p.env }, cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const lines: string[] = [];
+    let partial = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      const at = ((performance.now() - started) / 1000).toFixed(2);
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      for (const line of parts) lines.push(`${at}  ${line}`);
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve(lines);
+      else
+        reject(new Error(`deploy ${label} exited ${String(code)}\n${lines.join("\n")}\n${stderr}`));
+    });
+  });
 }
 
 /** One source tree per run, each with its own body so "serving" is unambiguous. */

@@ -1,338 +1,324 @@
 /**
- * bench/router: HTTPS keep-alive throughput and p99 latency (wrk) through Slipway's router
- * (HAProxy with the rendered configuration) against the upstream directly, nginx and Caddy
- * (Debian packages) configured with the same TLS (Mozilla intermediate, no tickets,
- * X25519/P-256/P-384) and the same response headers in front of the same upstream, side by
- * side in one run; then route update latency with 1,000 apps configured: an endpoint
- * change (runtime API) and a configuration change (hitless reload).
+ * bench/router: HTTPS keep-alive throughput and latency (wrk) in front of a real app
+ * container: the example app deployed on a throwaway Slipway installation (its own Podman
+ * service, network and router, as the e2e harness runs it). Side by side, alternating
+ * round by round on the same container:
  *
- * Run: npm run bench:router   (= node bench/router.ts; needs haproxy, nginx, caddy, wrk;
- * about 2 minutes). Prints a table and writes its section of docs/benchmarks.md.
+ * - the container directly (plain HTTP to its address on Slipway's app network);
+ * - Slipway's router (the installation's own HAProxy, its rendered configuration);
+ * - nginx and Caddy (Debian) with the same TLS (Mozilla intermediate, no tickets,
+ *   X25519/P-256/P-384) and the same response headers;
+ * - with --variants, stand-alone HAProxy processes on edits of the rendered configuration
+ *   (bench/router-proxies.ts VARIANTS), to A/B tunings on a loaded machine.
+ *
+ * Then route update latency with 1,000 apps configured (runtime API, hitless reload).
+ *
+ * Run: npm run bench:router -- [--rounds 5] [--duration 10s] [--variants] [--write FILE]
+ * (needs haproxy, nginx, caddy, wrk, podman; a few minutes). Prints the tables; --write
+ * replaces the router section of FILE (docs/benchmarks.md).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { cpus } from "node:os";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
 import { HaproxyRouter } from "../src/router/haproxy/haproxy-router.ts";
-import { writeCrtList } from "../src/router/haproxy/crt-list.ts";
 import type { RouterSettings } from "../src/router/render.ts";
 import type { AppRoute, RouteTable } from "../src/router/router.ts";
-import { ensureServerCertificate } from "../src/security/ca.ts";
-import { freePort } from "../test/e2e/harness.ts";
+import { freePort, must, startPlatform, type TestPlatform } from "../test/e2e/harness.ts";
+import {
+  startCaddy,
+  startHaproxy,
+  startNginx,
+  VARIANTS,
+  wrk,
+  type WrkResult,
+} from "./router-proxies.ts";
 
 const root = join(import.meta.dirname, "..");
-const DOMAIN = "bench.localhost";
-const HOST = `app.${DOMAIN}`;
-const DURATION = process.env.BENCH_DURATION ?? "10s";
-const CONNECTIONS = 64;
-const THREADS = 2;
-const CIPHERS =
-  "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-const HEADERS: readonly (readonly [string, string])[] = [
-  ["Strict-Transport-Security", "max-age=63072000; includeSubDomains"],
-  ["X-Content-Type-Options", "nosniff"],
-  ["X-Frame-Options", "SAMEORIGIN"],
-  ["Referrer-Policy", "strict-origin-when-cross-origin"],
-  ["X-Permitted-Cross-Domain-Policies", "none"],
-  ["X-XSS-Protection", "0"],
-];
+const APP = "bench";
+const PATH = "/health";
 
-interface WrkResult {
-  readonly rps: number;
-  readonly p50: string;
-  readonly p99: string;
-  readonly errors: string;
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "10s" },
+    connections: { type: "string", default: "64" },
+    variants: { type: "boolean", default: false },
+    "skip-updates": { type: "boolean", default: false },
+    write: { type: "string" },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const WRK = { threads: 2, connections: Number(args.connections), duration: args.duration };
+
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly host: string;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync("/tmp/slipway-bench-router-");
   const children: ChildProcess[] = [];
+  let platform: TestPlatform | undefined;
   let router: HaproxyRouter | undefined;
-  let upstream: Server | undefined;
   try {
-    upstream = await startUpstream();
-    const upstreamPort = (upstream.address() as { port: number }).port;
-    const cert = await ensureServerCertificate({
-      caDir: join(dir, "ca"),
-      outDir: join(dir, "certs"),
-      domain: DOMAIN,
+    progress("starting a Slipway installation and deploying examples/hello-node");
+    platform = await startPlatform();
+    const p = platform;
+    const host = `${APP}.${p.domain}`;
+    const app = join(dir, "hello");
+    cpSync(join(root, "examples", "hello-node"), app, {
+      recursive: true,
+      filter: (path) => !path.includes("node_modules"),
     });
-    const pem = readFileSync(cert.pemPath, "utf8");
-    const certOnly = join(dir, "cert.pem");
-    const keyOnly = join(dir, "key.pem");
-    writeFileSync(
-      certOnly,
-      (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? []).join(
-        "",
-      ),
-    );
-    writeFileSync(
-      keyOnly,
-      /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----\n?/.exec(
-        pem,
-      )?.[0] ?? "",
-      { mode: 0o600 },
-    );
+    await must(p.cli(["apps:create", APP]), "apps:create");
+    await must(p.cli(["deploy", app, "--app", APP], { timeoutMs: 900_000 }), "deploy");
+    const platformConfig = readFileSync(join(p.home, "router", "haproxy.cfg"), "utf8");
+    const upstream = containerAddress(platformConfig);
+    progress(`app container at ${upstream}`);
+    const { cert, key, pem } = splitDefaultPem(p.home, dir);
 
-    // Slipway's router, through the driver and the real renderer.
-    const httpPort = await freePort();
-    const httpsPort = await freePort();
     const nginxPort = await freePort();
-    const caddyPort = await freePort();
-    const caddyHttp = await freePort();
-    const caddyAdmin = await freePort();
-    const crtList = join(dir, "crt-list");
-    await writeCrtList(crtList, [cert.pemPath]);
-    const apiSocket = join(dir, "api.sock");
-    const settings: RouterSettings = {
-      bindAddress: "127.0.0.1",
-      httpPort,
-      httpsPort,
-      domain: DOMAIN,
-      platformHost: `slipway.${DOMAIN}`,
-      apiSocket,
-      crtList,
-      statsSocket: join(dir, "stats.sock"),
-    };
-    router = new HaproxyRouter({
-      stateDir: join(dir, "state"),
-      runDir: join(dir, "run"),
-      settings,
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      defaultCertificate: cert.pemPath,
-    });
-    await router.start();
-    const appRoute = (name: string, port: number): AppRoute => ({
-      app: name,
-      hosts: [`${name}.${DOMAIN}`],
-      endpoints: [{ name: `${name}-web-1`, address: "127.0.0.1", port }],
-    });
-    await router.apply({ apps: [appRoute("app", upstreamPort)] });
-
-    children.push(startNginx(dir, nginxPort, upstreamPort, certOnly, keyOnly));
-    children.push(
-      startCaddy(dir, caddyPort, caddyHttp, caddyAdmin, upstreamPort, certOnly, keyOnly),
-    );
+    const caddyPorts = { https: await freePort(), http: await freePort(), admin: await freePort() };
+    children.push(startNginx(dir, nginxPort, upstream, cert, key));
+    children.push(startCaddy(dir, caddyPorts, upstream, cert, key));
+    const targets: Target[] = [
+      { name: "app container directly (plain HTTP)", url: `http://${upstream}${PATH}`, host },
+      {
+        name: "Slipway router (HAProxy 2.6)",
+        url: `https://127.0.0.1:${String(p.httpsPort)}${PATH}`,
+        host,
+      },
+      { name: "nginx (Debian)", url: `https://127.0.0.1:${String(nginxPort)}${PATH}`, host },
+      { name: "Caddy (Debian)", url: `https://127.0.0.1:${String(caddyPorts.https)}${PATH}`, host },
+    ];
+    if (args.variants) {
+      for (const [i, variant] of VARIANTS.entries()) {
+        const port = await freePort();
+        const ports = { https: port, http: await freePort() };
+        const config = variantConfig(
+          platformConfig,
+          p,
+          ports,
+          join(dir, `stats-${String(i)}.sock`),
+        );
+        children.push(startHaproxy(dir, `variant-${String(i)}`, variant.edit(config)));
+        targets.push({
+          name: `variant: ${variant.name}`,
+          url: `https://127.0.0.1:${String(port)}${PATH}`,
+          host,
+        });
+      }
+    }
     await sleep(1500);
+    const samples = await alternate(targets);
 
-    const rows: [string, WrkResult][] = [];
-    rows.push([
-      "upstream directly (plain HTTP)",
-      await wrk(`http://127.0.0.1:${String(upstreamPort)}/`),
-    ]);
-    rows.push([
-      "Slipway router (HAProxy 2.6)",
-      await wrk(`https://127.0.0.1:${String(httpsPort)}/`),
-    ]);
-    rows.push(["nginx (Debian)", await wrk(`https://127.0.0.1:${String(nginxPort)}/`)]);
-    rows.push(["Caddy (Debian)", await wrk(`https://127.0.0.1:${String(caddyPort)}/`)]);
-
-    // Route update latency with 1,000 apps.
-    const apps: AppRoute[] = [appRoute("app", upstreamPort)];
-    for (let i = 0; i < 999; i++)
-      apps.push(appRoute(`a${String(i).padStart(4, "0")}`, upstreamPort));
-    const table = (list: AppRoute[]): RouteTable => ({ apps: list });
-    let t = performance.now();
-    await router.apply(table(apps));
-    const initial = performance.now() - t;
-    const endpointTimes: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const changed = apps.map((a, j) =>
-        j === 500
-          ? {
-              ...a,
-              endpoints: [
-                { name: `${a.app}-web-${String(i + 2)}`, address: "127.0.0.1", port: upstreamPort },
-              ],
-            }
-          : a,
-      );
-      t = performance.now();
-      await router.apply(table(changed));
-      endpointTimes.push(performance.now() - t);
-      apps.splice(0, apps.length, ...changed);
+    let updates: Updates | null = null;
+    if (!args["skip-updates"]) {
+      progress("route updates with 1,000 apps");
+      ({ router, updates } = await routeUpdates(dir, pem, upstream));
     }
-    const reloadTimes: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const changed = apps.map((a, j) =>
-        j === 700 ? { ...a, hosts: [...a.hosts.slice(0, 1), `extra${String(i)}.${DOMAIN}`] } : a,
-      );
-      t = performance.now();
-      await router.apply(table(changed));
-      reloadTimes.push(performance.now() - t);
-      apps.splice(0, apps.length, ...changed);
-    }
-    report(rows, { initial, endpointTimes, reloadTimes });
+    const text = report(targets, samples, updates);
+    process.stdout.write(`${text}\n`);
+    if (args.write !== undefined) writeSection(args.write, text);
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
     await router?.stop();
-    upstream?.close();
+    await platform?.stop();
     await sleep(300);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function startUpstream(): Promise<Server> {
-  const body = Buffer.from("Hello from Slipway\n");
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "text/plain", "content-length": body.length });
-    res.end(body);
-  });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      resolve(server);
-    }),
-  );
-}
-
-function startNginx(
-  dir: string,
-  port: number,
-  upstream: number,
-  cert: string,
-  key: string,
-): ChildProcess {
-  const conf = join(dir, "nginx.conf");
-  writeFileSync(
-    conf,
-    `daemon off;
-worker_processes auto;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server_tokens off;
-  upstream app { server 127.0.0.1:${String(upstream)}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${String(port)} ssl http2;
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ${CIPHERS};
-    ssl_ecdh_curve X25519:prime256v1:secp384r1;
-    ssl_prefer_server_ciphers off;
-    ssl_session_tickets off;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Request-Id $request_id;
-${HEADERS.map(([n, v]) => `      add_header ${n} "${v}" always;`).join("\n")}
-      add_header X-Request-Id $request_id always;
+/** wrk against every target, round by round, in an order that rotates each round. */
+async function alternate(targets: readonly Target[]): Promise<Map<string, WrkResult[]>> {
+  const samples = new Map(targets.map((t) => [t.name, [] as WrkResult[]]));
+  progress("warming up");
+  for (const target of targets) await wrk(target.url, target.host, { ...WRK, duration: "2s" });
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+    for (const target of order) {
+      const result = await wrk(target.url, target.host, WRK);
+      samples.get(target.name)?.push(result);
+      progress(
+        `round ${String(round + 1)}/${String(ROUNDS)} ${target.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, load ${loadavg()[0]?.toFixed(1) ?? "?"}`,
+      );
     }
   }
-}
-`,
-  );
-  return spawn("nginx", ["-c", conf, "-p", dir], { stdio: "ignore" });
+  return samples;
 }
 
-function startCaddy(
+/** The address of the app's (only) container, from the router's own configuration. */
+function containerAddress(config: string): string {
+  const backend = config.split(`backend app_${APP}\n`)[1] ?? "";
+  const server = /^ {4}server \S+ (\S+)$/m.exec(backend.split("\n\n")[0] ?? "")?.[1];
+  if (server === undefined) throw new Error("the app's backend has no server");
+  return server;
+}
+
+/** The installation's default certificate, split into certificate chain and key files. */
+function splitDefaultPem(home: string, dir: string): { cert: string; key: string; pem: string } {
+  const crtList = readFileSync(join(home, "router", "crt-list.txt"), "utf8");
+  const pem = crtList.split("\n")[0]?.split(" ")[0] ?? "";
+  const text = readFileSync(pem, "utf8");
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g);
+  writeFileSync(cert, (blocks ?? []).join(""));
+  const keyBlock = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----\n?/;
+  writeFileSync(key, keyBlock.exec(text)?.[0] ?? "", { mode: 0o600 });
+  return { cert, key, pem };
+}
+
+/** The installation's configuration on another port and stats socket, without the master. */
+function variantConfig(
+  config: string,
+  p: TestPlatform,
+  ports: { https: number; http: number },
+  stats: string,
+): string {
+  return config
+    .replace(`:${String(p.httpsPort)} ssl`, `:${String(ports.https)} ssl`)
+    .replace(`:${String(p.httpPort)}\n`, `:${String(ports.http)}\n`)
+    .replace(/stats socket \S+/, `stats socket ${stats}`);
+}
+
+interface Updates {
+  readonly initial: number;
+  readonly endpointTimes: number[];
+  readonly reloadTimes: number[];
+}
+
+/** Time until router.apply() returns, on a separate router with 1,000 apps. */
+async function routeUpdates(
   dir: string,
-  port: number,
-  httpPort: number,
-  admin: number,
-  upstream: number,
-  cert: string,
-  key: string,
-): ChildProcess {
-  const file = join(dir, "Caddyfile");
-  writeFileSync(
-    file,
-    `{
-  admin 127.0.0.1:${String(admin)}
-  http_port ${String(httpPort)}
-  auto_https off
-}
-https://127.0.0.1:${String(port)} {
-  tls ${cert} ${key} {
-    protocols tls1.2 tls1.3
-    curves x25519 secp256r1 secp384r1
-  }
-  header {
-${HEADERS.map(([n, v]) => `    ${n} "${v}"`).join("\n")}
-    -Server
-  }
-  reverse_proxy 127.0.0.1:${String(upstream)}
-}
-`,
-  );
-  return spawn("caddy", ["run", "--config", file, "--adapter", "caddyfile"], {
-    stdio: "ignore",
-    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+  pem: string,
+  upstream: string,
+): Promise<{ router: HaproxyRouter; updates: Updates }> {
+  const [address = "", portText = ""] = upstream.split(":");
+  const port = Number(portText);
+  const domain = "bench.localhost";
+  const crtList = join(dir, "crt-list");
+  writeFileSync(crtList, `${pem}\n`);
+  const settings: RouterSettings = {
+    bindAddress: "127.0.0.1",
+    httpPort: await freePort(),
+    httpsPort: await freePort(),
+    domain,
+    platformHost: `slipway.${domain}`,
+    apiSocket: join(dir, "api.sock"),
+    crtList,
+    statsSocket: join(dir, "stats.sock"),
+  };
+  const router = new HaproxyRouter({
+    stateDir: join(dir, "state"),
+    runDir: join(dir, "run"),
+    settings,
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
   });
+  await router.start();
+  const route = (name: string, server = `${name}-web-1`): AppRoute => ({
+    app: name,
+    hosts: [`${name}.${domain}`],
+    endpoints: [{ name: server, address, port }],
+  });
+  let apps: AppRoute[] = [route("app")];
+  for (let i = 0; i < 999; i++) apps.push(route(`a${String(i).padStart(4, "0")}`));
+  const table = (list: AppRoute[]): RouteTable => ({ apps: list });
+  const timed = async (list: AppRoute[]): Promise<number> => {
+    const t = performance.now();
+    await router.apply(table(list));
+    apps = list;
+    return performance.now() - t;
+  };
+  const initial = await timed(apps);
+  const endpointTimes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    endpointTimes.push(
+      await timed(
+        apps.map((a, j) => (j === 500 ? route(a.app, `${a.app}-web-${String(i + 2)}`) : a)),
+      ),
+    );
+  }
+  const reloadTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    reloadTimes.push(
+      await timed(
+        apps.map((a, j) =>
+          j === 700 ? { ...a, hosts: [...a.hosts.slice(0, 1), `extra${String(i)}.${domain}`] } : a,
+        ),
+      ),
+    );
+  }
+  return { router, updates: { initial, endpointTimes, reloadTimes } };
 }
 
-function wrk(url: string): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", [
-      `-t${String(THREADS)}`,
-      `-c${String(CONNECTIONS)}`,
-      `-d${DURATION}`,
-      "--latency",
-      "-H",
-      `Host: ${HOST}`,
-      url,
-    ]);
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
-    child.once("error", reject);
-    child.once("close", () => {
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "0");
-      const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "?";
-      const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "?";
-      const errors = /Socket errors: (.+)|Non-2xx or 3xx responses: (\d+)/.exec(out)?.[0] ?? "none";
-      resolve({ rps, p50, p99, errors });
-    });
-  });
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? 0)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 function report(
-  rows: readonly [string, WrkResult][],
-  updates: { initial: number; endpointTimes: number[]; reloadTimes: number[] },
-): void {
-  const ms = (n: number): string => n.toFixed(0);
-  const median = (xs: number[]): number =>
-    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  const direct = rows[0]?.[1].rps ?? 1;
+  targets: readonly Target[],
+  samples: ReadonlyMap<string, WrkResult[]>,
+  updates: Updates | null,
+): string {
+  const results = targets.map((t) => [t.name, samples.get(t.name) ?? []] as const);
+  const direct = median(results[0]?.[1].map((r) => r.rps) ?? [1]);
+  const load = loadavg()
+    .map((n) => n.toFixed(1))
+    .join(", ");
   const lines = [
     "<!-- router:start (written by bench/router.ts) -->",
+    "",
     "## Router throughput and route updates",
     "",
-    `Command: \`npm run bench:router\` (\`node bench/router.ts\`). Machine: ${String(cpus().length)} × ${cpus()[0]?.model ?? "?"}, ${new Date().toISOString().slice(0, 10)}.`,
-    `wrk -t${String(THREADS)} -c${String(CONNECTIONS)} -d${DURATION} --latency, HTTPS keep-alive (HTTP/1.1), one Node.js upstream on loopback answering a 19-byte body; every proxy runs the same TLS settings (Mozilla intermediate, no tickets) and adds the same security headers. Load generator, proxies and upstream share the same cores, so absolute numbers are low and the ratio is what matters.`,
+    `Command: \`npm run bench:router -- --rounds ${String(ROUNDS)} --duration ${WRK.duration}${args.variants ? " --variants" : ""}\`. Machine: ${String(cpus().length)} × ${cpus()[0]?.model ?? "?"}, ${new Date().toISOString().slice(0, 16)} UTC, load average at the end ${load}.`,
+    `wrk -t${String(WRK.threads)} -c${String(WRK.connections)} -d${WRK.duration} --latency, HTTP/1.1 keep-alive, \`GET ${PATH}\` of examples/hello-node deployed as a container on Slipway's own Podman service and app network. Every proxy fronts that same container with the same TLS settings (Mozilla intermediate, no tickets) and adds the same security headers. Targets alternate round by round (${String(ROUNDS)} rounds, order rotated each round); the table shows the median of the rounds. Load generator, proxies and the container share the same cores.`,
     "",
-    "| target | requests/s | vs direct | p50 | p99 | errors |",
-    "|---|---:|---:|---:|---:|---|",
-    ...rows.map(
-      ([name, r]) =>
-        `| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / direct).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`,
-    ),
-    "",
-    "Route updates with 1,000 apps configured (time until `router.apply()` returned, i.e. the change is live):",
-    "",
-    "| change | ms (median) | runs |",
-    "|---|---:|---:|",
-    `| first apply of 1,000 apps (render, check, reload) | ${ms(updates.initial)} | 1 |`,
-    `| endpoint change of one app (runtime API, no reload) | ${ms(median(updates.endpointTimes))} | ${String(updates.endpointTimes.length)} |`,
-    `| configuration change (new host; check + hitless reload) | ${ms(median(updates.reloadTimes))} | ${String(updates.reloadTimes.length)} |`,
-    "<!-- router:end -->",
-    "",
+    "| target | requests/s (median) | vs direct | p50 | p99 | rounds (req/s) | errors |",
+    "|---|---:|---:|---:|---:|---|---|",
+    ...results.map(([name, runs]) => {
+      const rps = median(runs.map((r) => r.rps));
+      const errors = [...new Set(runs.map((r) => r.errors))].join("; ");
+      return `| ${name} | ${rps.toFixed(0)} | ${(rps / direct).toFixed(2)} | ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms | ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${errors} |`;
+    }),
   ];
-  const text = lines.join("\n");
-  process.stdout.write(`${text}\n`);
-  const file = join(root, "docs", "benchmarks.md");
+  if (updates !== null) {
+    const ms = (n: number): string => n.toFixed(0);
+    lines.push(
+      "",
+      "Route updates with 1,000 apps configured (time until `router.apply()` returned, i.e. the change is live):",
+      "",
+      "| change | ms (median) | runs |",
+      "|---|---:|---:|",
+      `| first apply of 1,000 apps (render, check, reload) | ${ms(updates.initial)} | 1 |`,
+      `| endpoint change of one app (runtime API, no reload) | ${ms(median(updates.endpointTimes))} | ${String(updates.endpointTimes.length)} |`,
+      `| configuration change (new host; check + hitless reload) | ${ms(median(updates.reloadTimes))} | ${String(updates.reloadTimes.length)} |`,
+    );
+  }
+  lines.push("", "<!-- router:end -->", "");
+  return lines.join("\n");
+}
+
+function writeSection(path: string, text: string): void {
+  const file = resolve(path);
   const existing = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n\n";
   const pattern = /<!-- router:start[\s\S]*?<!-- router:end -->\n?/;
   writeFileSync(
     file,
     pattern.test(existing) ? existing.replace(pattern, text) : `${existing.trimEnd()}\n\n${text}`,
   );
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench/router] ${message}\n`);
 }
 
 await main();

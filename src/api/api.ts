@@ -6,7 +6,9 @@ import { auditRoutes } from "./audit.ts";
 import { domainRoutes } from "./domains.ts";
 import { routerSettingsRoutes } from "./router-settings.ts";
 import { metricsRoutes, prometheusRoute } from "./metrics.ts";
-import { bearerAuth } from "./auth.ts";
+import { authorize, bearerAuth } from "./auth.ts";
+import { gitSettingsRoutes } from "./git-settings.ts";
+import { tokenRoutes } from "./tokens.ts";
 import { buildRoutes } from "./builds.ts";
 import { keyRoutes } from "./keys.ts";
 import type { ApiEnv } from "./context.ts";
@@ -18,7 +20,7 @@ import { runtimeRoutes } from "./runtime.ts";
 import { configRoutes } from "./config-vars.ts";
 import { rollbackEventRoutes } from "./rollbacks-events.ts";
 
-/** The scope every /v1 endpoint requires today; finer scopes come with more token kinds. */
+/** The scope /metrics requires (the /v1 routes are authorized per route: ./access-policy.ts). */
 const ADMIN_SCOPE = "admin";
 
 /**
@@ -41,7 +43,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   // git cannot send bearer tokens: the remote takes the token as a Basic password instead.
   if (deps.git !== undefined) {
-    api.route("/git", gitHttpRoutes({ store: deps.store, git: deps.git, scope: ADMIN_SCOPE }));
+    api.route("/git", gitHttpRoutes({ store: deps.store, git: deps.git }));
   }
 
   // ACME http-01: the CA fetches this over plain HTTP, without credentials (RFC 8555 §8.3).
@@ -56,7 +58,10 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     api.route("/", prometheusRoute(deps.metrics));
   }
 
-  api.use("/v1/*", bearerAuth(deps.store, ADMIN_SCOPE));
+  // Authentication, then authorization: deploy tokens reach only their own apps.
+  api.use("/v1/*", bearerAuth(deps.store), authorize(deps.store));
+  api.route("/v1", tokenRoutes(deps));
+  api.route("/v1", gitSettingsRoutes(deps));
   api.route("/v1", domainRoutes(deps));
   api.route("/v1", metricsRoutes(deps));
   api.route("/v1", routerSettingsRoutes(deps));

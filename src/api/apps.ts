@@ -4,6 +4,7 @@ import type { ApiEnv } from "./context.ts";
 import type { ApiDeps } from "./deps.ts";
 import { findApp } from "./lookup.ts";
 import { parseObject, parseQuery, readJsonBody, string } from "./validate.ts";
+import { mayOnApp } from "../security/permissions.ts";
 
 const createAppBody = { name: string({ maxLength: 64 }) };
 
@@ -13,7 +14,10 @@ export function appRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   routes.get("/apps", async (c) => {
     parseQuery({}, c.req.url);
-    return c.json({ items: await deps.store.listApps() });
+    // A deploy token sees its own apps only (src/security/permissions.ts).
+    const principal = c.get("principal");
+    const apps = await deps.store.listApps();
+    return c.json({ items: apps.filter((app) => mayOnApp(principal, app.id, "read")) });
   });
 
   routes.post("/apps", async (c) => {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../domain/errors.ts";
 import { parseSshPublicKey } from "../git/ssh-key.ts";
+import { isAdmin } from "../security/permissions.ts";
 import { newId } from "../store/ids.ts";
 import type { ApiEnv } from "./context.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -15,9 +16,15 @@ const addKeyBody = {
 export function keyRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const routes = new Hono<ApiEnv>();
 
+  // Admins see and remove every key; a deploy token only the keys it added, which may push
+  // to its apps only (src/git/git-server.ts acts as the key's token).
   routes.get("/keys", async (c) => {
     parseQuery({}, c.req.url);
-    return c.json({ items: await deps.store.listSshKeys() });
+    const principal = c.get("principal");
+    const keys = await deps.store.listSshKeys();
+    return c.json({
+      items: isAdmin(principal) ? keys : keys.filter((k) => k.tokenId === principal.tokenId),
+    });
   });
 
   routes.post("/keys", async (c) => {
@@ -29,6 +36,7 @@ export function keyRoutes(deps: ApiDeps): Hono<ApiEnv> {
       fingerprint: key.fingerprint,
       publicKey: key.publicKey,
       createdBy: c.get("token").name,
+      tokenId: c.get("token").id,
     });
     c.header("Location", `/v1/keys/${record.id}`);
     return c.json(record, 201);
@@ -38,7 +46,10 @@ export function keyRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const id = c.req.param("id");
     // A fingerprint works as well as the id: it is what `ssh-keygen -lf` shows.
     const key = (await deps.store.getSshKey(id)) ?? (await deps.store.findSshKeyByFingerprint(id));
-    if (key === undefined) throw new NotFoundError("key", id);
+    const principal = c.get("principal");
+    if (key === undefined || (!isAdmin(principal) && key.tokenId !== principal.tokenId)) {
+      throw new NotFoundError("key", id);
+    }
     await deps.store.removeSshKey(key.id);
     return c.body(null, 204);
   });

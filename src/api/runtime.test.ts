@@ -24,7 +24,11 @@ describe("runtime endpoints (sizes, scale, restart, runtime, one-offs, logs)", (
     logCalls = [];
     const runtime: RuntimeDeps = {
       defaults: { bootTimeoutSeconds: 60, stopGraceSeconds: 30, maxQuantity: 20 },
-      runOneOff: (_app, command) => Promise.resolve({ id: "c1", name: `one-off ${command}` }),
+      runOneOff: (_app, command, terminal) =>
+        Promise.resolve({ id: "c1", name: `one-off ${command}`, tty: terminal !== undefined }),
+      attachOneOff: () => Promise.reject(new Error("not attached in this suite")),
+      resizeOneOff: () => Promise.resolve(),
+      oneOffExit: () => Promise.resolve(0),
       async *oneOffOutput() {
         await Promise.resolve();
         yield "hello";
@@ -156,6 +160,22 @@ describe("runtime endpoints (sizes, scale, restart, runtime, one-offs, logs)", (
     assert.equal(created.status, 201);
     const res = await send("/v1/apps/shop/one-offs/c1/output");
     assert.deepEqual((await res.text()).split("\n"), ["hello", `${EXIT_TRAILER}127`, ""]);
+  });
+
+  it("refuses a half-given terminal size and an attach that is not an upgrade", async () => {
+    await expectProblem(
+      await send("/v1/apps/shop/one-offs", { command: "bash", rows: 24 }),
+      422,
+      "invalid_input",
+    );
+    const tty = await send("/v1/apps/shop/one-offs", { command: "bash", rows: 24, cols: 80 });
+    assert.equal(((await tty.json()) as { tty: boolean }).tty, true);
+    await expectProblem(await send("/v1/apps/shop/one-offs/c1/attach", {}), 422, "invalid_input");
+    await expectProblem(
+      await send("/v1/apps/shop/one-offs/c1/resize", { rows: 0, cols: 80 }),
+      422,
+      "invalid_input",
+    );
   });
 
   it("reads logs with tail and type", async () => {

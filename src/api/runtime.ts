@@ -7,7 +7,8 @@ import type { ApiEnv } from "./context.ts";
 import type { ApiDeps } from "./deps.ts";
 import { linesBody } from "./log-stream.ts";
 import { findApp } from "./lookup.ts";
-import type { RuntimeDeps } from "./runtime-deps.ts";
+import { ROUTER_LOG_TYPE, type RuntimeDeps } from "./runtime-deps.ts";
+import type { ApiBindings } from "./upgrade.ts";
 import {
   flag,
   integer,
@@ -30,7 +31,16 @@ const runtimeBody = {
   stopGraceSeconds: optional(integer({ min: 0, max: 3600 })),
   maxQuantity: optional(integer({ min: 1, max: 1000 })),
 };
-const runBody = { command: string({ maxLength: 8192 }) };
+const runBody = {
+  command: string({ maxLength: 8192 }),
+  /** A terminal of this size: the one-off is interactive (attach to start it). */
+  rows: optional(integer({ min: 1, max: 1000 })),
+  cols: optional(integer({ min: 1, max: 1000 })),
+};
+const sizeBody = {
+  rows: integer({ min: 1, max: 1000 }),
+  cols: integer({ min: 1, max: 1000 }),
+};
 const logQuery = {
   tail: optional(numberQuery(1, 10_000)),
   follow: optional(flag()),
@@ -158,10 +168,42 @@ export function runtimeRoutes(deps: ApiDeps, runtime: RuntimeDeps): Hono<ApiEnv>
   routes.post("/apps/:name/one-offs", async (c) => {
     const app = await findApp(store, c.req.param("name"));
     parseQuery({}, c.req.url);
-    const { command } = parseObject(runBody, await readJsonBody(c.req.raw));
+    const { command, rows, cols } = parseObject(runBody, await readJsonBody(c.req.raw));
     if (command.trim() === "") throw new ValidationError("command is empty");
-    const info = await runtime.runOneOff(app, command);
+    if ((rows === undefined) !== (cols === undefined))
+      throw new ValidationError("give both rows and cols for a terminal, or neither");
+    const terminal = rows !== undefined && cols !== undefined ? { rows, cols } : undefined;
+    const info = await runtime.runOneOff(app, command, terminal);
     return c.json(info, 201);
+  });
+
+  // An interactive one-off's terminal: the connection switches to a raw stream (101).
+  routes.post("/apps/:name/one-offs/:id/attach", async (c) => {
+    const app = await findApp(store, c.req.param("name"));
+    parseQuery({}, c.req.url);
+    // Undefined env: a test's app.request() without bindings.
+    const upgrade = (c.env as ApiBindings | undefined)?.upgrade;
+    if (upgrade === undefined)
+      throw new ValidationError(
+        "attaching needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)",
+      );
+    upgrade.accept(await runtime.attachOneOff(app, c.req.param("id")));
+    return c.body(null, 204);
+  });
+
+  routes.post("/apps/:name/one-offs/:id/resize", async (c) => {
+    const app = await findApp(store, c.req.param("name"));
+    parseQuery({}, c.req.url);
+    const size = parseObject(sizeBody, await readJsonBody(c.req.raw));
+    await runtime.resizeOneOff(app, c.req.param("id"), size);
+    return c.body(null, 204);
+  });
+
+  routes.get("/apps/:name/one-offs/:id/exit", async (c) => {
+    const app = await findApp(store, c.req.param("name"));
+    parseQuery({}, c.req.url);
+    const exitCode = await runtime.oneOffExit(app, c.req.param("id"), c.req.raw.signal);
+    return c.json({ exitCode });
   });
 
   routes.get("/apps/:name/one-offs/:id/output", async (c) => {
@@ -182,6 +224,7 @@ export function runtimeRoutes(deps: ApiDeps, runtime: RuntimeDeps): Hono<ApiEnv>
     const query = parseQuery(logQuery, c.req.url);
     if (
       query.type !== undefined &&
+      query.type !== ROUTER_LOG_TYPE &&
       !(await store.getFormation(app.id)).some((f) => f.type === query.type)
     )
       throw new NotFoundError("process", query.type);

@@ -20,6 +20,8 @@ const LAYER_OF: Readonly<Record<string, "runtime" | "deps">> = {
   venv: "deps",
 };
 const LAYERS = ["runtime", "deps", "app"] as const;
+/** One of the slug's layers. */
+export type SlugLayerName = (typeof LAYERS)[number];
 
 const KEPT_TYPES = new Set(["file", "directory", "symlink", "link"]);
 /** Fixed times and owners: identical content makes identical layers, whatever the build. */
@@ -34,7 +36,12 @@ export interface AppImageContextInput {
   /** Slipway's own files for /app (launcher, process types). */
   readonly extra: readonly SlugFile[];
   /** Environment, command, working directory and user of the image (labels go separately). */
-  readonly config: Omit<ImageConfigChanges, "labels">;
+  readonly config?: Omit<ImageConfigChanges, "labels">;
+  /**
+   * All of the tar goes into this one layer (a single COPY), whatever its directories: the
+   * build runner already sorted the slug into layers. Default: the three layers, by name.
+   */
+  readonly only?: SlugLayerName;
 }
 
 /**
@@ -46,15 +53,18 @@ export interface AppImageContextInput {
 export function appImageContext(input: AppImageContextInput): Readable {
   const base = input.baseImageId.replace(/^sha256:/, "");
   if (!/^[0-9a-f]{64}$/.test(base)) throw new TypeError(`bad base image id ${input.baseImageId}`);
+  const layers = input.only === undefined ? LAYERS : [input.only];
   const dockerfile = [
     `FROM ${base}`,
-    ...LAYERS.map((layer) => `COPY --chown=${String(APP_UID)}:${String(APP_UID)} ${layer}/ /`),
-    ...imageChanges({ ...input.config, labels: {} }),
+    ...layers.map((layer) => `COPY --chown=${String(APP_UID)}:${String(APP_UID)} ${layer}/ /`),
+    ...(input.config === undefined ? [] : imageChanges({ ...input.config, labels: {} })),
     "",
   ].join("\n");
+  const layerOf = (rel: string): SlugLayerName =>
+    input.only ?? LAYER_OF[rel.split("/")[0] ?? ""] ?? "app";
   return packStream(async (pack) => {
     pack.entry({ name: "Dockerfile", mode: 0o644, mtime: EPOCH }, dockerfile);
-    for (const layer of LAYERS) {
+    for (const layer of layers) {
       for (const dir of [layer, `${layer}/app`]) {
         pack.entry({ ...OWNER, name: dir, type: "directory", mode: 0o755, mtime: EPOCH });
       }
@@ -75,7 +85,7 @@ export function appImageContext(input: AppImageContextInput): Readable {
         await finished(body.resume());
         return;
       }
-      const layer = LAYER_OF[rel.split("/")[0] ?? ""] ?? "app";
+      const layer = layerOf(rel);
       const copy: PackHeader = {
         ...OWNER,
         name: `${layer}/app/${rel}`,
@@ -83,17 +93,21 @@ export function appImageContext(input: AppImageContextInput): Readable {
         mode: header.mode & 0o777,
         size: header.type === "file" ? header.size : 0,
         mtime: EPOCH,
-        ...(header.type === "link" ? { linkname: hardLinkTarget(header.linkname, root) } : {}),
+        ...(header.type === "link"
+          ? { linkname: hardLinkTarget(header.linkname, root, layerOf) }
+          : {}),
         ...(header.type === "symlink" ? { linkname: header.linkname } : {}),
       };
       await pipeline(body, pack.entry(copy));
     });
     if (root === undefined) throw new BuildFailedError("the build produced an empty slug");
+    if (input.extra.length === 0) return;
+    const target = input.only ?? "app";
     const dirs = new Set(input.extra.flatMap((file) => parentDirs(file.path)));
     for (const dir of dirs) {
       pack.entry({
         ...OWNER,
-        name: `app/app/${dir}`,
+        name: `${target}/app/${dir}`,
         type: "directory",
         mode: 0o755,
         mtime: EPOCH,
@@ -101,7 +115,7 @@ export function appImageContext(input: AppImageContextInput): Readable {
     }
     for (const file of input.extra) {
       pack.entry(
-        { ...OWNER, name: `app/app/${file.path}`, mode: file.mode, mtime: EPOCH },
+        { ...OWNER, name: `${target}/app/${file.path}`, mode: file.mode, mtime: EPOCH },
         file.content,
       );
     }
@@ -116,9 +130,13 @@ function below(name: string, root: string): string | null {
 }
 
 /** A hard link's target, renamed into the layer that holds it. */
-function hardLinkTarget(linkname: string, root: string): string {
+function hardLinkTarget(
+  linkname: string,
+  root: string,
+  layerOf: (rel: string) => SlugLayerName,
+): string {
   const rel = below(linkname, root) ?? "";
-  return `${LAYER_OF[rel.split("/")[0] ?? ""] ?? "app"}/app/${rel}`;
+  return `${layerOf(rel)}/app/${rel}`;
 }
 
 /** ".slipway/processes/web" -> [".slipway", ".slipway/processes"] */

@@ -4,6 +4,7 @@ import type { ProcessTypes } from "../domain/procfile.ts";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { appImageContext } from "./app-image-layers.ts";
 import { appRootfs, APP_UID } from "./app-rootfs.ts";
+import { layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
 import type { StackImages } from "./stack-builder.ts";
 
 /** Labels on app images (read by release, rebase and garbage collection). */
@@ -26,13 +27,24 @@ export function processCommand(type: string): string[] {
 }
 
 export interface AppImageInput {
-  readonly engine: Pick<Engine, "importImage" | "buildImage">;
+  readonly engine: Pick<
+    Engine,
+    "importImage" | "buildImage" | "inspectImage" | "listImages" | "removeImage"
+  >;
   readonly appName: string;
   readonly buildId: string;
   readonly sourceChecksum: string;
   readonly stack: StackImages;
   /** The slug directory's tar (Engine.getArchive of the build's slug). */
   readonly slug: Readable;
+  /**
+   * Parts of the slug the runner moved out of it (runtime, dependencies): they go below
+   * the slug's files, each in an image layer of its own that later builds reuse while
+   * its digest is unchanged. Default: none (the slug is everything).
+   */
+  readonly parts?: readonly CachedSlugPart[];
+  /** Progress lines for the build log. */
+  readonly log?: (line: string) => void;
   readonly buildpacks: readonly string[];
   readonly processTypes: ProcessTypes;
   /** Contents of buildpacks/_runner/launch.sh. */
@@ -84,6 +96,37 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
     [IMAGE_LABELS.buildpacks]: input.buildpacks.join(","),
     [IMAGE_LABELS.role]: "app",
   };
+  const parts = input.parts ?? [];
+  if (input.engine.buildImage !== undefined && parts.length > 0) {
+    // Runtime and dependencies are images of their own, reused while their digests hold:
+    // a warm deploy reads and stores only the app's own files.
+    const base = await layerBase({
+      engine: input.engine,
+      appName: input.appName,
+      stack: input.stack,
+      parts,
+      labels: {
+        [IMAGE_LABELS.stack]: input.stack.name,
+        [IMAGE_LABELS.stackVersion]: input.stack.version,
+      },
+      log: input.log ?? (() => undefined),
+    });
+    const context = appImageContext({
+      baseImageId: base.id,
+      slug: input.slug,
+      extra,
+      config,
+      only: "app",
+    });
+    // The app's files are new with every build: nothing for a layer cache to find.
+    const image = await input.engine.buildImage(context, {
+      reference,
+      labels,
+      layerCache: false,
+    });
+    await pruneLayerImages(input.engine, input.appName, base.chain);
+    return image;
+  }
   if (input.engine.buildImage !== undefined) {
     // The slug stacked on the run image in cached layers: a warm deploy stores only the
     // app's own files instead of importing a whole root filesystem (~260 MB) again.
@@ -98,6 +141,7 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
   const rootfs = appRootfs({
     runRootfs: createReadStream(input.stack.run.rootfs),
     slug: input.slug,
+    parts: parts.map((part) => part.open),
     extra,
   });
   return input.engine.importImage(rootfs, { reference, labels, ...config });

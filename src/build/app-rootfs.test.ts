@@ -57,6 +57,37 @@ describe("appRootfs", () => {
     ]);
   });
 
+  it("adds the parts the runner moved out of the slug below /app, without a second root", async () => {
+    const empty = packStream(() => Promise.resolve());
+    const slug = packStream((pack) => {
+      pack.entry({ name: "slug", type: "directory", mode: 0o755 });
+      pack.entry({ name: "slug/server.js", mode: 0o644 }, "x");
+      return Promise.resolve();
+    });
+    const runtime = packStream((pack) => {
+      pack.entry({ name: "runtime", type: "directory", mode: 0o700 });
+      pack.entry({ name: "runtime/.heroku/node", mode: 0o755 }, "elf");
+      pack.entry({
+        name: "runtime/.heroku/nodejs",
+        type: "link",
+        linkname: "runtime/.heroku/node",
+      });
+      return Promise.resolve();
+    });
+    const out = appRootfs({
+      runRootfs: empty,
+      slug,
+      parts: [() => Promise.resolve(runtime)],
+      extra: [],
+    });
+    assert.deepEqual(await listing(out), [
+      "app directory 755 1000:1000 ",
+      "app/server.js file 644 1000:1000 x",
+      "app/.heroku/node file 755 1000:1000 elf",
+      "app/.heroku/nodejs link 644 1000:1000 app/.heroku/node",
+    ]);
+  });
+
   it("fails on an empty slug", async () => {
     const empty = () => packStream(() => Promise.resolve());
     const out = appRootfs({ runRootfs: empty(), slug: empty(), extra: [] });

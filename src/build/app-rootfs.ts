@@ -21,6 +21,8 @@ export interface AppRootfsInput {
   readonly slug: Readable;
   /** Slipway's own files for /app (launcher, process types). */
   readonly extra: readonly SlugFile[];
+  /** More trees for /app, read after the slug (the parts the runner moved out of it). */
+  readonly parts?: readonly (() => Promise<Readable>)[];
 }
 
 const KEPT_TYPES = new Set(["file", "directory", "symlink", "link"]);
@@ -40,6 +42,7 @@ export function appRootfs(input: AppRootfsInput): Readable {
   return packStream(async (pack) => {
     await copyRunRootfs(pack, input.runRootfs);
     await addSlug(pack, input.slug);
+    for (const open of input.parts ?? []) await addSlug(pack, await open(), false);
     for (const dir of new Set(input.extra.flatMap((file) => parentDirs(file.path)))) {
       pack.entry({
         ...APP_OWNER,
@@ -88,7 +91,7 @@ async function copyRunRootfs(pack: Pack, runRootfs: Readable): Promise<void> {
   });
 }
 
-async function addSlug(pack: Pack, slug: Readable): Promise<void> {
+async function addSlug(pack: Pack, slug: Readable, withRoot = true): Promise<void> {
   let root: string | undefined;
   await forEachTarEntry(slug, async (entry) => {
     const { header } = entry;
@@ -96,7 +99,12 @@ async function addSlug(pack: Pack, slug: Readable): Promise<void> {
     root ??= header.name.split("/")[0] ?? "";
     const name = renameRoot(header.name, root);
     // Only plain entries; and /app/.slipway is Slipway's, whatever the app brought along.
-    if (name === null || !KEPT_TYPES.has(header.type) || name.startsWith("app/.slipway")) {
+    if (
+      name === null ||
+      (name === "app" && !withRoot) ||
+      !KEPT_TYPES.has(header.type) ||
+      name.startsWith("app/.slipway")
+    ) {
       await finished(body.resume());
       return;
     }

@@ -8,6 +8,8 @@ export interface RunToCompletionOptions {
   /** Receives every output line of the container. */
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** Called when the container has exited (before its last log lines are read). */
+  readonly onExit?: () => void;
 }
 
 /** Lines buildpacks print to say why they stopped, in the Heroku style (" !     ..."). */
@@ -42,6 +44,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
   let exitCode: number;
   try {
     exitCode = await engine.waitContainer(containerId, stop);
+    options.onExit?.();
   } catch (error) {
     await engine.stopContainer(containerId, 0);
     logStop.abort();

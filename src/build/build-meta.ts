@@ -12,6 +12,16 @@ export interface UsedBuildpack {
   readonly name: string;
 }
 
+/**
+ * A part of the slug the runner moved to /workspace/layers/NAME (it changes less often than
+ * the app's code), with a digest of its content (BLAKE2b-256 of a normalized tar): equal
+ * digests make equal image layers.
+ */
+export interface SlugPart {
+  readonly name: "runtime" | "deps";
+  readonly digest: string;
+}
+
 /** What the build runner (buildpacks/_runner/build.sh) leaves in /workspace/meta. */
 export type BuildMeta =
   | {
@@ -24,6 +34,8 @@ export type BuildMeta =
       readonly buildpacks: readonly UsedBuildpack[];
       /** Procfile entries over the buildpacks' default process types. */
       readonly processTypes: ProcessTypes;
+      /** The parts moved out of the slug, bottom layer first (none from older runners). */
+      readonly parts: readonly SlugPart[];
     }
   | {
       /** No buildpack matched and the app has a Dockerfile: the engine builds it. */
@@ -81,7 +93,25 @@ export async function readBuildMeta(tar: Readable): Promise<BuildMeta> {
     buildpackName: first.name,
     buildpacks,
     processTypes,
+    parts: slugParts(text("layers") ?? ""),
   };
+}
+
+/** "runtime HEX\ndeps HEX\n" -> parts; anything else is the runner's bug, not the app's. */
+function slugParts(list: string): SlugPart[] {
+  const parts: SlugPart[] = [];
+  for (const line of list.split("\n")) {
+    if (line.trim() === "") continue;
+    const match = /^(runtime|deps) ([0-9a-f]{64})$/.exec(line.trim());
+    if (match?.[1] !== "runtime" && match?.[1] !== "deps") {
+      throw new BuildFailedError(`the build runner left a malformed layer list: ${line}`);
+    }
+    if (parts.some((part) => part.name === match[1])) {
+      throw new BuildFailedError(`the build runner listed the ${match[1]} layer twice`);
+    }
+    parts.push({ name: match[1], digest: match[2] ?? "" });
+  }
+  return parts;
 }
 
 /** "id<TAB>name" lines; or the older single-buildpack file ("id\nname\n"). */

@@ -125,6 +125,24 @@ describe("runBuild (fake engine)", () => {
     assert.match(files.get("app/.slipway/launch") ?? "", /^#!\/usr\/bin\/env bash/);
   });
 
+  it("with deferCleanup, returns with the image and removes the container afterwards", async () => {
+    const { engine, options } = await setUp(0);
+    const lines: string[] = [];
+    const result = await runBuild({
+      ...options,
+      deferCleanup: true,
+      log: (line) => lines.push(line),
+    });
+    assert.ok(await engine.inspectImage(result.imageRef));
+    await result.cleanedUp;
+    const done = engine.actions.map((a) => `${a.verb} ${a.kind} ${a.name}`);
+    assert.deepEqual(done.slice(-2), [
+      "remove container slipway-build-b-1",
+      "remove volume slipway-build-b-1",
+    ]);
+    assert.ok(lines.some((line) => /^-----> Timings: prepare [\d.]+ s, buildpacks /.test(line)));
+  });
+
   it("fails with the buildpack's reason and still removes the container and workspace", async () => {
     const { engine, options } = await setUp(1);
     await assert.rejects(

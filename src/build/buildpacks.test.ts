@@ -214,7 +214,41 @@ describe("buildpacks on Podman", { skip: !canRun && "needs root, podman and debo
     assert.equal(image?.labels["io.slipway.buildpacks"], "dockerfile");
     const app = await serve(result, "docker-web");
     assert.equal(await fetchText(`${app.url}/index.txt`), "Hello from a Dockerfile\n");
+    // The RUN step ran, as the image's user, without a network (only lo: Podman ignores
+    // networkmode=none, see src/engine/docker/docker-images.ts), logged in the build log.
+    assert.match(log, /STEP \d+\/\d+: RUN python3/);
+    assert.equal(await fetchText(`${app.url}/run.txt`), "RUN works as uid 1000 with ['lo']\n");
     await engine.removeContainer(app.id);
+  });
+
+  it("fails a Dockerfile whose RUN step fails, with what the step printed", async () => {
+    const dir = join(home, "docker-run-fails");
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, "Dockerfile"),
+      'FROM slipway/stack-run:24.1\nRUN ls /no-such-dir\nCMD ["sleep", "1"]\n',
+    );
+    await assert.rejects(build(dir, "docker-run-fails"), (error: unknown) => {
+      assert.ok(error instanceof BuildFailedError, String(error));
+      assert.match(error.message, /the Dockerfile did not build: .*exit status 2/);
+      assert.match(error.message, /cannot access '\/no-such-dir': No such file or directory/);
+      return true;
+    });
+  });
+
+  it("refuses a Dockerfile whose RUN steps would run as root, before anything runs", async () => {
+    const dir = join(home, "docker-root");
+    await mkdir(dir, { recursive: true });
+    // The build stack's user is root; the engine's builder has no user namespace.
+    await writeFile(
+      join(dir, "Dockerfile"),
+      'FROM slipway/stack-build:24.1\nRUN id\nFROM slipway/stack-run:24.1\nUSER 0\nRUN id\nCMD ["sleep", "1"]\n',
+    );
+    await assert.rejects(build(dir, "docker-root"), (error: unknown) => {
+      assert.ok(error instanceof BuildFailedError, String(error));
+      assert.match(error.message, /runs RUN steps as root \(line 2, 5\)/);
+      return true;
+    });
   });
 
   it("builds a pnpm app: build script, devDependencies pruned", async () => {

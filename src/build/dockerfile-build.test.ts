@@ -20,6 +20,7 @@ describe("readDockerfile", () => {
       command: "'python3' '-u' 'server.py' 'it'\\''s'",
       workdir: "/srv",
       user: null,
+      runs: [],
     });
   });
 
@@ -31,7 +32,7 @@ describe("readDockerfile", () => {
 });
 
 describe("dockerfileProcessTypes", () => {
-  const facts = { command: "serve", workdir: "/srv", user: null };
+  const facts = { command: "serve", workdir: "/srv", user: null, runs: [] };
   it("uses the image's command for web and runs every type in its WORKDIR", () => {
     assert.deepEqual(dockerfileProcessTypes(facts, "worker: work\n"), {
       web: "cd '/srv' && serve",
@@ -44,7 +45,8 @@ describe("dockerfileProcessTypes", () => {
       web: "other",
     });
     assert.throws(
-      () => dockerfileProcessTypes({ command: null, workdir: null, user: null }, undefined),
+      () =>
+        dockerfileProcessTypes({ command: null, workdir: null, user: null, runs: [] }, undefined),
       BuildFailedError,
     );
   });

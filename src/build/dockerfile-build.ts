@@ -2,8 +2,9 @@ import type { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import { parseProcfile, type ProcessTypes } from "../domain/procfile.ts";
-import type { Engine, ImageInfo } from "../engine/engine.ts";
+import type { ContainerLimits, Engine, ImageInfo } from "../engine/engine.ts";
 import { APP_UID } from "./app-rootfs.ts";
+import { rootRunLines, runSteps, type RunStep } from "./dockerfile-user.ts";
 import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./tar-stream-node.ts";
 
 /** What the app's Dockerfile says about how to run it (the parts Slipway needs). */
@@ -12,6 +13,8 @@ export interface DockerfileFacts {
   readonly command: string | null;
   readonly workdir: string | null;
   readonly user: string | null;
+  /** Every RUN step, with what decides the user it runs as (see dockerfile-user.ts). */
+  readonly runs: readonly RunStep[];
 }
 
 /**
@@ -36,7 +39,7 @@ export function readDockerfile(text: string): DockerfileFacts {
     if (instruction === "USER") user = rest;
   }
   const command = [entrypoint, cmd].filter((part) => part !== null && part !== "").join(" ");
-  return { command: command === "" ? null : command, workdir, user };
+  return { command: command === "" ? null : command, workdir, user, runs: runSteps(text) };
 }
 
 /** `["node", "a b.js"]` -> `'node' 'a b.js'`; the shell form as it is. */
@@ -84,7 +87,7 @@ export function dockerfileProcessTypes(
 }
 
 export interface DockerfileImageInput {
-  readonly engine: Pick<Engine, "buildImage" | "removeImage">;
+  readonly engine: Pick<Engine, "buildImage" | "removeImage" | "inspectImage">;
   /** The build's slug directory as Engine.getArchive returns it (entries "slug/..."). */
   readonly slug: Readable;
   readonly reference: string;
@@ -93,11 +96,14 @@ export interface DockerfileImageInput {
   /** Slipway's own files for /app/.slipway (launcher, process types). */
   readonly extra: readonly { path: string; content: string | Buffer; mode: number }[];
   readonly log: (line: string) => void;
+  /** Memory and CPU caps of the Dockerfile's RUN steps (the build's limits). */
+  readonly limits?: Pick<ContainerLimits, "memoryBytes" | "cpus">;
 }
 
 /**
  * Builds the app's Dockerfile with the engine (no network, no pulls: base images must be
- * local, e.g. FROM slipway/stack-run:24.1), then adds Slipway's launcher on top so that the
+ * local, e.g. FROM slipway/stack-run:24.1; RUN steps capped by `limits`, their output in
+ * the build log and, when one fails, in the error), then adds Slipway's launcher on top so that the
  * image runs like every other app image. Throws BuildFailedError when the engine refuses.
  */
 export async function buildDockerfileImage(input: DockerfileImageInput): Promise<ImageInfo> {
@@ -105,6 +111,7 @@ export async function buildDockerfileImage(input: DockerfileImageInput): Promise
   if (engine.buildImage === undefined) {
     throw new BuildFailedError("this engine cannot build Dockerfiles");
   }
+  await refuseRootSteps(engine, input.facts.runs);
   const baseReference = `${input.reference}-dockerfile`;
   let base: ImageInfo;
   try {
@@ -112,6 +119,10 @@ export async function buildDockerfileImage(input: DockerfileImageInput): Promise
     base = await engine.buildImage(rerooted(input.slug), {
       reference: baseReference,
       labels: input.labels,
+      log: (line) => {
+        input.log(`       ${line}`);
+      },
+      ...(input.limits === undefined ? {} : { limits: input.limits }),
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -142,6 +153,24 @@ export async function buildDockerfileImage(input: DockerfileImageInput): Promise
     // The final image keeps the layers; only the intermediate tag goes.
     await engine.removeImage(baseReference).catch(() => undefined);
   }
+}
+
+/**
+ * Refuses a Dockerfile with RUN steps that would run as root: the engine's builder runs
+ * them without a user namespace, so root in a step would be root on the host.
+ */
+async function refuseRootSteps(
+  engine: Pick<Engine, "inspectImage">,
+  runs: readonly RunStep[],
+): Promise<void> {
+  const users = new Map<string, string | undefined>();
+  for (const image of new Set(runs.filter((r) => r.user === null).map((r) => r.baseImage)))
+    users.set(image, (await engine.inspectImage(image))?.user);
+  const lines = rootRunLines(runs, (image) => users.get(image));
+  if (lines.length === 0) return;
+  throw new BuildFailedError(
+    `the Dockerfile runs RUN steps as root (line ${lines.join(", ")}): Slipway runs RUN steps only as an unprivileged user. Add "USER 1000" (the run stack's app user) before them, or build as root outside Slipway and deploy the result`,
+  );
 }
 
 function parents(name: string): string[] {

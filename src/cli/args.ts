@@ -11,6 +11,11 @@ export interface FlagSpec {
   readonly short?: string;
   /** A string flag the command cannot run without. */
   readonly required?: boolean;
+  /**
+   * A string flag that may be given several times; the values arrive joined by
+   * VARIADIC_SEPARATOR (split them with splitVariadic).
+   */
+  readonly repeatable?: boolean;
 }
 
 /** A positional argument a command accepts, in order. */
@@ -104,7 +109,9 @@ export function parseCommandArgs(
     if (token.kind === "option-terminator") continue;
     const spec = Object.hasOwn(flagSpecs, token.name) ? flagSpecs[token.name] : undefined;
     if (spec === undefined) throw usage(`unknown flag ${token.rawName} for "${command}"`);
-    if (token.name in flags) throw usage(`flag --${token.name} given more than once`);
+    if (token.name in flags && spec.repeatable !== true) {
+      throw usage(`flag --${token.name} given more than once`);
+    }
     if (spec.type === "boolean") {
       if (token.value !== undefined) throw usage(`flag --${token.name} takes no value`);
       flags[token.name] = true;
@@ -117,7 +124,9 @@ export function parseCommandArgs(
         `flag --${token.name} needs a value (--${token.name} ${spec.placeholder ?? "VALUE"})`,
       );
     }
-    flags[token.name] = value;
+    const previous = flags[token.name];
+    flags[token.name] =
+      typeof previous === "string" ? `${previous}${VARIADIC_SEPARATOR}${value}` : value;
   }
 
   for (const [name, spec] of Object.entries(flagSpecs)) {

@@ -6,8 +6,9 @@ import {
   type OutgoingHttpHeaders,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
+import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type { Problem } from "../api/problem.ts";
 import type { Credentials } from "../security/tokens.ts";
 import { ApiError, ConnectionError } from "./errors.ts";
@@ -145,6 +146,35 @@ export class ApiClient {
     } finally {
       res.destroy();
     }
+  }
+
+  /**
+   * POSTs to an endpoint that switches the connection to a raw stream (101, `Upgrade:
+   * tcp`: an interactive one-off's terminal) and returns it. Any other answer is an error.
+   */
+  async upgrade(path: string): Promise<Duplex> {
+    const { req, response } = this.#open(
+      "POST",
+      path,
+      { Connection: "Upgrade", Upgrade: "tcp" },
+      IDLE_TIMEOUT_MS,
+    );
+    req.end();
+    const switched = new Promise<Socket>((resolve) => {
+      req.once("upgrade", (_res: IncomingMessage, socket: Socket, head: Buffer) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+    });
+    const answered = response.then(async (res) => {
+      await readOk(res);
+      throw new ConnectionError(`${this.target} did not switch protocols for ${path}`);
+    });
+    const socket = await Promise.race([switched, answered]);
+    // A terminal may sit idle for long: the request timeout no longer applies.
+    req.setTimeout(0);
+    socket.setTimeout(0);
+    return socket;
   }
 
   async #exchange(

@@ -1,3 +1,5 @@
+import type { Readable, Writable } from "node:stream";
+
 /** Where a command writes and reads; the process's streams in production, memory in tests. */
 export interface CliIo {
   /** Writes to stdout: results and, without --json, build logs. */
@@ -8,6 +10,19 @@ export interface CliIo {
   readonly errIsTTY: boolean;
   /** All of stdin, for secrets passed through a pipe rather than argv. */
   readStdin(): Promise<string>;
+  /** Present when stdin and stdout are both a terminal (`slipway run` is interactive). */
+  readonly terminal?: Terminal;
+}
+
+/** The user's terminal, for an interactive one-off. */
+export interface Terminal {
+  readonly input: Readable;
+  readonly output: Writable;
+  size(): { readonly rows: number; readonly cols: number };
+  /** Switches the input to raw mode; the returned function switches it back. */
+  raw(): () => void;
+  /** Calls listener whenever the terminal is resized; returns an unsubscribe function. */
+  onResize(listener: () => void): () => void;
 }
 
 /** The real process streams. */
@@ -20,6 +35,27 @@ export function processIo(): CliIo {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
       return Buffer.concat(chunks).toString("utf8");
+    },
+    ...(process.stdin.isTTY && process.stdout.isTTY ? { terminal: processTerminal() } : {}),
+  };
+}
+
+function processTerminal(): Terminal {
+  const { stdin, stdout } = process;
+  return {
+    input: stdin,
+    output: stdout,
+    size: () => ({ rows: stdout.rows, cols: stdout.columns }),
+    raw() {
+      stdin.setRawMode(true);
+      return () => {
+        stdin.setRawMode(false);
+        stdin.pause();
+      };
+    },
+    onResize(listener) {
+      stdout.on("resize", listener);
+      return () => stdout.off("resize", listener);
     },
   };
 }

@@ -190,6 +190,26 @@ describe("AppController", () => {
     assert.ok(events.some((e) => e.message.includes("out of memory")));
   });
 
+  it("says when a replaced container ignored SIGTERM and was killed after the grace", async () => {
+    engine = new FakeEngine({
+      instance: "t1",
+      program: () => ({ untilStopped: true, ignoresSigterm: true }),
+    });
+    controller = makeController(() => healthy);
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    await release(2);
+    await controller.reconcile(app.id, signal);
+    const stopped = (await store.listEvents(app.id, 20)).filter(
+      (e) => e.type === "container.stopped",
+    );
+    assert.equal(stopped.length, 1);
+    assert.match(
+      stopped[0]?.message ?? "",
+      /replaced by v2; killed after the 1 s grace period \(SIGTERM ignored\)/,
+    );
+  });
+
   it("adopts running containers after a restart without restarting them", async () => {
     await release(1);
     await controller.reconcile(app.id, signal);
@@ -272,6 +292,24 @@ describe("AppController", () => {
     );
     assert.equal(crashes.length, 2);
     assert.match(crashes[0]?.message ?? "", /exited with code 1; restart #2 in 1 s/);
+    assert.equal(state.crashes(app.id).get("web")?.restarts, 2);
+  });
+
+  it("keeps the back-off across a daemon restart (crash history restored from the store)", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    for (let i = 0; i < 2; i++) {
+      const [c] = await running();
+      engine.exitContainer(c?.id ?? "", 1);
+      await controller.reconcile(app.id, signal);
+    }
+    // A new daemon: empty memory, the same store; it restores what the store kept.
+    state = new RuntimeState();
+    for (const record of await store.listCrashRecords()) state.restoreCrash(record);
+    controller = makeController(() => healthy);
+    const result = await controller.reconcile(app.id, signal);
+    assert.ok((result.retryAfterMs ?? 0) > 0, "still backing off");
+    assert.equal((await running()).length, 0);
     assert.equal(state.crashes(app.id).get("web")?.restarts, 2);
   });
 

@@ -336,6 +336,7 @@ export class AppController {
       return;
     }
     const crash = state.recordCrash(app.id, remove.processType, this.#now());
+    await store.saveCrashRecord({ appId: app.id, processType: remove.processType, ...crash });
     const wait = Math.max(0, crash.backoffUntil - this.#now());
     const loop = state.crashLooping(app.id, remove.processType, this.#now()) ? "; crash loop" : "";
     await store.addEvent(
@@ -351,9 +352,14 @@ export class AppController {
     const { engine, state, logger, store } = this.#deps;
     logger.info("stopping container", { app: app.name, container: stop.name, reason: stop.reason });
     await engine.stopContainer(stop.containerId, settings.stopGraceSeconds);
+    // Exit 137 after a stop is the engine's SIGKILL at the end of the grace period.
+    const killed = (await engine.inspectContainer(stop.containerId))?.exitCode === 137;
     await engine.removeContainer(stop.containerId);
     state.forget(stop.containerId);
-    await store.addEvent(app.id, "container.stopped", `${stop.name} ${stop.reason}`);
+    const how = killed
+      ? `; killed after the ${String(settings.stopGraceSeconds)} s grace period (SIGTERM ignored)`
+      : "";
+    await store.addEvent(app.id, "container.stopped", `${stop.name} ${stop.reason}${how}`);
   }
 
   async #removeLeftovers(appId: string, containers: readonly ContainerInfo[]): Promise<void> {

@@ -28,6 +28,11 @@ export interface BuildResult {
   readonly stack: string;
   /** What the app's app.json says, if it has one. */
   readonly manifest?: AppManifest | null;
+  /**
+   * When the builder still removes its build container after returning: resolves once it
+   * is done (never rejects). The release is made and the build marked finished meanwhile.
+   */
+  readonly cleanedUp?: Promise<void>;
 }
 
 /** The builder port: turns source into an image (buildpacks in a build container). */
@@ -95,6 +100,7 @@ export class BuildController {
     await store.updateBuild(build.id, { status: "running" });
     const log = files.openLog(build.id);
     const started = Date.now();
+    let cleanedUp: Promise<void> | undefined;
     try {
       const config = (await this.#deps.configVars?.(app.id)) ?? { version: null, vars: {} };
       const result = await builder.build({
@@ -107,6 +113,7 @@ export class BuildController {
         signal,
         configVars: config.vars,
       });
+      ({ cleanedUp } = result);
       const release = await store.createRelease({
         appId: app.id,
         imageDigest: result.imageDigest,
@@ -156,6 +163,9 @@ export class BuildController {
       });
       await store.addEvent(app.id, "build.failed", `build ${build.id} failed: ${reason}`);
     } finally {
+      // The builder may still be removing its build container (the release rolls out
+      // meanwhile); it may log a warning, so the log closes after it.
+      await cleanedUp;
       await log.close();
       const waiting = (await store.listBuilds(app.id)).some(
         (b) =>

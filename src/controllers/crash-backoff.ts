@@ -1,13 +1,6 @@
-/** Crash history of one process type of an app. */
-export interface CrashRecord {
-  /** Consecutive crashes (reset after a quiet period). */
-  readonly count: number;
-  /** Every crash replaced since the daemon started, for `slipway ps`. */
-  readonly restarts: number;
-  readonly lastCrashAt: number;
-  /** The next replacement may start at this time (ms since the epoch). */
-  readonly backoffUntil: number;
-}
+import type { CrashRecord } from "../domain/crash-record.ts";
+
+export type { CrashRecord };
 
 /** First delay once a type keeps crashing; doubles with every further crash. */
 export const BACKOFF_BASE_MS = 1000;

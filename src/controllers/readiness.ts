@@ -2,6 +2,14 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
+/**
+ * Pause after the n-th failed check: short at first (an app that boots in 120 ms should not
+ * wait 200 ms for the next look: that is deploy time), then 200 ms.
+ */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(200, 25 * 2 ** attempt);
+}
+
 /** Resolves true once address:port accepts a TCP connection, false if it never does in time. */
 export async function waitForTcp(
   address: string,
@@ -10,9 +18,9 @@ export async function waitForTcp(
   signal: AbortSignal,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !signal.aborted) {
+  for (let attempt = 0; Date.now() < deadline && !signal.aborted; attempt++) {
     if (await tryConnect(address, port, Math.min(1000, deadline - Date.now()))) return true;
-    await sleep(200, undefined, { signal }).catch(() => undefined);
+    await sleep(retryDelayMs(attempt), undefined, { signal }).catch(() => undefined);
   }
   return false;
 }
@@ -51,10 +59,10 @@ export async function waitForHealthy(
 ): Promise<boolean> {
   if (path === undefined || path === null) return waitForTcp(address, port, timeoutMs, signal);
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !signal.aborted) {
+  for (let attempt = 0; Date.now() < deadline && !signal.aborted; attempt++) {
     const status = await httpStatus(address, port, path, Math.min(2000, deadline - Date.now()));
     if (status >= 200 && status < 400) return true;
-    await sleep(200, undefined, { signal }).catch(() => undefined);
+    await sleep(retryDelayMs(attempt), undefined, { signal }).catch(() => undefined);
   }
   return false;
 }

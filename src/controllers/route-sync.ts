@@ -81,7 +81,9 @@ export class RouteSync {
     const certificates =
       pem === undefined
         ? undefined
-        : domains.filter((d) => d.certStatus === "issued").map((d) => pem(d.hostname));
+        : domains
+            .filter((d) => d.certStatus === "issued")
+            .map((d) => ({ host: d.hostname, pem: pem(d.hostname) }));
     await router.apply(certificates === undefined ? table : { ...table, certificates });
   }
 }

@@ -1,9 +1,12 @@
+import type { ProcessCrashRecord } from "../domain/crash-record.ts";
 import { isCrashLooping, recordCrash, type CrashRecord } from "./crash-backoff.ts";
 
 /**
  * What the controllers learned by probing, kept in memory: which containers passed their
  * readiness check and which release each app serves. Losing it (a daemon restart) is
- * safe: running containers are probed again and the newest ready release is served.
+ * safe: running containers are probed again and the newest ready release is served. The
+ * crash history is the exception: the app controller also saves it in the store and the
+ * daemon restores it at start, so a crash-looping app keeps its back-off across restarts.
  */
 export class RuntimeState {
   readonly #ready = new Set<string>();
@@ -44,7 +47,15 @@ export class RuntimeState {
     return record;
   }
 
-  /** Crash history of each process type of the app that crashed since the daemon started. */
+  /** Puts back a crash history kept in the store (at daemon start). */
+  restoreCrash(record: ProcessCrashRecord): void {
+    const { appId, processType, count, restarts, lastCrashAt, backoffUntil } = record;
+    const byType = this.#crashes.get(appId) ?? new Map<string, CrashRecord>();
+    byType.set(processType, { count, restarts, lastCrashAt, backoffUntil });
+    this.#crashes.set(appId, byType);
+  }
+
+  /** Crash history of each process type of the app that ever crashed. */
   crashes(appId: string): ReadonlyMap<string, CrashRecord> {
     return this.#crashes.get(appId) ?? new Map<string, CrashRecord>();
   }

@@ -75,7 +75,8 @@ export async function* readBuildLog(
     }
     // The status was read before the file, so everything written before it finished is in.
     if (finished || options.signal.aborted) break;
-    await sleep(150, undefined, { signal: options.signal }).catch(() => undefined);
+    // Short: the deploy command follows this log, and its end is when the deploy goes on.
+    await sleep(50, undefined, { signal: options.signal }).catch(() => undefined);
   }
   partial += decoder.end();
   if (partial !== "") yield partial;

@@ -48,6 +48,8 @@ export function buildpackBuilder(config: Config, engine: Engine): Builder {
         network: `sw-${config.instance}-build`,
         // Config vars reach the buildpacks as ENV_DIR files (never the build log).
         env: request.configVars ?? {},
+        // The release is made while the build container is removed.
+        deferCleanup: true,
       });
       return { ...result, manifest };
     },

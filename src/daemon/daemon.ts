@@ -1,6 +1,9 @@
 import { createAdaptorServer } from "@hono/node-server";
+import { serveUpgrades } from "../api/upgrade.ts";
+import { rotateEvery } from "./log-rotation.ts";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
+import { join } from "node:path";
 import { createApi } from "../api/api.ts";
 import { releaseOps } from "../api/release-ops.ts";
 import { loadSecretKey } from "../security/secrets.ts";
@@ -32,6 +35,9 @@ import { pathsOf, routerSettingsOf, type Paths } from "./paths.ts";
 import { certificateServices, metricsDeps, startAccessLog } from "./traffic.ts";
 import { platformApiDeps } from "./platform.ts";
 import { probeSite } from "../router/probe.ts";
+
+/** Size at which daemon.log and haproxy.log are rotated to FILE.1. */
+const LOG_MAX_BYTES = 32 * 1024 * 1024;
 
 /** A running control plane. */
 export interface Daemon {
@@ -67,6 +73,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   const accessLog = await startAccessLog(paths);
   const router = await startRouter(config, paths, logger, accessLog.port);
   const state = new RuntimeState();
+  // A crash-looping app keeps its back-off (and `ps` its restart counts) across restarts.
+  for (const record of await store.listCrashRecords()) state.restoreCrash(record);
   // RouteSync and the certificate services need each other: sync is bound late.
   let syncRoutes: () => Promise<void> = () => Promise.resolve();
   const certificates = await certificateServices({
@@ -190,6 +198,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       instance: config.instance,
       logger,
       defaults: config.runtime,
+      accessLog: accessLog.log,
       releaseEnv: (release) => readConfigVars(store, secrets, release.appId, release.configVersion),
     }),
     // `slipway doctor --app NAME`: CIS Docker 5.x, PSS restricted and Slipway's baseline.
@@ -208,7 +217,10 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       logger.error("internal error", { error, method: request.method, url: request.url });
     },
   });
-  const server = await listen(createAdaptorServer({ fetch: api.fetch }) as Server, paths.apiSocket);
+  const adaptor = createAdaptorServer({ fetch: api.fetch }) as Server;
+  // Interactive one-offs switch their connection to a raw stream through the same API.
+  serveUpgrades(adaptor, (request, env) => api.fetch(request, env));
+  const server = await listen(adaptor, paths.apiSocket);
 
   const token = await ensureAdminToken(store, paths.credentials, {
     url: `https://slipway.${config.domain}${config.httpsPort === 443 ? "" : `:${String(config.httpsPort)}`}`,
@@ -219,6 +231,14 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
 
   await controllers.start();
   certificates.controller?.start();
+  const stopRotating = rotateEvery(
+    [paths.daemonLog, join(paths.routerDir, "haproxy.log")],
+    LOG_MAX_BYTES,
+    60_000,
+    (file, error) => {
+      logger.warn("rotating a log failed", { file, error });
+    },
+  );
   await writeFile(paths.daemonPid, `${String(process.pid)}\n`, { mode: 0o600 });
   logger.info("slipway is ready", {
     api: paths.apiSocket,
@@ -230,6 +250,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     paths,
     async stop() {
       logger.info("stopping the control plane");
+      stopRotating();
       await controllers.stop();
       await certificates.controller?.stop();
       await accessLog.log.close();

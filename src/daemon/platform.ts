@@ -120,7 +120,10 @@ export function platformApiDeps(
       // containers and network (and would again after a crash, from the resync).
       await store.deleteApp(app.id);
       await deps.controllers.reconcileApp(app.id);
-      for (const image of await engine.listImages({ [LABEL.app]: app.name })) {
+      const images = await engine.listImages({ [LABEL.app]: app.name });
+      // Newest first: app images stand on the app's layer images (src/build/layer-images.ts).
+      images.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      for (const image of images) {
         await engine.removeImage(image.id);
       }
       await engine.removeVolume(buildCacheVolume(app.name));

@@ -1,20 +1,22 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import type { AppLogOptions, OneOffInfo, RuntimeDeps } from "../api/runtime-deps.ts";
+import type { Duplex } from "node:stream";
+import type { OneOffInfo, RuntimeDeps, TerminalSize } from "../api/runtime-deps.ts";
 import { EXIT_TRAILER } from "../api/runtime-deps.ts";
 import { appContainerSpec, appNetworkName } from "../controllers/container-spec.ts";
 import type { App } from "../domain/app.ts";
 import type { RuntimeDefaults } from "../domain/app-settings.ts";
-import { NotFoundError, ValidationError } from "../domain/errors.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
 import { LABEL } from "../domain/labels.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Release } from "../domain/release.ts";
 import type { ContainerInfo, Engine } from "../engine/engine.ts";
 import type { Store } from "../store/store.ts";
+import { appLogs, type AccessLogSource } from "./app-logs.ts";
+import { OneOffSessions } from "./one-off-sessions.ts";
 
 /** The launcher every release image carries; `-c` runs a shell command after .profile.d. */
 const LAUNCHER = "/app/.slipway/launch";
-/** How often a followed log looks for new containers (scale up, deploys). */
-const LOG_POLL_MS = 2000;
+/** How long an interactive one-off waits for its terminal before it is removed. */
+const ATTACH_TIMEOUT_MS = 60_000;
 
 export interface RuntimeOpsDeps {
   readonly store: Store;
@@ -22,6 +24,8 @@ export interface RuntimeOpsDeps {
   readonly instance: string;
   readonly logger: Logger;
   readonly defaults: RuntimeDefaults;
+  /** The router's access log, for the `router` lines of `slipway logs`. */
+  readonly accessLog?: AccessLogSource;
   /** The environment of a release's containers (its config vars). */
   readonly releaseEnv?: (release: Release) => Promise<Readonly<Record<string, string>>>;
 }
@@ -34,6 +38,25 @@ export interface RuntimeOpsDeps {
 export function runtimeOps(deps: RuntimeOpsDeps): RuntimeDeps {
   const { store, engine } = deps;
 
+  const sessions = new OneOffSessions();
+
+  /** Stops and removes an interactive one-off and keeps its exit code. */
+  async function finish(app: App, info: ContainerInfo): Promise<void> {
+    let code = -1;
+    try {
+      await engine.stopContainer(info.id, 1);
+      code = (await engine.inspectContainer(info.id))?.exitCode ?? -1;
+      await store.addEvent(app.id, "run.exited", `${info.name} exited with code ${String(code)}`);
+    } catch (error) {
+      deps.logger.warn("ending one-off failed", { container: info.name, error });
+    } finally {
+      sessions.close(app.id, info.id, code);
+      await engine.removeContainer(info.id).catch((error: unknown) => {
+        deps.logger.warn("removing one-off failed", { container: info.name, error });
+      });
+    }
+  }
+
   async function ownedOneOff(app: App, id: string): Promise<ContainerInfo> {
     const info = await engine.inspectContainer(id);
     if (info?.labels[LABEL.appId] !== app.id || info.labels[LABEL.role] !== "one-off")
@@ -44,7 +67,7 @@ export function runtimeOps(deps: RuntimeOpsDeps): RuntimeDeps {
   return {
     defaults: deps.defaults,
 
-    async runOneOff(app: App, command: string): Promise<OneOffInfo> {
+    async runOneOff(app: App, command: string, terminal?: TerminalSize): Promise<OneOffInfo> {
       const release = await store.currentRelease(app.id);
       if (release === undefined)
         throw new ValidationError(
@@ -56,22 +79,67 @@ export function runtimeOps(deps: RuntimeOpsDeps): RuntimeDeps {
         [LABEL.app]: app.name,
         [LABEL.appId]: app.id,
       });
+      const tty = terminal !== undefined;
       const spec = {
         ...base,
         cmd: [LAUNCHER, "-c", command],
+        env: tty ? { TERM: "xterm-256color", ...base.env } : base.env,
         networkAliases: [],
         labels: { ...base.labels, [LABEL.role]: "one-off" },
+        tty,
       };
       const id = await engine.createContainer(spec);
       try {
-        await engine.startContainer(id);
+        // An interactive one-off starts once its terminal is attached.
+        if (!tty) await engine.startContainer(id);
       } catch (error) {
         await engine.removeContainer(id);
         throw error;
       }
-      await store.addEvent(app.id, "run", `${spec.name}: ${command.slice(0, 200)}`);
-      return { id, name: spec.name };
+      await store.addEvent(
+        app.id,
+        "run",
+        `${spec.name}${tty ? " (interactive)" : ""}: ${command.slice(0, 200)}`,
+      );
+      if (tty) {
+        sessions.open(app.id, id, terminal);
+        // A client that never attaches (it crashed, or lost its connection) leaves nothing.
+        setTimeout(() => {
+          if (!sessions.isOpen(id)) return;
+          void engine.inspectContainer(id).then((info) => info && finish(app, info));
+        }, ATTACH_TIMEOUT_MS).unref();
+      }
+      return { id, name: spec.name, tty };
     },
+
+    async attachOneOff(app: App, id: string): Promise<Duplex> {
+      const info = await ownedOneOff(app, id);
+      if (info.state !== "created" || !sessions.isOpen(info.id))
+        throw new ConflictError(`${info.name} is not waiting for a terminal`);
+      sessions.attach(info.id);
+      const terminal = await engine.attachContainer(info.id);
+      try {
+        await engine.startContainer(info.id);
+        // The engine sizes a terminal only once it runs (Podman ignores ConsoleSize): at
+        // once, before the client's keystrokes flow, like `docker run -it` does.
+        const size = sessions.size(info.id);
+        if (size !== undefined) await engine.resizeContainer(info.id, size);
+      } catch (error) {
+        terminal.destroy();
+        await finish(app, info);
+        throw error;
+      }
+      // The session ends when either side closes: the command exited, or the client left.
+      terminal.once("close", () => void finish(app, info));
+      return terminal;
+    },
+
+    async resizeOneOff(app: App, id: string, size: TerminalSize): Promise<void> {
+      const info = await ownedOneOff(app, id);
+      await engine.resizeContainer(info.id, size);
+    },
+
+    oneOffExit: (app, id, signal) => sessions.exitCode(app.id, id, signal),
 
     async *oneOffOutput(app: App, id: string, signal: AbortSignal): AsyncGenerator<string> {
       const info = await ownedOneOff(app, id);
@@ -92,95 +160,4 @@ export function runtimeOps(deps: RuntimeOpsDeps): RuntimeDeps {
 
     appLogs: (app, options) => appLogs(deps, app, options),
   };
-}
-
-/** "web.v3-1a2b3c" from "sw-inst-app-web-v3-1a2b3c". */
-function tag(c: ContainerInfo): string {
-  const type = c.labels[LABEL.processType] ?? "?";
-  const role = c.labels[LABEL.role];
-  const release = c.labels[LABEL.release] ?? "?";
-  const suffix = c.name.slice(c.name.lastIndexOf("-") + 1);
-  return role === "one-off" ? `run.${suffix}` : `${type}.v${release}-${suffix}`;
-}
-
-async function* appLogs(
-  deps: RuntimeOpsDeps,
-  app: App,
-  options: AppLogOptions,
-): AsyncGenerator<string> {
-  const { engine, store } = deps;
-  const wanted = (c: ContainerInfo): boolean =>
-    options.type === undefined || c.labels[LABEL.processType] === options.type;
-  const list = async (): Promise<ContainerInfo[]> =>
-    (await engine.listContainers({ [LABEL.appId]: app.id })).filter(
-      (c) => c.labels[LABEL.role] !== "build" && wanted(c),
-    );
-
-  if (options.type === undefined) {
-    const events = (await store.listEvents(app.id, options.tail)).reverse();
-    for (const e of events) yield `${e.createdAt} slipway: ${e.type} ${e.message}`;
-  }
-  const containers = await list();
-  if (!options.follow) {
-    for (const c of containers) {
-      for await (const line of engine.logs(c.id, { follow: false, tail: options.tail }))
-        yield `${tag(c)}: ${line.line}`;
-    }
-    return;
-  }
-
-  // Follow: merge every container's stream, attaching new containers as they appear.
-  const queue: string[] = [];
-  let wake: (() => void) | undefined;
-  const push = (line: string): void => {
-    queue.push(line);
-    wake?.();
-  };
-  const attached = new Set<string>();
-  const attach = (c: ContainerInfo, tail: number): void => {
-    if (attached.has(c.id)) return;
-    attached.add(c.id);
-    void (async () => {
-      try {
-        for await (const line of engine.logs(c.id, { follow: true, tail, signal: options.signal }))
-          push(`${tag(c)}: ${line.line}`);
-      } catch {
-        // The container went away; its lines so far were delivered.
-      }
-    })();
-  };
-  for (const c of containers) attach(c, options.tail);
-  let lastEvent = (await store.listEvents(app.id, 1))[0]?.id ?? 0;
-  const stopped = (): boolean => options.signal.aborted;
-  const poll = async (): Promise<void> => {
-    while (!stopped()) {
-      await sleep(LOG_POLL_MS, undefined, { signal: options.signal }).catch(() => undefined);
-      if (stopped()) break;
-      try {
-        for (const c of await list()) attach(c, 0);
-        if (options.type === undefined) {
-          const fresh = (await store.listEvents(app.id, 50))
-            .filter((e) => e.id > lastEvent)
-            .reverse();
-          for (const e of fresh) push(`${e.createdAt} slipway: ${e.type} ${e.message}`);
-          lastEvent = fresh.at(-1)?.id ?? lastEvent;
-        }
-      } catch {
-        // A failed poll is retried on the next tick.
-      }
-    }
-    wake?.();
-  };
-  void poll();
-  while (!options.signal.aborted) {
-    const line = queue.shift();
-    if (line !== undefined) {
-      yield line;
-      continue;
-    }
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    wake = undefined;
-  }
 }

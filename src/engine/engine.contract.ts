@@ -227,6 +227,22 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
         await engine.removeContainer(id);
       },
 
+      "attaches to a terminal container: output through the stream, resizable": async () => {
+        const { engine } = fixture();
+        const id = await create(spec("tty", CONTRACT_COMMANDS.twoLines, { tty: true }));
+        const terminal = await engine.attachContainer(id);
+        const chunks: Buffer[] = [];
+        terminal.on("data", (chunk: Buffer) => chunks.push(chunk));
+        const ended = new Promise((resolve) => terminal.once("end", resolve));
+        await engine.startContainer(id);
+        await engine.resizeContainer(id, { rows: 30, cols: 90 });
+        assert.equal(await engine.waitContainer(id, AbortSignal.timeout(30_000)), 0);
+        await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        terminal.destroy();
+        // A terminal ends lines with CR LF and has no separate stderr.
+        assert.match(Buffer.concat(chunks).toString(), /first\r\n(.|\n)*second\r\n/);
+      },
+
       "waitContainer gives up when its signal aborts": async () => {
         const { engine } = fixture();
         const id = await create(spec("wait-abort", CONTRACT_COMMANDS.sleep));

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 
 /**
  * The engine port: containers, images, networks and volumes. The default driver speaks
@@ -44,6 +44,14 @@ export interface Engine {
   listContainers(labels?: Readonly<Record<string, string>>): Promise<ContainerInfo[]>;
   /** Output lines as they come; with follow, until the container exits or signal aborts. */
   logs(id: string, options: LogOptions): AsyncIterable<LogLine>;
+  /**
+   * The terminal of a created `tty` container as one raw stream: what is written is its
+   * stdin, what is read its output. Attach before start so no output is lost; ending the
+   * stream closes stdin.
+   */
+  attachContainer(id: string): Promise<Duplex>;
+  /** Resizes the terminal of a `tty` container. */
+  resizeContainer(id: string, size: TerminalSize): Promise<void>;
   /** Extracts a tar stream into the container at path (works on created containers). */
   putArchive(id: string, path: string, tar: Readable): Promise<void>;
   /** A tar stream of path inside the container. */
@@ -91,6 +99,15 @@ export interface BuildImageOptions {
   /** Repository:tag the image gets. */
   readonly reference: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Memory and CPU caps of every RUN step (the engine's build sandbox). */
+  readonly limits?: Pick<ContainerLimits, "memoryBytes" | "cpus">;
+  /** Receives the build's output (steps and RUN output), line by line. */
+  readonly log?: (line: string) => void;
+  /**
+   * false: no layer cache (no intermediate image per step, no content hashing for cache
+   * lookups; one commit at the end), for builds whose steps are new anyway. Default true.
+   */
+  readonly layerCache?: boolean;
 }
 
 export interface CommitOptions {
@@ -112,6 +129,8 @@ export interface ImageInfo {
   readonly labels: Readonly<Record<string, string>>;
   readonly sizeBytes: number;
   readonly createdAt: string;
+  /** The user its containers run as (Config.User; "" means root), when the engine says. */
+  readonly user?: string;
 }
 
 /** Resource limits; the driver enforces memory without swap. */
@@ -150,6 +169,17 @@ export interface ContainerSpec {
   readonly volumes?: readonly VolumeMount[];
   /** Allow exec on /tmp (build containers run toolchains from there). Default false. */
   readonly execTmp?: boolean;
+  /**
+   * A terminal and an open stdin for an interactive one-off (`slipway run` from a
+   * terminal); attach before start. Default false.
+   */
+  readonly tty?: boolean;
+}
+
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  readonly rows: number;
+  readonly cols: number;
 }
 
 export type ContainerState = "created" | "running" | "exited" | "dead" | "paused" | "unknown";
@@ -184,11 +214,15 @@ export interface LogOptions {
   readonly follow: boolean;
   readonly tail?: number;
   readonly signal?: AbortSignal;
+  /** Give each line the time it was written (LogLine.time). */
+  readonly timestamps?: boolean;
 }
 
 export interface LogLine {
   readonly stream: "stdout" | "stderr";
   readonly line: string;
+  /** When the container wrote it (ISO 8601), when asked for with `timestamps`. */
+  readonly time?: string;
 }
 
 /** A sample of a running container's resource use. */

@@ -17,6 +17,8 @@ export interface FakeRun {
   readonly stderr?: readonly string[];
   /** Keep running until stopped (a server); otherwise exit at once. */
   readonly untilStopped?: boolean;
+  /** The process ignores SIGTERM: a stop ends it with SIGKILL (137) after the grace. */
+  readonly ignoresSigterm?: boolean;
   /** Files the process writes, by absolute path (into volumes where mounted). */
   readonly writes?: Readonly<Record<string, string>>;
 }

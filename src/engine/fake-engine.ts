@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Duplex, type Readable } from "node:stream";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
 import { containerCreateBody } from "./docker/container-body.ts";
 import { imageChanges } from "./docker/image-changes.ts";
@@ -23,6 +23,7 @@ import type {
   LogLine,
   LogOptions,
   NetworkInfo,
+  TerminalSize,
   VolumeInfo,
 } from "./engine.ts";
 import type { ForeignObjects } from "./engine.contract.ts";
@@ -59,6 +60,9 @@ export interface FakeAction {
 export class FakeEngine implements Engine {
   readonly instance: string;
   readonly #program: FakeProgram;
+  readonly #ignoresSigterm = new Set<string>();
+  readonly #stdin = new Map<string, string[]>();
+  readonly #sizes = new Map<string, TerminalSize>();
   readonly #images = new FakeImageStore();
   readonly #containers = new Map<string, FakeContainer>();
   readonly #networks: FakeNetworkStore;
@@ -235,6 +239,7 @@ export class FakeEngine implements Engine {
       for (const [path, content] of Object.entries(run.writes ?? {})) {
         container.write(path, content, this.#volumeFiles);
       }
+      if (run.ignoresSigterm === true) this.#ignoresSigterm.add(container.info.id);
       const exitCode = run.untilStopped === true ? undefined : (run.exitCode ?? 0);
       container.start(run.stdout ?? [], run.stderr ?? [], exitCode);
     });
@@ -245,8 +250,9 @@ export class FakeEngine implements Engine {
       if (!(graceSeconds >= 0)) throw new ValidationError("graceSeconds must not be negative");
       const container = this.#owned(id);
       this.#record("stop", "container", container.info.name);
-      // SIGTERM, forwarded by the init process: 128 + 15.
-      if (container.info.state === "running") container.finish(143, false);
+      // SIGTERM, forwarded by the init process: 128 + 15; SIGKILL after the grace: 128 + 9.
+      const code = this.#ignoresSigterm.has(container.info.id) ? 137 : 143;
+      if (container.info.state === "running") container.finish(code, false);
     });
   }
 
@@ -292,6 +298,47 @@ export class FakeEngine implements Engine {
     );
   }
 
+  attachContainer(id: string): Promise<Duplex> {
+    return this.#run("attachContainer", () => {
+      const container = this.#owned(id);
+      const stdin: string[] = [];
+      this.#stdin.set(container.info.id, stdin);
+      const stream = new Duplex({
+        read() {
+          // Output is pushed as the program writes it.
+        },
+        write(chunk: Buffer, _encoding, done) {
+          stdin.push(chunk.toString());
+          done();
+        },
+      });
+      // Like a terminal: the program's lines with CR LF, from its start until it exits.
+      void (async () => {
+        while (container.info.state === "created") await container.changed(undefined);
+        for await (const entry of this.logs(container.info.id, { follow: true }))
+          stream.push(`${entry.line}\r\n`);
+        stream.push(null);
+      })();
+      return stream;
+    });
+  }
+
+  resizeContainer(id: string, size: TerminalSize): Promise<void> {
+    return this.#run("resizeContainer", () => {
+      this.#sizes.set(this.#owned(id).info.id, size);
+    });
+  }
+
+  /** What was written to an attached container's stdin (tests). */
+  stdinOf(id: string): string {
+    return (this.#stdin.get(id) ?? []).join("");
+  }
+
+  /** The terminal size last set on a container (tests). */
+  terminalSizeOf(id: string): TerminalSize | undefined {
+    return this.#sizes.get(id);
+  }
+
   async *logs(id: string, options: LogOptions): AsyncGenerator<LogLine> {
     this.#fail("logs");
     const container = this.#owned(id);
@@ -302,7 +349,8 @@ export class FakeEngine implements Engine {
     for (;;) {
       while (next < container.output.length && !aborted()) {
         const line = container.output[next++];
-        if (line !== undefined) yield line;
+        const time = container.info.startedAt ?? new Date(0).toISOString();
+        if (line !== undefined) yield options.timestamps === true ? { ...line, time } : line;
       }
       if (!options.follow || container.info.state !== "running" || aborted()) return;
       try {

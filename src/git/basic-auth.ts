@@ -1,5 +1,5 @@
-import { ForbiddenError, UnauthorizedError } from "../domain/errors.ts";
-import { hashesEqual, hashToken, isTokenShaped } from "../security/tokens.ts";
+import { UnauthorizedError } from "../domain/errors.ts";
+import { findLiveToken } from "../security/tokens.ts";
 import type { Store, TokenRecord } from "../store/store.ts";
 
 const BASIC = /^Basic +([A-Za-z0-9+/=]+) *$/i;
@@ -16,12 +16,12 @@ export function basicPassword(header: string | undefined | null): string | undef
 /**
  * Git's HTTP authentication: Basic with any user name and an API token as the password
  * (git has no bearer support). Checked like the API's bearer tokens: hashed lookup,
- * constant-time compare, revoked tokens refused, one 401 for every bad credential.
+ * constant-time compare, revoked tokens refused, one 401 for every bad credential. What
+ * the token may do with the repository is decided afterwards (src/git/git-access.ts).
  */
 export async function authenticateBasic(
-  store: Store,
+  store: Pick<Store, "findTokenByHash">,
   header: string | undefined | null,
-  scope: string,
 ): Promise<TokenRecord> {
   const secret = basicPassword(header);
   if (secret === undefined) {
@@ -29,14 +29,7 @@ export async function authenticateBasic(
       "authentication required: use an API token as the password (slipway git:remote sets this up)",
     );
   }
-  if (!isTokenShaped(secret)) throw new UnauthorizedError("invalid API token");
-  const hash = hashToken(secret);
-  const token = await store.findTokenByHash(hash);
-  if (token === undefined || !hashesEqual(token.hash, hash) || token.revokedAt !== null) {
-    throw new UnauthorizedError("invalid API token");
-  }
-  if (!token.scopes.includes(scope)) {
-    throw new ForbiddenError(`token "${token.name}" may not deploy (lacks the "${scope}" scope)`);
-  }
+  const token = await findLiveToken(store, secret);
+  if (token === undefined) throw new UnauthorizedError("invalid API token");
   return token;
 }

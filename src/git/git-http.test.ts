@@ -19,6 +19,7 @@ import type { Release } from "../domain/release.ts";
 import { silentLogger } from "../domain/logger.ts";
 import { generateToken, hashToken } from "../security/tokens.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { DEPLOY_BRANCH_SETTING } from "./deploy-branch.ts";
 import { gitHttpRoutes } from "./git-http.ts";
 import { GitServer } from "./git-server.ts";
 import { parseSshPublicKey } from "./ssh-key.ts";
@@ -104,7 +105,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       },
     });
     await git1.start();
-    const api = new Hono().route("/git", gitHttpRoutes({ store, git: git1, scope: "admin" }));
+    const api = new Hono().route("/git", gitHttpRoutes({ store, git: git1 }));
     server = createAdaptorServer({ fetch: api.fetch }) as Server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
@@ -150,7 +151,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       headers: { authorization: `Basic ${Buffer.from(`x:${reader}`).toString("base64")}` },
     });
     assert.equal(res.status, 403);
-    assert.match(await res.text(), /may not deploy/);
+    assert.match(await res.text(), /token "reader" has no role: it may not push to app "hello"/);
   });
 
   it("answers 404 for an unknown app", async () => {
@@ -191,7 +192,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     const count = submitted.length;
     const other = await git(work, ["push", remote(), "main:feature"]);
     assert.notEqual(other.code, 0);
-    assert.match(other.out, /only refs\/heads\/main or refs\/heads\/master/);
+    assert.match(other.out, /remote: .*deploys only refs\/heads\/main or refs\/heads\/master/);
     const deletion = await git(work, ["push", remote(), ":main"]);
     assert.notEqual(deletion.code, 0);
     assert.match(deletion.out, /deletion prohibited|deleting the deploy branch/);
@@ -217,10 +218,82 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     assert.equal(clone.code, 0, clone.out);
   });
 
+  /** A deploy token limited to the named apps; returns its secret. */
+  async function deployToken(id: string, apps: readonly App[]): Promise<string> {
+    const token = generateToken();
+    await store.createToken({
+      id,
+      name: id,
+      hash: hashToken(token),
+      scopes: ["deploy"],
+      apps: apps.map((a) => a.id),
+    });
+    return token;
+  }
+
+  async function commit(text: string): Promise<void> {
+    writeFileSync(join(work, "index.js"), `console.log('${text}')\n`);
+    await git(work, ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qam", text]);
+  }
+
+  it("refuses a deploy token scoped to another app, with a remote: line", async () => {
+    const other = await store.createApp("other");
+    const token = await deployToken("tok_other", [other]);
+    await commit("scoped");
+    const count = submitted.length;
+    const run = await git(work, ["push", remote(token), "main"]);
+    assert.notEqual(run.code, 0);
+    assert.match(
+      run.out,
+      /remote: token "tok_other" is a deploy token limited to its apps: it may not push to app "hello"/,
+    );
+    // Fetching is refused too, and a missing app looks the same as another's.
+    assert.notEqual((await git(root, ["ls-remote", remote(token)])).code, 0);
+    const res = await fetch(`${base}/nope.git/info/refs?service=git-upload-pack`, {
+      headers: { authorization: `Basic ${Buffer.from(`x:${token}`).toString("base64")}` },
+    });
+    assert.equal(res.status, 403);
+    assert.equal(submitted.length, count);
+  });
+
+  it("deploys a push with a deploy token of the app", async () => {
+    const token = await deployToken("tok_hello", [app]);
+    const run = await git(work, ["push", remote(token), "main"]);
+    assert.equal(run.code, 0, run.out);
+    const head = (await git(work, ["rev-parse", "HEAD"])).out.trim();
+    assert.equal(submitted.at(-1)?.commit, head);
+  });
+
+  it("deploys the app's configured branch and main, and refuses the others", async () => {
+    await store.setAppSetting(app.id, DEPLOY_BRANCH_SETTING, "production");
+    try {
+      await commit("production");
+      const run = await git(work, ["push", remote(), "HEAD:refs/heads/production"]);
+      assert.equal(run.code, 0, run.out);
+      const head = (await git(work, ["rev-parse", "HEAD"])).out.trim();
+      assert.equal(submitted.at(-1)?.commit, head);
+      const count = submitted.length;
+      await commit("master");
+      const master = await git(work, ["push", remote(), "HEAD:refs/heads/master"]);
+      assert.notEqual(master.code, 0);
+      assert.match(
+        master.out,
+        /remote: .*deploys only refs\/heads\/main or refs\/heads\/production.*git push slipway master:main/,
+      );
+      assert.equal(submitted.length, count);
+      const main = await git(work, ["push", remote(), "HEAD:refs/heads/main"]);
+      assert.equal(main.code, 0, main.out);
+      assert.equal(submitted.length, count + 1);
+    } finally {
+      await store.setAppSetting(app.id, DEPLOY_BRANCH_SETTING, null);
+    }
+  });
+
   describe("over SSH", () => {
     let sshPort = 0;
     const keyFile = join(root, "id_ed25519");
     const strangerFile = join(root, "stranger");
+    const scopedFile = join(root, "scoped");
     const sshUrl = (): string => `ssh://root@127.0.0.1:${String(sshPort)}/hello.git`;
     const sshEnv = (key: string): { GIT_SSH_COMMAND: string } => ({
       GIT_SSH_COMMAND: `ssh -i ${key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR`,
@@ -231,7 +304,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
       sshPort = (probe.address() as AddressInfo).port;
       await new Promise((resolve) => probe.close(resolve));
-      for (const file of [keyFile, strangerFile]) {
+      for (const file of [keyFile, strangerFile, scopedFile]) {
         await git(root, ["version"]);
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
       }
@@ -242,6 +315,18 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
         fingerprint: key.fingerprint,
         publicKey: key.publicKey,
         createdBy: "admin",
+      });
+      // A key added under a deploy token of another app: it may push there only.
+      const other = await store.createApp("other-ssh");
+      await deployToken("tok_ssh", [other]);
+      const scoped = parseSshPublicKey(readFileSync(`${scopedFile}.pub`, "utf8"));
+      await store.addSshKey({
+        id: "key_2",
+        name: "scoped",
+        fingerprint: scoped.fingerprint,
+        publicKey: scoped.publicKey,
+        createdBy: "tok_ssh",
+        tokenId: "tok_ssh",
       });
       await startSshd({
         stateDir: join(root, "ssh"),
@@ -263,6 +348,18 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       assert.equal(submitted.at(-1)?.commit, head);
       const events = await store.listEvents(app.id, 10);
       assert.ok(events.some((e) => e.message.includes("key key_1") && e.message.includes("ssh")));
+    });
+
+    it("refuses a key whose token may not deploy the app, then one whose token is revoked", async () => {
+      const count = submitted.length;
+      const run = await git(work, ["push", sshUrl(), "main"], sshEnv(scopedFile));
+      assert.notEqual(run.code, 0);
+      assert.match(run.out, /deploy token limited to its apps: it may not push to app "hello"/);
+      await store.revokeToken("tok_ssh");
+      const revoked = await git(work, ["push", sshUrl(), "main"], sshEnv(scopedFile));
+      assert.notEqual(revoked.code, 0);
+      assert.match(revoked.out, /Permission denied/);
+      assert.equal(submitted.length, count);
     });
 
     it("refuses a key that is not registered", async () => {

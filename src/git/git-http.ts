@@ -1,7 +1,6 @@
 import { PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { Hono, type Context } from "hono";
-import { findApp } from "../api/lookup.ts";
 import {
   ForbiddenError,
   NotFoundError,
@@ -9,15 +8,15 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import type { Store } from "../store/store.ts";
+import { principalOf } from "../security/permissions.ts";
 import { authenticateBasic } from "./basic-auth.ts";
+import { gitApp } from "./git-access.ts";
 import type { GitChild, GitHost } from "./git-server.ts";
 import { parseGitService, serviceAnnouncement, type GitService } from "./pkt-line.ts";
 
 export interface GitHttpDeps {
   readonly store: Store;
   readonly git: GitHost;
-  /** The token scope that may push (and fetch). */
-  readonly scope: string;
 }
 
 const REPO = /^([a-z0-9][a-z0-9-]*)\.git$/;
@@ -78,10 +77,12 @@ async function open(
   service: GitService,
   args: readonly string[],
 ): Promise<GitChild> {
-  const token = await authenticateBasic(deps.store, c.req.header("authorization"), deps.scope);
+  const token = await authenticateBasic(deps.store, c.req.header("authorization"));
   const match = REPO.exec(c.req.param("repo") ?? "");
   if (match?.[1] === undefined) throw new ValidationError("a Slipway remote is /git/APP.git");
-  const app = await findApp(deps.store, match[1]);
+  // A deploy token pushes and fetches only its own apps; git shows the 403's text as
+  // "remote:" lines.
+  const app = await gitApp(deps.store, principalOf(token), match[1], service);
   const child = await deps.git.spawn(app, service, args, { name: token.name, via: "http" });
   c.req.raw.signal.addEventListener("abort", () => child.kill(), { once: true });
   return child;

@@ -10,11 +10,19 @@ import { linesBody } from "../api/log-stream.ts";
 import { withUpload } from "../api/upload.ts";
 import type { App } from "../domain/app.ts";
 import type { Logger } from "../domain/logger.ts";
-import type { Store } from "../store/store.ts";
+import { ForbiddenError, NotFoundError } from "../domain/errors.ts";
+import { principalOf, type Principal } from "../security/permissions.ts";
+import type { SshKeyRecord, Store } from "../store/store.ts";
 import { authorizedKeyLine, parseSshGitCommand } from "./ssh-command.ts";
 import { HOOK_ENV, resultLine } from "./hook-protocol.ts";
 import type { GitService } from "./pkt-line.ts";
-import { DEPLOY_BRANCHES } from "./push-plan.ts";
+import {
+  DEFAULT_DEPLOY_BRANCHES,
+  DEPLOY_BRANCH_SETTING,
+  deployBranches,
+  encodeBranches,
+} from "./deploy-branch.ts";
+import { gitApp } from "./git-access.ts";
 import { pushProgress, type PushDeployDeps, type PushTimings } from "./push-deploy.ts";
 
 /** Who pushes, for events and (later) per-app permissions. */
@@ -52,8 +60,11 @@ export interface GitServerOptions {
   /** Limit on one received pack. */
   readonly maxPackBytes: number;
   readonly deploy: PushDeployDeps;
-  /** Apps and SSH keys, for git over SSH. */
-  readonly store: Pick<Store, "getApp" | "getSshKey" | "findSshKeyByFingerprint">;
+  /** Apps, their deploy branch, SSH keys and the tokens that own them. */
+  readonly store: Pick<
+    Store,
+    "getApp" | "getAppSettings" | "getSshKey" | "findSshKeyByFingerprint" | "getToken"
+  >;
   readonly logger: Logger;
   /** The Node.js binary that runs the hook (the daemon's own). */
   readonly nodePath?: string;
@@ -156,13 +167,27 @@ export class GitServer implements GitHost {
   }
 
   /** Registers a push of app by actor; returns the environment its receive-pack needs. */
-  openSession(app: App, actor: PushActor): { id: string; env: Record<string, string> } {
+  openSession(
+    app: App,
+    actor: PushActor,
+    branches: readonly string[] = DEFAULT_DEPLOY_BRANCHES,
+  ): { id: string; env: Record<string, string> } {
     const id = randomBytes(32).toString("base64url");
     this.#sessions.set(id, { app, actor, used: false });
     return {
       id,
-      env: { [HOOK_ENV.socket]: this.#options.socketPath, [HOOK_ENV.pushId]: id },
+      env: {
+        [HOOK_ENV.socket]: this.#options.socketPath,
+        [HOOK_ENV.pushId]: id,
+        [HOOK_ENV.branches]: encodeBranches(branches),
+      },
     };
+  }
+
+  /** The branches whose push deploys app (its setting, else main and master). */
+  async deployBranchesOf(app: App): Promise<readonly string[]> {
+    const settings = await this.#options.store.getAppSettings(app.id);
+    return deployBranches(settings[DEPLOY_BRANCH_SETTING]);
   }
 
   closeSession(id: string): void {
@@ -170,7 +195,7 @@ export class GitServer implements GitHost {
   }
 
   /** The `-c` options every git service of a Slipway repository runs with. */
-  gitConfig(): string[] {
+  gitConfig(branches: readonly string[] = DEFAULT_DEPLOY_BRANCHES): string[] {
     return [
       `core.hooksPath=${this.#options.hooksDir}`,
       "receive.fsckObjects=true",
@@ -179,7 +204,7 @@ export class GitServer implements GitHost {
       `receive.maxInputSize=${String(this.#options.maxPackBytes)}`,
       "receive.advertisePushOptions=false",
       // The deploy branches move only when their build succeeded (src/git/proc-receive.ts).
-      ...DEPLOY_BRANCHES.map((branch) => `receive.procReceiveRefs=refs/heads/${branch}`),
+      ...branches.map((branch) => `receive.procReceiveRefs=refs/heads/${branch}`),
       "uploadpack.allowAnySHA1InWant=false",
     ].flatMap((setting) => ["-c", setting]);
   }
@@ -191,11 +216,13 @@ export class GitServer implements GitHost {
     actor: PushActor,
   ): Promise<GitChild> {
     const repo = await this.ensureRepo(app.name);
+    const branches = await this.deployBranchesOf(app);
     const session =
       service === "git-receive-pack" && !args.includes("--advertise-refs")
-        ? this.openSession(app, actor)
+        ? this.openSession(app, actor, branches)
         : undefined;
-    const child = spawn("git", [...this.gitConfig(), service.slice("git-".length), ...args, repo], {
+    const gitArgs = [...this.gitConfig(branches), service.slice("git-".length), ...args, repo];
+    const child = spawn("git", gitArgs, {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...gitEnv(), ...session?.env },
     });
@@ -230,13 +257,25 @@ export class GitServer implements GitHost {
     return words.join(" ");
   }
 
+  /** Who a key acts as: its token's principal, an admin for keys from before tokens. */
+  async #keyPrincipal(key: SshKeyRecord): Promise<Principal | undefined> {
+    if (key.tokenId === null) {
+      return { tokenId: "", name: key.createdBy ?? "admin", role: "admin", appIds: [] };
+    }
+    const token = await this.#options.store.getToken(key.tokenId);
+    return token === undefined || token.revokedAt !== null ? undefined : principalOf(token);
+  }
+
   #hookApi(): Hono {
     const api = new Hono();
     const { store } = this.#options;
 
     api.get("/ssh/authorized-keys", async (c) => {
       const key = await store.findSshKeyByFingerprint(c.req.query("fingerprint") ?? "");
-      if (key === undefined) return c.text("", 200);
+      // A key whose token was revoked is as unknown as an unregistered one.
+      if (key === undefined || (await this.#keyPrincipal(key)) === undefined) {
+        return c.text("", 200);
+      }
       return c.text(`${authorizedKeyLine(this.#gitShellCommand(key.id), key.publicKey)}\n`);
     });
 
@@ -253,13 +292,26 @@ export class GitServer implements GitHost {
           "only git push and fetch are allowed here (no shell). Use: git push ssh://HOST:PORT/APP.git main",
         );
       }
-      const app = await store.getApp(parsed.app);
-      // Every registered key belongs to an admin today, and admins may deploy every app.
-      if (app === undefined) return refuse(`app "${parsed.app}" does not exist`);
+      // A key may do what the token that added it may: admins every app, deploy tokens
+      // their own apps; nothing once that token is revoked.
+      const principal = await this.#keyPrincipal(key);
+      if (principal === undefined) {
+        return refuse("the token that added this key was revoked: add the key again");
+      }
+      let app: App;
+      try {
+        app = await gitApp(store, principal, parsed.app, parsed.service);
+      } catch (error) {
+        if (error instanceof ForbiddenError || error instanceof NotFoundError) {
+          return refuse(`${error.message} (key ${key.id})`);
+        }
+        throw error;
+      }
       const repo = await this.ensureRepo(app.name);
+      const branches = await this.deployBranchesOf(app);
       const session =
         parsed.service === "git-receive-pack"
-          ? this.openSession(app, { name: `key ${key.id}`, via: "ssh" })
+          ? this.openSession(app, { name: `key ${key.id}`, via: "ssh" }, branches)
           : undefined;
       if (session !== undefined) {
         // An SSH push that never deploys (refused, or broken off) frees its id after an hour.
@@ -269,7 +321,7 @@ export class GitServer implements GitHost {
       }
       return c.json({
         ok: true,
-        args: [...this.gitConfig(), parsed.service.slice("git-".length), repo],
+        args: [...this.gitConfig(branches), parsed.service.slice("git-".length), repo],
         env: { ...gitEnv(), ...session?.env },
       });
     });

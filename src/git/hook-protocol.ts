@@ -12,6 +12,8 @@ export const HOOK_ENV = {
   socket: "SLIPWAY_PUSH_SOCKET",
   /** One-time id of this push (a 256-bit secret known only to the daemon and this push). */
   pushId: "SLIPWAY_PUSH_ID",
+  /** The app's deploy branches, comma-separated (src/git/deploy-branch.ts). */
+  branches: "SLIPWAY_DEPLOY_BRANCHES",
 } as const;
 
 /** The verdict at the end of a hook response. */

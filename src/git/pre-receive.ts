@@ -6,6 +6,7 @@
  * ref with a reason git shows next to it.
  */
 import { say } from "./hook-client.ts";
+import { decodeBranches } from "./deploy-branch.ts";
 import { HOOK_ENV } from "./hook-protocol.ts";
 import { parseRefUpdates, planPush, type RefUpdate } from "./push-plan.ts";
 
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
     say(`! ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  const plan = planPush(updates);
+  const plan = planPush(updates, decodeBranches(process.env[HOOK_ENV.branches]));
   if (plan.kind === "refuse") {
     for (const reason of plan.reasons) say(`! refused: ${reason}`);
     return 1;

@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { deployCommit, say } from "./hook-client.ts";
+import { decodeBranches } from "./deploy-branch.ts";
 import { HOOK_ENV } from "./hook-protocol.ts";
 import { FLUSH_PKT, pktLine } from "./pkt-line.ts";
 import { parseRefUpdates, planPush, ZERO_SHA, type RefUpdate } from "./push-plan.ts";
@@ -45,7 +46,7 @@ async function main(): Promise<number> {
   if (socketPath === undefined || pushId === undefined) {
     return reject("this repository only accepts pushes through Slipway");
   }
-  const plan = planPush(updates);
+  const plan = planPush(updates, decodeBranches(process.env[HOOK_ENV.branches]));
   if (plan.kind === "refuse") return reject(plan.reasons.join("; "));
   if (plan.kind === "nothing") {
     send([]);

@@ -24,8 +24,12 @@ describe("planPush", () => {
     ["update of main", `${A} ${B} refs/heads/main`, "deploy"],
     ["creation of main", `${ZERO_SHA} ${B} refs/heads/main`, "deploy"],
     ["update of master", `${A} ${B} refs/heads/master`, "deploy"],
-    ["another branch", `${A} ${B} refs/heads/feature`, /only refs\/heads\/main/],
-    ["a tag", `${ZERO_SHA} ${B} refs/tags/v1`, /only refs\/heads\/main/],
+    [
+      "another branch",
+      `${A} ${B} refs/heads/feature`,
+      /deploys only refs\/heads\/main or refs\/heads\/master.*git push slipway feature:main/,
+    ],
+    ["a tag", `${ZERO_SHA} ${B} refs/tags/v1`, /deploys only refs\/heads\/main/],
     ["deleting main", `${A} ${ZERO_SHA} refs/heads/main`, /deleting the deploy branch/],
     [
       "main and master at once",
@@ -53,6 +57,26 @@ describe("planPush", () => {
       }
     });
   }
+});
+
+describe("planPush with a configured deploy branch", () => {
+  const branches = ["main", "production"];
+  it("deploys the configured branch and main, and refuses master and others", () => {
+    const plan = (line: string) => planPush(parseRefUpdates(line), branches);
+    assert.equal(plan(`${A} ${B} refs/heads/production`).kind, "deploy");
+    assert.equal(plan(`${A} ${B} refs/heads/main`).kind, "deploy");
+    for (const ref of ["refs/heads/master", "refs/heads/feature"]) {
+      const refused = plan(`${A} ${B} ${ref}`);
+      assert.ok(refused.kind === "refuse");
+      assert.match(
+        refused.reasons.join(),
+        /deploys only refs\/heads\/main or refs\/heads\/production/,
+      );
+    }
+    const both = plan(`${A} ${B} refs/heads/main\n${A} ${B} refs/heads/production`);
+    assert.ok(both.kind === "refuse");
+    assert.match(both.reasons.join(), /one deploy branch at a time/);
+  });
 });
 
 describe("isSafeRefName", () => {

@@ -6,7 +6,10 @@
 /** The all-zero object name git uses for "no object" (a created or deleted ref). */
 export const ZERO_SHA = "0".repeat(40);
 
-/** Branches whose push deploys the app, in preference order. */
+/**
+ * Branches whose push deploys an app that configured none, in preference order (an app may
+ * configure its own: src/git/deploy-branch.ts).
+ */
 export const DEPLOY_BRANCHES: readonly string[] = ["main", "master"];
 
 /** One line of pre-receive input. */
@@ -46,20 +49,26 @@ export function parseRefUpdates(text: string): RefUpdate[] {
 }
 
 /**
- * A push is all or nothing: every ref must be a deploy branch (refs/heads/main or
- * refs/heads/master), updated rather than deleted, and at most one of them, because one
- * push builds one release. Anything else is refused with a reason the pusher sees.
+ * A push is all or nothing: every ref must be one of the app's deploy branches (by default
+ * refs/heads/main or refs/heads/master), updated rather than deleted, and at most one of
+ * them, because one push builds one release. Anything else is refused with a reason the
+ * pusher sees.
  */
-export function planPush(updates: readonly RefUpdate[]): PushPlan {
+export function planPush(
+  updates: readonly RefUpdate[],
+  branches: readonly string[] = DEPLOY_BRANCHES,
+): PushPlan {
   const reasons: string[] = [];
   const deploys: RefUpdate[] = [];
+  const allowed = branches.map((b) => `refs/heads/${b}`).join(" or ");
   for (const update of updates) {
     const branch = update.ref.startsWith("refs/heads/")
       ? update.ref.slice("refs/heads/".length)
       : null;
-    if (branch === null || !DEPLOY_BRANCHES.includes(branch) || !isSafeRefName(update.ref)) {
+    if (branch === null || !branches.includes(branch) || !isSafeRefName(update.ref)) {
+      const name = branch ?? "REF";
       reasons.push(
-        `${update.ref}: only ${DEPLOY_BRANCHES.map((b) => `refs/heads/${b}`).join(" or ")} can be pushed (try: git push slipway HEAD:main)`,
+        `${update.ref}: this app deploys only ${allowed}; push to one of them (try: git push slipway ${name}:${branches[0] ?? "main"})`,
       );
     } else if (update.newSha === ZERO_SHA) {
       reasons.push(`${update.ref}: deleting the deploy branch is not allowed`);
@@ -68,7 +77,7 @@ export function planPush(updates: readonly RefUpdate[]): PushPlan {
     }
   }
   if (deploys.length > 1) {
-    reasons.push("push one deploy branch at a time (main or master, not both)");
+    reasons.push(`push one deploy branch at a time (${branches.join(" or ")}, not several)`);
   }
   if (reasons.length > 0) return { kind: "refuse", reasons };
   const [update] = deploys;

@@ -37,8 +37,15 @@ export interface AppRoute {
 export interface RouteTable {
   readonly apps: readonly AppRoute[];
   /**
-   * Combined PEM files (certificate, chain, key) of custom domains, served by SNI after the
-   * platform's default certificate. Undefined leaves the crt-list as it is.
+   * Installed certificates of custom domains, served by SNI after the platform's default
+   * certificate (with the TLS profile of the domain's app). Undefined leaves the crt-list
+   * as it is.
    */
-  readonly certificates?: readonly string[];
+  readonly certificates?: readonly DomainCertificate[];
+}
+
+/** A custom domain and the combined PEM file (certificate, chain, key) that serves it. */
+export interface DomainCertificate {
+  readonly host: string;
+  readonly pem: string;
 }

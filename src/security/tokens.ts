@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmod, link, mkdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { newId } from "../store/ids.ts";
-import type { Store } from "../store/store.ts";
+import type { Store, TokenRecord } from "../store/store.ts";
 
 /** Every Slipway token starts with this, so leaked tokens are easy to recognise and scan for. */
 export const TOKEN_PREFIX = "swt_";
@@ -48,6 +48,24 @@ export function hashesEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, "utf8");
   const right = Buffer.from(b, "utf8");
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * Looks a token secret up: hashed, found by hash, compared again in constant time. Unknown,
+ * malformed and revoked tokens are all undefined, so callers answer every failure alike
+ * (and the store never sees a secret).
+ */
+export async function findLiveToken(
+  store: Pick<Store, "findTokenByHash">,
+  secret: string,
+): Promise<TokenRecord | undefined> {
+  if (!isTokenShaped(secret)) return undefined;
+  const hash = hashToken(secret);
+  const token = await store.findTokenByHash(hash);
+  if (token === undefined || !hashesEqual(token.hash, hash) || token.revokedAt !== null) {
+    return undefined;
+  }
+  return token;
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import { crashRecordCases } from "./crash-records.contract.ts";
 import type { NewRelease, Store, StoreChange } from "./store.ts";
 
 /** Makes a new, empty store for one test; the suite closes it afterwards. */
@@ -400,6 +401,55 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       it("refuses to revoke an unknown token with NotFoundError", async () => {
         await assert.rejects(store.revokeToken("tok_missing"), NotFoundError);
       });
+
+      it("keeps a scoped token's apps until the app is deleted, and lists tokens", async () => {
+        const shop = await store.createApp("shop");
+        const blog = await store.createApp("blog");
+        await store.createToken(token);
+        const scoped = await store.createToken({
+          id: "tok_2",
+          name: "ci",
+          hash: "d".repeat(64),
+          scopes: ["deploy"],
+          apps: [shop.id, blog.id, shop.id],
+          createdBy: "admin",
+        });
+        assert.deepEqual(scoped.apps, [shop.id, blog.id].sort());
+        assert.equal(scoped.createdBy, "admin");
+        assert.deepEqual(await store.getToken("tok_2"), scoped);
+        assert.deepEqual(await store.findTokenByHash("d".repeat(64)), scoped);
+        assert.deepEqual((await store.getToken("tok_1"))?.apps, []);
+        assert.equal((await store.getToken("tok_1"))?.createdBy, null);
+        assert.equal(await store.getToken("tok_missing"), undefined);
+        assert.deepEqual(
+          (await store.listTokens()).map((t) => t.id),
+          ["tok_1", "tok_2"],
+        );
+        await store.deleteApp(blog.id);
+        assert.deepEqual((await store.getToken("tok_2"))?.apps, [shop.id]);
+      });
+
+      it("refuses a token for an unknown app with NotFoundError and stores nothing", async () => {
+        await assert.rejects(
+          store.createToken({ ...token, scopes: ["deploy"], apps: ["app_missing"] }),
+          NotFoundError,
+        );
+        assert.deepEqual(await store.listTokens(), []);
+      });
+
+      it("records the token that added an SSH key", async () => {
+        await store.createToken(token);
+        const key = await store.addSshKey({
+          id: "key_1",
+          name: "laptop",
+          fingerprint: "SHA256:abc",
+          publicKey: "ssh-ed25519 AAAA",
+          createdBy: "admin",
+          tokenId: "tok_1",
+        });
+        assert.equal(key.tokenId, "tok_1");
+        assert.equal((await store.getSshKey("key_1"))?.tokenId, "tok_1");
+      });
     });
 
     describe("events", () => {
@@ -471,6 +521,10 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         await store.deleteApp(app.id);
         assert.deepEqual(await store.listDomains(), []);
       });
+    });
+
+    describe("crash records", () => {
+      crashRecordCases(() => store);
     });
 
     describe("onChange", () => {

@@ -1,3 +1,4 @@
+import type { ProcessCrashRecord } from "../domain/crash-record.ts";
 import type { App } from "../domain/app.ts";
 import type { Build, BuildStatus } from "../domain/build.ts";
 import type { Formation } from "../domain/formation.ts";
@@ -16,10 +17,21 @@ export interface TokenRecord {
   readonly id: string;
   readonly name: string;
   readonly hash: string;
+  /** The token's role: ["admin"] (everything) or ["deploy"] (its apps only; src/security/permissions.ts). */
   readonly scopes: readonly string[];
+  /** Ids of the apps a deploy token is limited to (an app's deletion removes it here). */
+  readonly apps: readonly string[];
+  /** Name of the token that created it; null for the install token. */
+  readonly createdBy: string | null;
   readonly createdAt: string;
   readonly revokedAt: string | null;
 }
+
+/** What createToken takes: apps and createdBy may be left out (none, null). */
+export type NewToken = Omit<TokenRecord, "createdAt" | "revokedAt" | "apps" | "createdBy"> & {
+  readonly apps?: readonly string[];
+  readonly createdBy?: string | null;
+};
 
 /** A registered SSH public key (git over SSH). */
 export interface SshKeyRecord {
@@ -32,6 +44,11 @@ export interface SshKeyRecord {
   readonly publicKey: string;
   /** Name of the token that added it. */
   readonly createdBy: string | null;
+  /**
+   * Id of the token that added it: the key may do what that token may (and nothing once it
+   * is revoked). Null for keys from before scoped tokens: admin keys.
+   */
+  readonly tokenId: string | null;
   readonly createdAt: string;
 }
 
@@ -136,8 +153,12 @@ export interface Store {
   getFormation(appId: string): Promise<Formation[]>;
   setFormation(formation: Formation): Promise<void>;
 
-  createToken(token: Omit<TokenRecord, "createdAt" | "revokedAt">): Promise<TokenRecord>;
+  /** ConflictError for a taken name, id or hash; NotFoundError for an unknown app id. */
+  createToken(token: NewToken): Promise<TokenRecord>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  /** Every token, revoked ones included, oldest first. */
+  listTokens(): Promise<TokenRecord[]>;
   revokeToken(id: string): Promise<void>;
 
   /** Per-app runtime settings (health check path, timeouts, restart marks), key to value. */
@@ -161,9 +182,10 @@ export interface Store {
   addEvent(appId: string, type: string, message: string): Promise<void>;
   listEvents(appId: string, limit: number): Promise<AppEvent[]>;
 
-  /** Called after each committed change; returns an unsubscribe function. */
   /** Adds a key; ConflictError when its fingerprint is already registered. */
-  addSshKey(key: Omit<SshKeyRecord, "createdAt">): Promise<SshKeyRecord>;
+  addSshKey(
+    key: Omit<SshKeyRecord, "createdAt" | "tokenId"> & { readonly tokenId?: string | null },
+  ): Promise<SshKeyRecord>;
   /** Oldest first. */
   listSshKeys(): Promise<SshKeyRecord[]>;
   getSshKey(id: string): Promise<SshKeyRecord | undefined>;
@@ -171,6 +193,16 @@ export interface Store {
   /** NotFoundError when there is no such key. */
   removeSshKey(id: string): Promise<void>;
 
+  /**
+   * Keeps the crash history of one process type, so the back-off and `ps`'s restart
+   * counts survive a daemon restart. Not announced as a change: it is bookkeeping of the
+   * controllers. Ignored when the app no longer exists.
+   */
+  saveCrashRecord(record: ProcessCrashRecord): Promise<void>;
+  /** Every kept crash history, by app and process type. */
+  listCrashRecords(): Promise<ProcessCrashRecord[]>;
+
+  /** Called after each committed change; returns an unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type PeerCertificate } from "node:tls";
 import { after, before, describe, it } from "node:test";
+import { MasterCli } from "../../src/router/haproxy/master-cli.ts";
 import { freePort, must, startPlatform, type TestPlatform } from "./harness.ts";
 import { startPebble, type Pebble } from "./pebble.ts";
 
@@ -153,6 +154,34 @@ describe("custom domains and certificates", { timeout: 600_000 }, () => {
     );
   });
 
+  it("replaces a certificate and serves a modern app's domains TLS 1.3 only, without a reload", async () => {
+    const master = new MasterCli(join(p.home, "run", "haproxy-master.sock"));
+    const reloads = async () => (await master.showProc()).master.reloads;
+    const before = await reloads();
+    const own = selfSigned(work, "own", "a.custom.example");
+    await must(
+      p.cli(["certs:add", "--domain", "a.custom.example", own.cert, own.key, "--app", "other"]),
+      "certs:add (replacing the wildcard)",
+    );
+    await waitFor(async () => {
+      const c = await peerCertificate(p.httpsPort, "a.custom.example");
+      return c.subjectaltname === "DNS:a.custom.example" ? c : null;
+    });
+    assert.equal(await reloads(), before, "a replaced certificate is applied at runtime");
+    await must(p.cli(["tls:set", "modern", "--app", "other"]), "tls:set modern");
+    await waitFor(async () =>
+      (await accepts(p.httpsPort, "a.custom.example", "TLSv1.2")) ? null : true,
+    );
+    assert.equal(await accepts(p.httpsPort, "b.custom.example", "TLSv1.2"), false);
+    assert.equal(await accepts(p.httpsPort, "a.custom.example", "TLSv1.3"), true);
+    assert.equal(await accepts(p.httpsPort, "www.shop.example", "TLSv1.2"), true, "intermediate");
+    assert.equal(await reloads(), before, "a TLS profile change is applied at runtime");
+    await must(p.cli(["tls:set", "intermediate", "--app", "other"]), "tls:set intermediate");
+    await waitFor(async () =>
+      (await accepts(p.httpsPort, "a.custom.example", "TLSv1.2")) ? true : null,
+    );
+  });
+
   it("shows the reason of a failed order, retries it, and removes domains", async () => {
     // The mock DNS sends Pebble's validation of this name to an address nothing serves.
     await pebble.setAddress("down.shop.example", "127.0.0.9");
@@ -231,6 +260,33 @@ function peerCertificate(port: number, servername: string): Promise<PeerCertific
       },
     );
     socket.once("error", reject);
+  });
+}
+
+/** Whether the router completes a handshake for `servername` at exactly this TLS version. */
+function accepts(
+  port: number,
+  servername: string,
+  version: "TLSv1.2" | "TLSv1.3",
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(
+      {
+        host: "127.0.0.1",
+        port,
+        servername,
+        rejectUnauthorized: false,
+        minVersion: version,
+        maxVersion: version,
+      },
+      () => {
+        socket.destroy();
+        resolve(true);
+      },
+    );
+    socket.once("error", () => {
+      resolve(false);
+    });
   });
 }
 

@@ -2,7 +2,8 @@
  * Deploy by git push, end to end on one platform: push the example over HTTPS (token via
  * the credential helper `slipway git:remote` configures) and see it served; push a broken
  * app and see the push rejected with the reason while the old release keeps serving; push
- * over SSH with a registered key; an unregistered key and a shell are refused.
+ * over SSH with a registered key; an unregistered key and a shell are refused; a token
+ * scoped to another app and a branch that is not a deploy branch are refused with reasons.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -164,6 +165,36 @@ describe("deploy by git push", { timeout: 1_800_000 }, () => {
     assert.notEqual(shell.code, 0);
     assert.match(shell.stderr, /only git push and fetch are allowed/);
     assert.doesNotMatch(shell.stdout, /uid=/);
+  });
+
+  it("refuses a push with a token scoped to another app, saying why", async () => {
+    await must(p.cli(["apps:create", "other"]), "apps:create other");
+    const created = await must(
+      p.cli(["tokens:create", "--app", "other", "--name", "ci-other", "--json"]),
+      "tokens:create",
+    );
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const url = (await git(["remote", "get-url", "slipway"])).stdout.trim();
+    const push = await git(
+      ["-c", "credential.helper=", "push", url.replace("https://", `https://ci:${token}@`), "main"],
+      { GIT_CONFIG_GLOBAL: "/dev/null", GIT_SSL_CAINFO: join(p.home, "ca", "ca.pem") },
+    );
+    assert.notEqual(push.code, 0);
+    assert.match(
+      push.stderr,
+      /remote: token "ci-other" is a deploy token limited to its apps: it may not push to app "hello"/,
+    );
+  });
+
+  it("refuses a branch other than the app's deploy branches, saying which deploy", async () => {
+    await must(p.cli(["git:branch", "production", "--app", "hello"]), "git:branch");
+    const push = await git(["push", "slipway", "HEAD:refs/heads/feature"]);
+    assert.notEqual(push.code, 0);
+    assert.match(
+      push.stderr,
+      /remote: .*deploys only refs\/heads\/main or refs\/heads\/production/,
+    );
+    await must(p.cli(["git:branch", "--app", "hello", "--reset"]), "git:branch --reset");
   });
 
   it("lists the pushes as events", async () => {

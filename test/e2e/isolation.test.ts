@@ -1,7 +1,9 @@
 /**
  * Promise 2 (isolation), proven from inside real app containers: two apps deployed from
  * test/fixtures/isolation-app on one platform, probed through the engine's exec (podman
- * exec on the installation's own storage). The fixture runs no commands of its own.
+ * exec on the installation's own storage). The last cases use the second app for the
+ * process lifecycle: the init reaping orphans, an app that ignores SIGTERM, and a release
+ * whose HTTP health check fails.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -208,6 +210,65 @@ describe("isolation, from inside app containers", { timeout: 1_800_000 }, () => 
     assert.match(text.stdout, /5\.12\s+CIS Docker 1\.6\s+PASS/);
     const audits = (await appEvents(p, "iso-a")).filter((e) => e.type === "container.audit");
     assert.deepEqual(audits, []);
+  });
+
+  it("runs an init as PID 1 that reaps the app's orphaned children", async () => {
+    const id = await web(p, "iso-b");
+    assert.match(await mustExec(p, id, ["cat", "/proc/1/comm"]), /^(catatonit|podman-init|tini)/);
+    // The app's shell exits and leaves `sleep 1` behind: re-parented to PID 1, it must be
+    // reaped when it ends (an app as PID 1 would collect zombies instead).
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await p.get("iso-b.slipway.localhost", "/orphan")).status, 202);
+    }
+    await sleep(3_000);
+    const states = await mustExec(p, id, [
+      "sh",
+      "-c",
+      "cat /proc/[0-9]*/stat 2>/dev/null | awk '{print $2, $3}'",
+    ]);
+    assert.doesNotMatch(states, / Z$/m, `no zombie left: ${states}`);
+  });
+
+  it("kills an app that ignores SIGTERM at the end of the grace period", async () => {
+    await must(p.cli(["runtime", "--app", "iso-b", "--stop-grace", "3"]), "runtime");
+    const set = await must(p.cli(["env:set", "IGNORE_SIGTERM=1", "--app", "iso-b"]), "env:set");
+    assert.match(set.stdout, /is serving/);
+    await waitFor(async () => (await ps(p, "iso-b")).length === 1, 60_000);
+    const stubborn = await web(p, "iso-b");
+    await must(p.cli(["restart", "--app", "iso-b"]), "restart");
+    // The restart replaces the container that ignores SIGTERM: it gets SIGTERM, keeps
+    // running, and the engine kills it when the 3 s grace period ends.
+    await waitFor(async () => !(await ps(p, "iso-b")).some((c) => c.id === stubborn), 60_000);
+    await waitFor(
+      async () =>
+        (await appEvents(p, "iso-b")).some(
+          (e) =>
+            e.type === "container.stopped" &&
+            /killed after the 3 s grace period \(SIGTERM ignored\)/.test(e.message),
+        ),
+      30_000,
+    );
+    assert.equal((await p.get("iso-b.slipway.localhost")).status, 200);
+  });
+
+  it("fails a release whose HTTP health check fails; the previous one keeps serving", async () => {
+    await must(p.cli(["runtime", "--app", "iso-b", "--boot-timeout", "8"]), "runtime");
+    await must(p.cli(["healthcheck:set", "/health", "--app", "iso-b"]), "healthcheck:set");
+    const serving = await web(p, "iso-b");
+    const bad = await p.cli(["env:set", "UNHEALTHY=1", "--app", "iso-b"]);
+    assert.notEqual(bad.code, 0, bad.stdout);
+    assert.match(bad.stderr, /failed: .*did not answer GET \/health with 2xx or 3xx within 8 s/);
+    assert.match(bad.stderr, /previous release keeps serving/);
+    assert.equal((await p.get("iso-b.slipway.localhost")).status, 200);
+    const releases = JSON.parse(
+      (await must(p.cli(["releases", "--app", "iso-b", "--json"]), "releases")).stdout,
+    ) as { status: string }[];
+    assert.equal(releases[0]?.status, "failed");
+    // The serving container was never touched, and the failed one is gone.
+    await waitFor(async () => {
+      const now = await ps(p, "iso-b");
+      return now.length === 1 && now[0]?.id === serving;
+    }, 60_000);
   });
 });
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { must, startPlatform, type TestPlatform, engineGet } from "./harness.ts";
+import { loadLoop } from "./load.ts";
 
 const example = join(import.meta.dirname, "..", "..", "examples", "hello-node");
 const host = "rel.slipway.localhost";
@@ -77,21 +78,26 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
 
   it("env:set makes a release of the same image, rolls the containers, the app sees it", async () => {
     const before = await ps(p);
-    const set = await must(
-      p.cli(["env:set", "GREETING=Hi from config", "SECRET_TOKEN=hunter2", "--app", "rel"]),
-      "env:set",
-    );
-    assert.match(set.stdout, /v3 is serving/);
-    assert.ok(!set.stdout.includes("hunter2"), "values are not echoed");
-    assert.equal((await p.get(host)).body.split("\n")[0], "Hi from config");
-    // "serving" means the router moved; the old containers are still draining until gone.
-    assert.ok(
-      await eventually(
-        async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
-        60_000,
-      ),
-      "containers were replaced",
-    );
+    const load = loadLoop(p, host);
+    try {
+      const set = await must(
+        p.cli(["env:set", "GREETING=Hi from config", "SECRET_TOKEN=hunter2", "--app", "rel"]),
+        "env:set",
+      );
+      assert.match(set.stdout, /v3 is serving/);
+      assert.ok(!set.stdout.includes("hunter2"), "values are not echoed");
+      assert.equal((await p.get(host)).body.split("\n")[0], "Hi from config");
+      // "serving" means the router moved; the old containers are still draining until gone.
+      assert.ok(
+        await eventually(
+          async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
+          60_000,
+        ),
+        "containers were replaced",
+      );
+    } finally {
+      await assertNoFailure(load, "config change");
+    }
     const list = await releases(p);
     assert.equal(list[0]?.imageDigest, list[1]?.imageDigest, "no build: the same image");
     const env = JSON.parse(
@@ -108,9 +114,22 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
 
   it("rolls back to v1 in seconds, without a build, restoring its body and config", async () => {
     const buildsBefore = await buildCount(p);
+    const before = await ps(p);
+    const load = loadLoop(p, host);
     const started = Date.now();
     const back = await must(p.cli(["rollback", "v1", "--app", "rel"]), "rollback");
     const seconds = (Date.now() - started) / 1000;
+    try {
+      assert.ok(
+        await eventually(
+          async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
+          60_000,
+        ),
+        "containers were replaced",
+      );
+    } finally {
+      await assertNoFailure(load, "rollback");
+    }
     assert.match(back.stdout, /v5 is serving/);
     assert.ok(seconds < 30, `rollback took ${seconds.toFixed(1)} s`);
     assert.equal(await buildCount(p), buildsBefore, "no build");
@@ -197,4 +216,18 @@ async function assertImagesMatch(p: TestPlatform): Promise<void> {
     assert.equal(image, release.imageRef, `container ${c.id} runs v${String(c.release)}'s image`);
     assert.equal(image, release.imageDigest);
   }
+}
+
+/** Stops a client loop and asserts that no request failed while it ran. */
+async function assertNoFailure(
+  load: ReturnType<typeof loadLoop>,
+  operation: string,
+): Promise<void> {
+  const stats = await load.stop();
+  assert.equal(
+    stats.failed,
+    0,
+    `${operation}: ${String(stats.failed)} failed requests: ${stats.errors.slice(0, 5).join("; ")}`,
+  );
+  assert.ok(stats.ok > 0, `${operation}: no request was made`);
 }

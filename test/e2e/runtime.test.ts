@@ -5,6 +5,7 @@
  * their output and exit code, and app logs.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -74,6 +75,8 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
 
   it("scales up, scales down and restarts under load with no failed request", async () => {
     const load = loadLoop(p, host);
+    // A client that keeps its connection open: replaced containers must drain it too.
+    const keepAlive = loadLoop(p, host, { keepAlive: true });
     const marks: string[] = [];
     const mark = (what: string): void => {
       marks.push(`${new Date().toISOString()} ${what}`);
@@ -111,16 +114,24 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
       );
       await new Promise((r) => setTimeout(r, 1000));
       const stats = await load.stop();
+      const kept = await keepAlive.stop();
       mark("done");
       assert.equal(
         stats.failed,
         0,
         `failed requests: ${stats.errors.slice(0, 5).join("; ")}; steps: ${marks.join("; ")}`,
       );
+      assert.equal(
+        kept.failed,
+        0,
+        `failed keep-alive requests: ${kept.errors.slice(0, 5).join("; ")}; steps: ${marks.join("; ")}`,
+      );
       assert.ok(stats.ok > 20, `requests made: ${String(stats.ok)}`);
+      assert.ok(kept.ok > 20, `keep-alive requests made: ${String(kept.ok)}`);
       assert.ok(scaleUpMs < 60_000);
     } finally {
       await load.stop();
+      await keepAlive.stop();
     }
   });
 
@@ -176,10 +187,97 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
     assert.ok((await ps()).every((c) => c.type === "web"));
   });
 
-  it("shows app output tagged with process type and container", async () => {
+  it("runs a one-off interactively from a terminal: keystrokes in, window size, exit code", async () => {
+    const r = await inTerminal(p, [
+      "run",
+      "--app",
+      "hello",
+      "--",
+      'read line; echo "got:$line"; tty; stty size; exit 5',
+    ]);
+    assert.equal(r.code, 5, r.output);
+    assert.match(r.output, /got:typed-in-the-terminal/);
+    assert.match(r.output, /\/dev\/pts\/\d+/);
+    assert.match(r.output, /^33 101\r?$/m);
+    // The session left nothing behind: its container is removed once it ended.
+    const filter = encodeURIComponent(JSON.stringify({ label: ["io.slipway.role=one-off"] }));
+    await waitFor(
+      async () => {
+        const { body } = await engineCall(
+          p,
+          "GET",
+          `/v1.41/containers/json?all=1&filters=${filter}`,
+        );
+        return Array.isArray(body) && body.length === 0;
+      },
+      30_000,
+      "the one-off removed",
+    );
+  });
+
+  it("merges app output, router lines and events by time, each tagged with its source", async () => {
     const r = await must(p.cli(["logs", "--app", "hello", "--type", "web", "--tail", "5"]), "logs");
-    assert.match(r.stdout, /^web\.v1-[0-9a-f]{6}: hello-node listening on port 5000$/m);
-    const all = await must(p.cli(["logs", "--app", "hello"]), "logs");
-    assert.match(all.stdout, /slipway: scale web=3:S/);
+    const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+    assert.match(
+      r.stdout,
+      new RegExp(`^${time} web\\.v1-[0-9a-f]{6}: hello-node listening on port 5000$`, "m"),
+    );
+    assert.equal((await p.get(host, "/from-the-logs-test")).status, 200);
+    const all = (await must(p.cli(["logs", "--app", "hello", "--tail", "10000"]), "logs")).stdout;
+    assert.match(all, new RegExp(`^${time} slipway: release\\.created v1 `, "m"));
+    assert.match(
+      all,
+      new RegExp(`^${time} router: GET /from-the-logs-test 200 \\d+ms .*request_id=\\S+$`, "m"),
+    );
+    const times = all
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.slice(0, 24));
+    assert.deepEqual(times, [...times].sort(), "in time order");
+    const router = await must(p.cli(["logs", "--app", "hello", "--type", "router"]), "logs");
+    assert.ok(router.stdout.split("\n").every((l) => l === "" || l.includes(" router: ")));
   });
 });
+
+/**
+ * Runs the CLI in a pseudo-terminal of 33 rows and 101 columns (python3's pty module, as
+ * a user's terminal would), types one line into it, and returns the screen and exit code.
+ */
+function inTerminal(
+  p: TestPlatform,
+  args: readonly string[],
+): Promise<{ code: number; output: string }> {
+  const driver = `
+import fcntl, os, pty, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    os.execv(sys.argv[1], sys.argv[1:])
+os.write(fd, b"typed-in-the-terminal\\n")
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+  const cli = join(import.meta.dirname, "..", "..", "bin", "slipway.js");
+  return new Promise((resolve, reject) => {
+    execFile(
+      "python3",
+      ["-c", driver, process.execPath, cli, ...args],
+      { env: { ...process.env, ...p.env }, timeout: 120_000 },
+      (error, stdout) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+        if (code === -1) reject(error ?? new Error("no exit code"));
+        else resolve({ code, output: stdout });
+      },
+    );
+  });
+}

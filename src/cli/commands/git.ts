@@ -3,7 +3,7 @@ import { readCredentials } from "../credentials.ts";
 import { UsageError } from "../errors.ts";
 import { toJson } from "../format.ts";
 import { defineCommand, type Command } from "../registry.ts";
-import { APP_FLAG } from "./common.ts";
+import { APP_FLAG, appPath } from "./common.ts";
 
 /** The remote name `git:remote` adds unless told otherwise. */
 const REMOTE = "slipway";
@@ -110,5 +110,48 @@ const gitCredential = defineCommand({
   },
 });
 
+interface GitSettings {
+  readonly deployBranch: string | null;
+  readonly branches: readonly string[];
+}
+
+const gitBranch = defineCommand({
+  name: "git:branch",
+  summary: "show or set the branch whose push deploys the app",
+  description: [
+    "Without BRANCH, shows the app's deploy branches. With BRANCH, a push of that branch",
+    "deploys (and so does main: `git push slipway feature:main` keeps working); pushes of",
+    "other branches are refused with a `remote:` message. `--reset` goes back to the",
+    "default: main or master.",
+  ].join("\n"),
+  args: [{ name: "BRANCH", description: "the deploy branch, e.g. production", optional: true }],
+  flags: {
+    app: APP_FLAG,
+    reset: { type: "boolean", description: "deploy main or master again (the default)" },
+  },
+  examples: ["slipway git:branch production --app shop", "slipway git:branch --app shop"],
+  async run(ctx, { args, flags }) {
+    if (flags.reset && args.BRANCH !== undefined) {
+      throw new UsageError("give BRANCH or --reset, not both", "git:branch");
+    }
+    const client = await ctx.client();
+    const path = appPath(flags.app, "/git");
+    const settings =
+      args.BRANCH === undefined && !flags.reset
+        ? await client.get<GitSettings>(path)
+        : await client.post<GitSettings>(path, { deployBranch: args.BRANCH ?? "" });
+    if (ctx.json) ctx.io.out(toJson(settings));
+    else {
+      const which = settings.branches.join(" or ");
+      ctx.io.out(
+        settings.deployBranch === null
+          ? `${flags.app} deploys pushes of ${which} (the default)\n`
+          : `${flags.app} deploys pushes of ${which}\n`,
+      );
+    }
+    return 0;
+  },
+});
+
 /** git:remote, git:credential. */
-export const gitCommands: readonly Command[] = [gitRemote, gitCredential];
+export const gitCommands: readonly Command[] = [gitRemote, gitBranch, gitCredential];

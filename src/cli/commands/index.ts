@@ -5,6 +5,7 @@ import { domainCommands } from "./domains.ts";
 import { metricsCommands } from "./metrics.ts";
 import { gitCommands } from "./git.ts";
 import { keyCommands } from "./keys.ts";
+import { tokenCommands } from "./tokens.ts";
 import { headerCommands } from "./headers.ts";
 import { helpCommands } from "./help.ts";
 import { localCommands } from "./local.ts";
@@ -27,6 +28,7 @@ export const builtinCommands: readonly Command[] = [
   ...deployCommands,
   ...gitCommands,
   ...keyCommands,
+  ...tokenCommands,
   ...releaseCommands,
   ...buildCommands,
   ...configCommands,

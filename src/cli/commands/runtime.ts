@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { formatBytes, keyValues, table, toJson } from "../format.ts";
 import { defineCommand, type Command } from "../registry.ts";
 import { APP_FLAG, appPath, type Items } from "./common.ts";
+import { runInteractive } from "./run-interactive.ts";
 
 const sizes = defineCommand({
   name: "sizes",
@@ -222,17 +223,24 @@ const run = defineCommand({
   name: "run",
   summary: "run a command in a one-off container of the current release",
   description:
-    "The container has the app's config, network and isolation. Its output streams back and `slipway run` exits with the command's exit code.",
+    "The container has the app's config, network and isolation. Its output streams back and `slipway run` exits with the command's exit code. From a terminal the command is interactive: it gets a terminal of your window's size and your keystrokes (a shell: `slipway run --app shop -- bash`); --no-tty, --json or a pipe turn that off.",
   args: [{ name: "COMMAND", variadic: true, description: "the command (after --)" }],
-  flags: { app: APP_FLAG },
+  flags: {
+    app: APP_FLAG,
+    "no-tty": { type: "boolean", description: "stream the output even from a terminal" },
+  },
   examples: [
     "slipway run --app shop -- node -e 'console.log(1)'",
     'slipway run --app shop -- "ls /app"',
+    "slipway run --app shop -- bash",
   ],
   async run(ctx, { flags, args }) {
     const command = shellCommand(splitVariadic(args.COMMAND));
     if (command.trim() === "") throw new UsageError("missing COMMAND", "run");
     const client = await ctx.client();
+    const { terminal } = ctx.io;
+    if (terminal !== undefined && !ctx.json && !flags["no-tty"])
+      return runInteractive(client, flags.app, command, terminal);
     const info = await client.post<OneOffInfo>(appPath(flags.app, "/one-offs"), { command });
     if (!ctx.json) ctx.io.err(`Running ${command} in ${info.name}\n`);
     let code: number | undefined;

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { request, type IncomingMessage } from "node:http";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DriverError } from "../../domain/errors.ts";
 import { mapEngineError, type Subject } from "./api-errors.ts";
@@ -48,6 +48,8 @@ export interface EngineApi {
   json(method: string, path: string, options?: RequestOptions): Promise<unknown>;
   text(method: string, path: string, options?: RequestOptions): Promise<string>;
   stream(method: string, path: string, options?: RequestOptions): Promise<Readable>;
+  /** Switches the connection to a raw stream (`Upgrade: tcp`, as `docker attach` does). */
+  upgrade(method: string, path: string, options?: RequestOptions): Promise<Duplex>;
 }
 
 /**
@@ -97,6 +99,45 @@ export class DockerApiClient implements EngineApi {
   async stream(method: string, path: string, options: RequestOptions = {}): Promise<Readable> {
     const { signal, describe } = this.#signalFor(method, path, options);
     return this.#send(method, path, options, signal, describe);
+  }
+
+  /**
+   * Asks the engine to switch the connection to a raw stream (`Upgrade: tcp`, as `docker
+   * attach` does) and returns it once the engine agreed (101): what is written goes to
+   * the container's stdin, what is read is its output. An engine that answers without
+   * switching is refused, since the stream could not carry stdin.
+   */
+  async upgrade(method: string, path: string, options: RequestOptions = {}): Promise<Duplex> {
+    const { signal, describe } = this.#signalFor(method, path, { timeoutMs: 30_000, ...options });
+    const req = request({
+      socketPath: this.socketPath,
+      method,
+      path: `${COMPAT_API}${path}${queryString(options.query)}`,
+      headers: { connection: "Upgrade", upgrade: "tcp" },
+      ...(signal === undefined ? {} : { signal }),
+    });
+    req.end();
+    const switched = once(req, "upgrade") as Promise<[IncomingMessage, Duplex, Buffer]>;
+    const answered = once(req, "response") as Promise<[IncomingMessage]>;
+    let outcome: { socket: Duplex; head: Buffer } | { response: IncomingMessage };
+    try {
+      outcome = await Promise.race([
+        switched.then(([, socket, head]) => ({ socket, head })),
+        answered.then(([response]) => ({ response })),
+      ]);
+    } catch (error) {
+      throw describe(error);
+    }
+    if ("response" in outcome) {
+      const { response } = outcome;
+      const status = response.statusCode ?? 0;
+      const body = await readText(response, MAX_ERROR_BYTES).catch(() => "");
+      if (status >= 400) throw mapEngineError(method, path, status, body, options.subject);
+      throw new DriverError("engine", `${method} ${path}: the engine did not switch protocols`);
+    }
+    const { socket, head } = outcome;
+    if (head.length > 0) socket.unshift(head);
+    return socket;
   }
 
   #signalFor(

@@ -22,3 +22,27 @@ describe("builtImageId", () => {
     );
   });
 });
+
+describe("builtImageId output", () => {
+  it("hands whole lines to log and puts a failed step's last output into the error", () => {
+    const lines: string[] = [];
+    const progress = [
+      `{"stream":"STEP 1/2: RUN ls /x\\n"}`,
+      `{"stream":"ls: "}`,
+      `{"stream":"cannot access '/x'"}`,
+      `{"stream":": No such file or directory\\n"}`,
+      `{"error":"building at STEP \\"RUN ls /x\\": while running runtime: exit status 2\\n"}`,
+    ].join("\n");
+    assert.throws(
+      () => builtImageId(progress, (line) => lines.push(line)),
+      (error: unknown) =>
+        error instanceof DriverError &&
+        error.message.includes("exit status 2") &&
+        error.message.includes("ls: cannot access '/x': No such file or directory"),
+    );
+    assert.deepEqual(lines, [
+      "STEP 1/2: RUN ls /x",
+      "ls: cannot access '/x': No such file or directory",
+    ]);
+  });
+});

@@ -19,6 +19,13 @@ export interface ContainerCreateBody {
   readonly Labels: Readonly<Record<string, string>>;
   readonly WorkingDir?: string;
   readonly User?: string;
+  /** An interactive one-off's terminal and stdin. */
+  readonly Tty?: boolean;
+  readonly OpenStdin?: boolean;
+  readonly StdinOnce?: boolean;
+  readonly AttachStdin?: boolean;
+  readonly AttachStdout?: boolean;
+  readonly AttachStderr?: boolean;
   readonly HostConfig: HostConfig;
   readonly NetworkingConfig: {
     readonly EndpointsConfig: Readonly<Record<string, { readonly Aliases: readonly string[] }>>;
@@ -99,6 +106,17 @@ export function containerCreateBody(
     Labels: labels,
     ...(spec.workingDir === undefined ? {} : { WorkingDir: spec.workingDir }),
     ...(spec.user === undefined ? {} : { User: spec.user }),
+    ...(spec.tty === true
+      ? {
+          Tty: true,
+          OpenStdin: true,
+          StdinOnce: true,
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+        }
+      : {}),
+
     HostConfig: {
       UsernsMode: USERNS_MODE,
       ReadonlyRootfs: true,

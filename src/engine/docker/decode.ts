@@ -96,6 +96,7 @@ export function toImageInfo(document: unknown): ImageInfo {
     labels: stringMap(objectField(doc, "Config"), "Labels"),
     sizeBytes: numberField(doc, "Size", 0),
     createdAt: optionalString(doc, "Created") ?? "",
+    user: optionalString(objectField(doc, "Config"), "User") ?? "",
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type {
@@ -14,6 +14,7 @@ import type {
   LogLine,
   LogOptions,
   NetworkInfo,
+  TerminalSize,
   VolumeInfo,
 } from "../engine.ts";
 import { DockerApiClient, type EngineApi } from "./api-client.ts";
@@ -215,6 +216,20 @@ export class DockerEngine implements Engine {
     }
   }
 
+  async attachContainer(id: string): Promise<Duplex> {
+    const container = await this.#ownedContainer(id);
+    return this.#api.upgrade("POST", `/containers/${container.id}/attach`, {
+      query: { stream: true, stdin: true, stdout: true, stderr: true },
+    });
+  }
+
+  async resizeContainer(id: string, size: TerminalSize): Promise<void> {
+    const container = await this.#ownedContainer(id);
+    await this.#api.json("POST", `/containers/${container.id}/resize`, {
+      query: { h: size.rows, w: size.cols },
+    });
+  }
+
   async waitContainer(id: string, signal?: AbortSignal): Promise<number> {
     const container = await this.#ownedContainer(id);
     // "not-running" is also true of a container never started: there is no exit to come.
@@ -266,11 +281,21 @@ export class DockerEngine implements Engine {
     let body: Readable | undefined;
     try {
       body = await this.#api.stream("GET", `/containers/${container.id}/logs`, {
-        query: { stdout: true, stderr: true, follow: options.follow, tail: options.tail ?? "all" },
+        query: {
+          stdout: true,
+          stderr: true,
+          follow: options.follow,
+          tail: options.tail ?? "all",
+          ...(options.timestamps === true ? { timestamps: true } : {}),
+        },
         timeoutMs: options.follow ? null : 120_000,
         ...(signal ? { signal } : {}),
       });
-      yield* demultiplexLines(body);
+      if (options.timestamps === true) {
+        for await (const line of demultiplexLines(body)) yield withTime(line);
+      } else {
+        yield* demultiplexLines(body);
+      }
     } catch (error) {
       if (signal?.aborted !== true) throw error;
     } finally {
@@ -461,4 +486,15 @@ function checkName(kind: string, name: string): string {
     throw new ValidationError(`${kind} name "${name}" must match ${NAME.source}`);
   }
   return name;
+}
+
+/** "2026-11-29T21:30:44.123456789Z text": the engine's timestamp prefix, taken off. */
+const TIMESTAMPED = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ?(.*)$/s;
+
+function withTime(line: LogLine): LogLine {
+  const match = TIMESTAMPED.exec(line.line);
+  if (match === null) return line;
+  const time = new Date(match[1] ?? "");
+  if (Number.isNaN(time.getTime())) return line;
+  return { stream: line.stream, line: match[2] ?? "", time: time.toISOString() };
 }

@@ -47,25 +47,34 @@ export class DockerImages {
 
   /**
    * POST /build with the context tar. Labels (with the instance label) go as the `labels`
-   * parameter so the final image carries them whatever the Dockerfile says; the network is
-   * "none" (the Dockerfile may not RUN anything useful anyway) and cached layers are
+   * parameter so the final image carries them whatever the Dockerfile says; RUN steps get
+   * no network (only a loopback interface) and cached layers are
    * reused, which is the point: an unchanged runtime or dependency layer is not stored again.
+   * RUN steps run in the engine's build sandbox (runc, the service's seccomp profile and
+   * ulimits, no network) with the given memory (no extra swap) and CPU caps; their output
+   * goes to options.log, and the last lines of it into the error when a step fails.
    */
   async build(context: Readable, options: BuildImageOptions): Promise<ImageInfo> {
     const progress = await this.#api.text("POST", "/build", {
       query: {
         t: options.reference,
         labels: JSON.stringify(withInstanceLabel(this.#instance, options.labels)),
-        networkmode: "none",
+        // Podman 4.3's handler reads buildah's network policy number here (1: disabled) and
+        // silently ignores Docker's "none": with "none", RUN steps shared the HOST's network
+        // (they saw eth0 and connected out). src/build/buildpacks.test.ts checks it.
+        networkmode: BUILD_NETWORK_DISABLED,
         rm: true,
         forcerm: true,
         pull: false,
+        // Podman's extension of the Docker API: false builds in one container, one commit.
+        ...(options.layerCache === false ? { layers: false } : {}),
+        ...buildLimits(options.limits),
       },
       body: context,
       contentType: "application/x-tar",
       timeoutMs: 15 * 60_000,
     });
-    return this.#require(builtImageId(progress));
+    return this.#require(builtImageId(progress, options.log));
   }
 
   /**
@@ -182,14 +191,57 @@ export function importedImageId(progress: string): string {
   return id;
 }
 
-/** The image id from a build's progress stream: {"aux":{"ID":...}} or "Successfully built". */
-export function builtImageId(progress: string): string {
+/** buildah's define.NetworkDisabled: RUN steps get a network namespace with only lo. */
+const BUILD_NETWORK_DISABLED = 1;
+
+/** The query parameters that cap a build's RUN steps (the Docker API's names). */
+function buildLimits(limits: BuildImageOptions["limits"]): Record<string, number> {
+  if (limits === undefined) return {};
+  const period = 100_000;
+  return {
+    memory: limits.memoryBytes,
+    memswap: limits.memoryBytes,
+    cpuperiod: period,
+    cpuquota: Math.max(1_000, Math.round(limits.cpus * period)),
+  };
+}
+
+/** How many lines of a failed build's output its error carries. */
+const ERROR_TAIL_LINES = 20;
+
+/**
+ * The image id from a build's progress stream: {"aux":{"ID":...}} or "Successfully built".
+ * Hands every output line to log; a failed step's error says what the step printed last
+ * (the engine's own message is only "while running runtime: exit status N").
+ */
+export function builtImageId(progress: string, log?: (line: string) => void): string {
   let id: string | undefined;
+  const output: string[] = [];
+  // A RUN step's output arrives in chunks that need not end at line ends.
+  let partial = "";
+  const flush = (): void => {
+    if (partial !== "") output.push(partial);
+    if (partial !== "") log?.(partial);
+    partial = "";
+  };
   for (const line of progress.split(/\r?\n/)) {
     if (line.trim() === "") continue;
     const message = asObject(parseLine(line), "build progress");
+    if (typeof message.stream === "string") {
+      const lines = (partial + message.stream).split("\n");
+      partial = lines.pop() ?? "";
+      for (const text of lines) {
+        output.push(text);
+        log?.(text);
+      }
+    }
     if (typeof message.error === "string") {
-      throw new DriverError("engine", `image build failed: ${message.error}`);
+      flush();
+      const tail = output.slice(-ERROR_TAIL_LINES).join("\n");
+      throw new DriverError(
+        "engine",
+        `image build failed: ${message.error.trim()}${tail === "" ? "" : `\n--- build output ---\n${tail}`}`,
+      );
     }
     const aux = message.aux;
     if (typeof aux === "object" && aux !== null && "ID" in aux && typeof aux.ID === "string")
@@ -201,6 +253,7 @@ export function builtImageId(progress: string): string {
     if (id === undefined && built?.[1] !== undefined && built[1].length === 64)
       id = withSha256(built[1]);
   }
+  flush();
   if (id === undefined) throw new DriverError("engine", "image build answered without an image id");
   return id;
 }

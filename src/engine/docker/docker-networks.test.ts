@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { ConflictError, ForbiddenError } from "../../domain/errors.ts";
 import type { EngineApi, RequestOptions } from "./api-client.ts";
@@ -56,6 +56,9 @@ class NetworkStub implements EngineApi {
   }
 
   stream(): Promise<Readable> {
+    return Promise.reject(new Error("not used"));
+  }
+  upgrade(): Promise<Duplex> {
     return Promise.reject(new Error("not used"));
   }
 }

@@ -21,6 +21,7 @@ function stub(
       calls.push({ path, options });
       return Promise.resolve(Readable.from(lines.map((l) => `${l}\n`)));
     },
+    upgrade: () => Promise.reject(new Error("not used")),
   };
 }
 

@@ -13,6 +13,7 @@ import { writeCrtList } from "./crt-list.ts";
 import { checkConfig } from "./haproxy-config.ts";
 import { HaproxyRouter } from "./haproxy-router.ts";
 import { MasterCli } from "./master-cli.ts";
+import { parseShowStat, runtimeCommand } from "../metrics/show-stat.ts";
 import {
   closeServer,
   curl,
@@ -243,6 +244,33 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     assert.ok(result.ok > 100, `only ${result.ok} requests`);
     assert.ok(result.reused > result.ok / 2, `keep-alive barely used: ${result.reused}`);
     assert.ok(result.bodies.has("hello from a") && result.bodies.has("hello from b"));
+  });
+
+  it("reuses connections to a server added at runtime", async () => {
+    // HAProxy 2.6 keeps no idle connection of a dynamic server unless pool-max-conn and
+    // pool-purge-delay are given (render.ts default-server): each request would connect anew.
+    const reloads = await masterReloads();
+    await router.apply(table(appB));
+    await router.apply(table(appA));
+    assert.equal(await masterReloads(), reloads, "both changes went through the runtime API");
+    const abort = new AbortController();
+    const load = keepAliveLoad({
+      port: httpsPort,
+      host: HELLO,
+      ca: await readFile(caFile, "utf8"),
+      concurrency: 2,
+      signal: abort.signal,
+    });
+    await sleep(1_000);
+    abort.abort();
+    const result = await load;
+    const stats = parseShowStat(
+      await runtimeCommand(settings.statsSocket, "show stat app_hello -1 -1"),
+    ).find((row) => row.svname === appA.name);
+    const requests = Number(stats?.stot ?? 0);
+    assert.ok(requests >= result.ok && result.ok > 20, JSON.stringify(stats));
+    assert.ok(Number(stats?.connect ?? requests) <= 10, `connections: ${JSON.stringify(stats)}`);
+    assert.ok(Number(stats?.reuse ?? 0) >= requests - 10, `reuse: ${JSON.stringify(stats)}`);
   });
 
   it("applies only the newest of concurrent tables", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DriverError } from "../../domain/errors.ts";
 import type { Logger } from "../../domain/logger.ts";
@@ -22,8 +22,8 @@ import {
   type MasterFiles,
   type SpawnedMaster,
 } from "./haproxy-process.ts";
-import { crtListText } from "./crt-list.ts";
-import { modernTlsLines } from "../tls-profile.ts";
+import { crtListLines } from "../tls-profile.ts";
+import { applyCrtListChange, crtListChange, isEmptyChange } from "./runtime-certs.ts";
 import { LatestWins } from "./latest-wins.ts";
 import { endpointOnlyChange } from "./runtime-diff.ts";
 import { applyEndpointChange } from "./runtime-endpoints.ts";
@@ -46,8 +46,9 @@ export interface HaproxyRouterOptions {
   readonly stopGraceMs?: number;
   /**
    * The platform's default certificate (combined PEM). When set, the router owns the
-   * crt-list: it writes this first, then the table's certificates, and reloads when the
-   * list changes (HAProxy reads the crt-list on start and reload).
+   * crt-list: it writes this first, then the table's certificates (tls-profile.ts), and
+   * applies changes of the list or of a listed file through the runtime API, falling back
+   * to a reload (HAProxy reads the crt-list on start and reload).
    */
   readonly defaultCertificate?: string;
 }
@@ -57,8 +58,8 @@ interface Desired {
   readonly config: string;
   /** The crt-list text, or null to leave the file alone. */
   readonly crtList: string | null;
-  /** Digest of the listed PEM files' contents: a renewed certificate keeps its path. */
-  readonly crtDigest: string | null;
+  /** Digest per listed PEM file: a renewed certificate keeps its path. */
+  readonly crtDigests: ReadonlyMap<string, string> | null;
 }
 
 const EMPTY_TABLE: RouteTable = { apps: [] };
@@ -83,7 +84,7 @@ export class HaproxyRouter implements Router {
   readonly #queue = new LatestWins<Desired>((desired) => this.#converge(desired));
   /** The crt-list the running workers loaded, when the router owns it. */
   #appliedCrtList: string | null = null;
-  #appliedCrtDigest: string | null = null;
+  #appliedCrtDigests: ReadonlyMap<string, string> | null = null;
   /** The configuration the running master has loaded; null before start(). */
   #applied: string | null = null;
 
@@ -126,15 +127,15 @@ export class HaproxyRouter implements Router {
     // Rendering validates: a bad table fails here, for this caller only.
     const config = renderHaproxyConfig(table, this.#settings);
     const defaultPem = this.#defaultCertificate;
-    // Apps on the "modern" TLS profile get SNI lines with ssl-min-ver TLSv1.3 (tls-profile.ts).
-    const modern =
-      defaultPem === undefined ? [] : modernTlsLines(table, defaultPem, this.#settings.domain);
+    // Custom domains' certificates, and the "modern" TLS profile as per-line options.
+    const lines =
+      defaultPem === undefined ? [] : crtListLines(table, defaultPem, this.#settings.domain);
     const crtList =
-      defaultPem === undefined || (table.certificates === undefined && modern.length === 0)
+      defaultPem === undefined || (table.certificates === undefined && lines.length < 2)
         ? null
-        : crtListText([defaultPem, ...(table.certificates ?? [])]) + modern.join("");
-    const crtDigest = crtList === null ? null : await digestFiles(crtList);
-    await this.#queue.submit({ config, crtList, crtDigest });
+        : lines.join("");
+    const crtDigests = crtList === null ? null : await digestFiles(crtList);
+    await this.#queue.submit({ config, crtList, crtDigests });
   }
 
   async stop(): Promise<void> {
@@ -201,17 +202,34 @@ export class HaproxyRouter implements Router {
     return empty;
   }
 
-  /** One serialized convergence step (see LatestWins): skip, check, swap, reload. */
-  async #converge({ config, crtList, crtDigest }: Desired): Promise<void> {
+  /**
+   * One serialized convergence step (see LatestWins): skip; else certificates and
+   * endpoints through the runtime API when that can express the change; else check, swap
+   * and reload.
+   */
+  async #converge({ config, crtList, crtDigests }: Desired): Promise<void> {
     const previous = this.#applied;
     if (previous === null) throw new DriverError("haproxy", "apply() before start()");
-    // The crt-list is not part of the configuration text, so a new certificate alone must
-    // also cause a reload (else it would only be served after the next config change).
+    // The crt-list is not part of the configuration text: a new certificate alone must
+    // also reach HAProxy (else it would only be served after the next config change).
     const previousCrtList = this.#appliedCrtList ?? (await readIfExists(this.#settings.crtList));
+    const changedFiles = changedDigests(this.#appliedCrtDigests, crtDigests);
     const crtListChanged =
-      crtList !== null && (crtList !== previousCrtList || crtDigest !== this.#appliedCrtDigest);
+      crtList !== null && (crtList !== previousCrtList || changedFiles.size > 0);
     if (config === previous && !crtListChanged) return;
-    if (!crtListChanged && (await this.#applyAtRuntime(previous, config))) return;
+    const runtimeConfig = config === previous || endpointOnlyChange(previous, config) !== null;
+    if (
+      runtimeConfig &&
+      (!crtListChanged ||
+        (await this.#applyCertificatesAtRuntime(previousCrtList, crtList, changedFiles))) &&
+      (config === previous || (await this.#applyAtRuntime(previous, config)))
+    ) {
+      if (crtList !== null) {
+        this.#appliedCrtList = crtList;
+        this.#appliedCrtDigests = crtDigests;
+      }
+      return;
+    }
     if (crtListChanged) await writeFileAtomic(this.#settings.crtList, crtList);
     try {
       await this.#install(config);
@@ -227,9 +245,47 @@ export class HaproxyRouter implements Router {
     this.#applied = config;
     if (crtList !== null) {
       this.#appliedCrtList = crtList;
-      this.#appliedCrtDigest = crtDigest;
+      this.#appliedCrtDigests = crtDigests;
     }
     this.#logger.info("router configuration applied", { bytes: config.length });
+  }
+
+  /**
+   * Applies a crt-list change (new, renewed or removed certificates; TLS profile options)
+   * through the runtime API, then writes the crt-list so a reload or restart loads the same
+   * state. False when the change needs a reload, or the runtime API refused a step (the
+   * caller then reloads, which reads every file again).
+   */
+  async #applyCertificatesAtRuntime(
+    previous: string | null,
+    next: string,
+    changedFiles: ReadonlySet<string>,
+  ): Promise<boolean> {
+    // Without the digests of what the workers loaded, a changed file cannot be told apart.
+    if (previous === null || this.#appliedCrtDigests === null) return false;
+    const change = crtListChange(previous, next, changedFiles);
+    if (change === null) return false;
+    const started = Date.now();
+    try {
+      if (!isEmptyChange(change)) {
+        await applyCrtListChange(this.#settings.statsSocket, this.#settings.crtList, change, (p) =>
+          readFile(p, "utf8"),
+        );
+      }
+      await writeFileAtomic(this.#settings.crtList, next);
+    } catch (error) {
+      this.#logger.warn("runtime certificate update failed; reloading instead", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    }
+    this.#logger.info("router certificates updated at runtime", {
+      uploaded: change.upload.length,
+      added: change.add.length,
+      removed: change.remove.length,
+      ms: Date.now() - started,
+    });
+    return true;
   }
 
   /**
@@ -340,14 +396,25 @@ export class HaproxyRouter implements Router {
   }
 }
 
-/** sha256 over the contents of the files a crt-list names (a missing file hashes as empty). */
-async function digestFiles(crtList: string): Promise<string> {
-  const hash = createHash("sha256");
+/** sha256 of each file a crt-list names (a missing file hashes as empty). */
+async function digestFiles(crtList: string): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
   // A line is "PEM [options] SNI..."; the PEM path never contains spaces.
   const paths = crtList.split("\n").map((line) => line.split(" ")[0] ?? "");
-  for (const path of paths.filter((p) => p !== "")) {
-    hash.update(path).update("\0");
-    hash.update((await readIfExists(path)) ?? "").update("\0");
+  for (const path of paths.filter((p) => p !== "" && !digests.has(p))) {
+    const text = (await readIfExists(path)) ?? "";
+    digests.set(path, createHash("sha256").update(text).digest("hex"));
   }
-  return hash.digest("hex");
+  return digests;
+}
+
+/** Files whose digest differs (every file when the applied digests are unknown). */
+function changedDigests(
+  applied: ReadonlyMap<string, string> | null,
+  next: ReadonlyMap<string, string> | null,
+): Set<string> {
+  if (next === null) return new Set();
+  return new Set(
+    [...next].filter(([path, digest]) => applied?.get(path) !== digest).map(([p]) => p),
+  );
 }

@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from "node:dgram";
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile, mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 /** One request as the router logged it. */
@@ -54,13 +54,29 @@ export function quantile(values: readonly number[], q: number): number {
 export class AccessLog {
   readonly #dir: string | null;
   readonly #keep: number;
+  readonly #maxFileBytes: number;
   readonly #recent = new Map<string, AccessLogEntry[]>();
+  /** Bytes in each app's current file, learned at its first write. */
+  readonly #fileBytes = new Map<string, number>();
+  readonly #listeners = new Set<(entry: AccessLogEntry) => void>();
   #socket: Socket | null = null;
   #writes: Promise<void> = Promise.resolve();
 
-  constructor(options: { readonly dir: string | null; readonly keep?: number }) {
+  constructor(options: {
+    readonly dir: string | null;
+    readonly keep?: number;
+    /** Size at which APP.log becomes APP.log.1 (replacing the older one); default 16 MiB. */
+    readonly maxFileBytes?: number;
+  }) {
     this.#dir = options.dir;
     this.#keep = options.keep ?? 2048;
+    this.#maxFileBytes = options.maxFileBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Calls listener with every request logged from now on; returns an unsubscribe function. */
+  onEntry(listener: (entry: AccessLogEntry) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Listens on 127.0.0.1:port (0 picks a free port); returns the port. */
@@ -91,14 +107,29 @@ export class AccessLog {
     list.push(entry);
     if (list.length > this.#keep) list.splice(0, list.length - this.#keep);
     this.#recent.set(entry.app, list);
+    for (const listener of this.#listeners) listener(entry);
     const dir = this.#dir;
     if (dir !== null) {
-      this.#writes = this.#writes
-        .then(() =>
-          appendFile(join(dir, `${entry.app}.log`), `${JSON.stringify(entry)}\n`, { mode: 0o600 }),
-        )
-        .catch(() => undefined);
+      this.#writes = this.#writes.then(() => this.#append(dir, entry)).catch(() => undefined);
     }
+  }
+
+  /** Appends to APP.log, rotating it to APP.log.1 once it passes the size limit. */
+  async #append(dir: string, entry: AccessLogEntry): Promise<void> {
+    const file = join(dir, `${entry.app}.log`);
+    const line = `${JSON.stringify(entry)}\n`;
+    let size = this.#fileBytes.get(entry.app);
+    if (size === undefined)
+      size = await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
+    if (size + line.length > this.#maxFileBytes && size > 0) {
+      await rename(file, `${file}.1`);
+      size = 0;
+    }
+    await appendFile(file, line, { mode: 0o600 });
+    this.#fileBytes.set(entry.app, size + Buffer.byteLength(line));
   }
 
   /** An app's most recent requests, oldest first. */

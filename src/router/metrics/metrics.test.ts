@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AccessLog, parseAccessLine, quantile } from "./access-log.ts";
 import { prometheusText, type AppMetrics } from "./app-metrics.ts";
@@ -63,6 +66,28 @@ describe("router metrics", () => {
     }
     assert.deepEqual(log.percentiles("shop"), { p50: 15, p90: 19, p99: 20, samples: 10 });
     assert.equal(log.recent("shop", 3).length, 3);
+  });
+
+  it("rotates an app's access log file by size and tells listeners of each request", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slipway-access-"));
+    try {
+      const log = new AccessLog({ dir, maxFileBytes: 1000 });
+      const seen: string[] = [];
+      const unsubscribe = log.onEntry((entry) => seen.push(entry.path));
+      for (let i = 0; i < 12; i++) {
+        log.record(`slipway-access\tapp_shop\t200\t1\t1\tc\tid${String(i)}\tGET\t/p${String(i)}`);
+      }
+      unsubscribe();
+      log.record("slipway-access\tapp_shop\t200\t1\t1\tc\tid\tGET\t/after");
+      await log.close();
+      assert.equal(seen.length, 12);
+      const current = statSync(join(dir, "shop.log")).size;
+      const previous = statSync(join(dir, "shop.log.1")).size;
+      assert.ok(current <= 1000 && previous <= 1000, `${String(current)} ${String(previous)}`);
+      assert.match(readFileSync(join(dir, "shop.log"), "utf8"), /"\/after"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("renders the Prometheus text format", () => {

@@ -147,4 +147,32 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "crash history of process types",
+    sql: `
+      CREATE TABLE process_crashes (
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        process_type TEXT NOT NULL,
+        count INTEGER NOT NULL CHECK (count >= 0),
+        restarts INTEGER NOT NULL CHECK (restarts >= 0),
+        last_crash_at INTEGER NOT NULL,
+        backoff_until INTEGER NOT NULL,
+        PRIMARY KEY (app_id, process_type)
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: "scoped tokens: the apps a token may deploy, and the token that owns a key",
+    sql: `
+      CREATE TABLE token_apps (
+        token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        PRIMARY KEY (token_id, app_id)
+      );
+      ALTER TABLE tokens ADD COLUMN created_by TEXT;
+      ALTER TABLE ssh_keys ADD COLUMN token_id TEXT REFERENCES tokens(id);
+    `,
+  },
 ];

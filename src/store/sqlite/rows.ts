@@ -60,12 +60,14 @@ export function toFormation(row: Row): Formation {
   };
 }
 
-export function toToken(row: Row): TokenRecord {
+/** A tokens row; its apps live in token_apps (src/store/sqlite/token-rows.ts). */
+export function toToken(row: Row): Omit<TokenRecord, "apps"> {
   return {
     id: text(row, "id"),
     name: text(row, "name"),
     hash: text(row, "hash"),
     scopes: stringArray(json(row, "scopes"), "scopes"),
+    createdBy: nullableText(row, "created_by"),
     createdAt: text(row, "created_at"),
     revokedAt: nullableText(row, "revoked_at"),
   };

@@ -205,3 +205,18 @@ function releaseInWorker(path: string, appId: string, count: number): Promise<nu
     });
   });
 }
+
+describe("SqliteStore event retention", () => {
+  it("keeps about the newest maxEventsPerApp events of each app", async () => {
+    const store = new SqliteStore(":memory:", { maxEventsPerApp: 20 });
+    const shop = await store.createApp("shop");
+    const blog = await store.createApp("blog");
+    await store.addEvent(blog.id, "deploy", "blog's only event");
+    for (let i = 0; i < 120; i++) await store.addEvent(shop.id, "tick", String(i));
+    const kept = await store.listEvents(shop.id, 1000);
+    assert.ok(kept.length >= 20 && kept.length < 20 + 50, String(kept.length));
+    assert.equal(kept[0]?.message, "119");
+    assert.equal((await store.listEvents(blog.id, 10)).length, 1);
+    await store.close();
+  });
+});

@@ -1,5 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import type { App } from "../../domain/app.ts";
+import type { ProcessCrashRecord } from "../../domain/crash-record.ts";
 import type { Build } from "../../domain/build.ts";
 import { ConflictError, NotFoundError } from "../../domain/errors.ts";
 import { defaultFormation, type Formation } from "../../domain/formation.ts";
@@ -15,16 +16,22 @@ import type {
   NewRelease,
   Store,
   StoreChange,
+  NewToken,
   TokenRecord,
   SshKeyRecord,
 } from "../store.ts";
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { toConfigVersion } from "./release-rows.ts";
-import { toApp, toBuild, toEvent, toFormation, toRelease, toToken, type Row } from "./rows.ts";
+import { toApp, toBuild, toEvent, toFormation, toRelease, type Row } from "./rows.ts";
+import { insertToken, selectToken, selectTokens } from "./token-rows.ts";
 import { isConstraintError } from "./sqlite-errors.ts";
 import { toSshKey } from "./ssh-key-rows.ts";
+import { SAVE_CRASH_RECORD, toCrashRecord } from "./crash-rows.ts";
 import { inTransaction } from "./transaction.ts";
+
+/** How many event inserts pass between two retention checks. */
+const PRUNE_EVERY = 50;
 
 /** Options of {@link SqliteStore}; every field has a production default. */
 export interface SqliteStoreOptions {
@@ -32,6 +39,8 @@ export interface SqliteStoreOptions {
   readonly now?: () => Date;
   /** How long a write waits for another connection's lock before failing (SQLITE_BUSY). */
   readonly busyTimeoutMs?: number;
+  /** Events kept per app (older ones are deleted as new ones come); default 10,000. */
+  readonly maxEventsPerApp?: number;
   /**
    * Where an exception thrown by an onChange listener goes. The change has committed by
    * then, so it must not fail the write; by default it becomes a process warning.
@@ -54,10 +63,12 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #listeners = new Set<Listener>();
   readonly #now: () => Date;
+  readonly #maxEvents: number;
   readonly #onListenerError: (error: unknown, change: StoreChange) => void;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.#now = options.now ?? (() => new Date());
+    this.#maxEvents = options.maxEventsPerApp ?? 10_000;
     this.#onListenerError = options.onListenerError ?? warnListenerError;
     this.#db = new DatabaseSync(path, {
       enableForeignKeyConstraints: true,
@@ -333,49 +344,35 @@ export class SqliteStore implements Store {
     });
   }
 
-  createToken(token: Omit<TokenRecord, "createdAt" | "revokedAt">): Promise<TokenRecord> {
-    return this.#run(() => {
-      const record: TokenRecord = {
-        id: token.id,
-        name: token.name,
-        hash: token.hash,
-        scopes: [...token.scopes],
-        createdAt: this.#timestamp(),
-        revokedAt: null,
-      };
-      try {
-        this.#db
-          .prepare("INSERT INTO tokens (id, name, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
-          .run(
-            record.id,
-            record.name,
-            record.hash,
-            JSON.stringify(record.scopes),
-            record.createdAt,
-          );
-      } catch (error) {
-        if (isConstraintError(error, "unique") || isConstraintError(error, "primary key")) {
-          throw new ConflictError(`token "${token.name}" (or its id or hash) already exists`, {
-            cause: error,
-          });
-        }
-        throw error;
-      }
-      return record;
-    });
+  createToken(token: NewToken): Promise<TokenRecord> {
+    return this.#run(() => insertToken(this.#db, token, this.#timestamp()));
   }
 
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this.#run(() => this.#one("SELECT * FROM tokens WHERE hash = ?", [hash], toToken));
+    return this.#run(() => selectToken(this.#db, "hash", hash));
   }
 
-  addSshKey(key: Omit<SshKeyRecord, "createdAt">): Promise<SshKeyRecord> {
+  getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.#run(() => selectToken(this.#db, "id", id));
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return this.#run(() => selectTokens(this.#db));
+  }
+
+  addSshKey(
+    key: Omit<SshKeyRecord, "createdAt" | "tokenId"> & { readonly tokenId?: string | null },
+  ): Promise<SshKeyRecord> {
     return this.#run(() => {
-      const record: SshKeyRecord = { ...key, createdAt: this.#timestamp() };
+      const record: SshKeyRecord = {
+        ...key,
+        tokenId: key.tokenId ?? null,
+        createdAt: this.#timestamp(),
+      };
       try {
         this.#db
           .prepare(
-            "INSERT INTO ssh_keys (id, name, fingerprint, public_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ssh_keys (id, name, fingerprint, public_key, created_by, token_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
           )
           .run(
             record.id,
@@ -383,6 +380,7 @@ export class SqliteStore implements Store {
             record.fingerprint,
             record.publicKey,
             record.createdBy,
+            record.tokenId,
             record.createdAt,
           );
       } catch (error) {
@@ -535,9 +533,18 @@ export class SqliteStore implements Store {
   addEvent(appId: string, type: string, message: string): Promise<void> {
     return this.#run(() => {
       this.#requireApp(appId);
-      this.#db
+      const { lastInsertRowid } = this.#db
         .prepare("INSERT INTO events (app_id, type, message, created_at) VALUES (?, ?, ?, ?)")
         .run(appId, type, message, this.#timestamp());
+      // Retention by count: an app keeps about its newest maxEventsPerApp events (checked
+      // every PRUNE_EVERY inserts: the check walks that many index entries).
+      if (Number(lastInsertRowid) % PRUNE_EVERY === 0) {
+        this.#db
+          .prepare(
+            "DELETE FROM events WHERE app_id = ? AND id < (SELECT id FROM events WHERE app_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+          )
+          .run(appId, appId, this.#maxEvents - 1);
+      }
     });
   }
 
@@ -548,6 +555,21 @@ export class SqliteStore implements Store {
         [appId, limit],
         toEvent,
       ),
+    );
+  }
+
+  saveCrashRecord(record: ProcessCrashRecord): Promise<void> {
+    return this.#run(() => {
+      const { appId, processType, count, restarts, lastCrashAt, backoffUntil } = record;
+      this.#db
+        .prepare(SAVE_CRASH_RECORD)
+        .run(appId, processType, count, restarts, lastCrashAt, backoffUntil, appId);
+    });
+  }
+
+  listCrashRecords(): Promise<ProcessCrashRecord[]> {
+    return this.#run(() =>
+      this.#all("SELECT * FROM process_crashes ORDER BY app_id, process_type", [], toCrashRecord),
     );
   }
 

@@ -17,6 +17,7 @@ export function toSshKey(row: Row): SshKeyRecord {
     fingerprint: text(row, "fingerprint"),
     publicKey: text(row, "public_key"),
     createdBy: typeof row.created_by === "string" ? row.created_by : null,
+    tokenId: typeof row.token_id === "string" ? row.token_id : null,
     createdAt: text(row, "created_at"),
   };
 }

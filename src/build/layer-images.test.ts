@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import type { Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { ConflictError } from "../domain/errors.ts";
+import type { BuildImageOptions, ImageInfo } from "../engine/engine.ts";
+import { layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
+import type { StackImages } from "./stack-builder.ts";
+import { packTar, readTarFiles } from "./tar-files.ts";
+
+type Labels = Readonly<Record<string, string>>;
+
+const RUN_ID = `sha256:${"1".repeat(64)}`;
+const stack = { name: "slipway-24", version: "24.1", run: { imageId: RUN_ID } } as StackImages;
+
+/** An engine that records builds and keeps images by tag (just what layerBase uses). */
+function stubEngine() {
+  const images = new Map<string, ImageInfo>();
+  const builds: { reference: string; dockerfile: string }[] = [];
+  let next = 0;
+  return {
+    images,
+    builds,
+    async buildImage(context: Readable, options: BuildImageOptions): Promise<ImageInfo> {
+      const files = await readTarFiles(context, 2 ** 20);
+      const dockerfile = files.get("Dockerfile")?.toString("utf8") ?? "";
+      builds.push({ reference: options.reference, dockerfile });
+      next++;
+      const info: ImageInfo = {
+        id: `sha256:${String(next).padStart(64, "0")}`,
+        digest: `sha256:${String(next).padStart(64, "0")}`,
+        tags: [options.reference],
+        labels: options.labels,
+        sizeBytes: 0,
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, next)).toISOString(),
+      };
+      images.set(options.reference, info);
+      return info;
+    },
+    inspectImage(ref: string): Promise<ImageInfo | undefined> {
+      return Promise.resolve(images.get(ref));
+    },
+  };
+}
+
+function part(name: "runtime" | "deps", digest: string, opened: string[]): CachedSlugPart {
+  return {
+    name,
+    digest: digest.repeat(64),
+    open: () => {
+      opened.push(name);
+      return Promise.resolve(
+        packTar([{ name: `${name}/.marker`, content: name, mode: 0o644 }], []),
+      );
+    },
+  };
+}
+
+describe("layerBase", () => {
+  it("builds each part once as the app's layer image, then reuses it without reading it", async () => {
+    const engine = stubEngine();
+    const opened: string[] = [];
+    const log: string[] = [];
+    const input = {
+      engine,
+      appName: "web",
+      stack,
+      labels: { "io.slipway.stack": "slipway-24" },
+      log: (line: string) => log.push(line),
+    };
+    const first = await layerBase({
+      ...input,
+      parts: [part("runtime", "a", opened), part("deps", "b", opened)],
+    });
+    assert.deepEqual(opened, ["runtime", "deps"]);
+    assert.equal(engine.builds.length, 2);
+    assert.match(engine.builds[0]?.dockerfile ?? "", new RegExp(`^FROM ${"1".repeat(64)}\\n`));
+    assert.match(engine.builds[0]?.dockerfile ?? "", /\nCOPY --chown=1000:1000 runtime\/ \/\n$/);
+    assert.match(engine.builds[1]?.dockerfile ?? "", /\nCOPY --chown=1000:1000 deps\/ \/\n$/);
+    assert.equal(first.chain.length, 2);
+    assert.equal(first.id, first.chain[1]);
+    const runtimeImage = [...engine.images.values()][0];
+    assert.ok(runtimeImage);
+    assert.equal(runtimeImage.labels["io.slipway.role"], "layer");
+    assert.equal(runtimeImage.labels["io.slipway.app"], "web");
+    assert.match(runtimeImage.tags[0] ?? "", /^slipway\/app-web-layers:[0-9a-f]{64}$/);
+
+    // Same digests: nothing is read or built.
+    opened.length = 0;
+    const again = await layerBase({
+      ...input,
+      parts: [part("runtime", "a", opened), part("deps", "b", opened)],
+    });
+    assert.deepEqual(again, first);
+    assert.deepEqual(opened, []);
+    assert.equal(engine.builds.length, 2);
+    assert.ok(log.some((line) => /runtime: unchanged/.test(line)));
+
+    // New dependencies: only that layer is built, on the unchanged runtime image.
+    const changed = await layerBase({
+      ...input,
+      parts: [part("runtime", "a", opened), part("deps", "c", opened)],
+    });
+    assert.deepEqual(opened, ["deps"]);
+    assert.equal(changed.chain[0], first.chain[0]);
+    assert.notEqual(changed.id, first.id);
+    assert.match(
+      engine.builds[2]?.dockerfile ?? "",
+      new RegExp(`^FROM ${(first.chain[0] ?? "").slice(7)}\\n`),
+    );
+  });
+
+  it("keys a layer by everything below it and the app: no reuse across apps or stacks", async () => {
+    const engine = stubEngine();
+    const opened: string[] = [];
+    const base = { engine, stack, labels: {}, log: () => undefined };
+    await layerBase({ ...base, appName: "one", parts: [part("deps", "b", opened)] });
+    await layerBase({ ...base, appName: "two", parts: [part("deps", "b", opened)] });
+    await layerBase({
+      ...base,
+      appName: "one",
+      stack: { ...stack, run: { imageId: `sha256:${"2".repeat(64)}` } } as StackImages,
+      parts: [part("deps", "b", opened)],
+    });
+    assert.deepEqual(opened, ["deps", "deps", "deps"]);
+    // An image under the right tag but without the app's labels is not trusted.
+    const [reference] = [...engine.images.keys()];
+    assert.ok(reference);
+    const stale = engine.images.get(reference);
+    assert.ok(stale);
+    engine.images.set(reference, { ...stale, labels: {} });
+    await layerBase({ ...base, appName: "one", parts: [part("deps", "b", opened)] });
+    assert.equal(opened.length, 4);
+  });
+});
+
+describe("pruneLayerImages", () => {
+  it("removes the app's other layer images, newest first, and shrugs off refusals", async () => {
+    const image = (id: string, createdAt: string): ImageInfo => ({
+      id,
+      digest: id,
+      tags: [],
+      labels: {},
+      sizeBytes: 0,
+      createdAt,
+    });
+    const listed: Labels[] = [];
+    const removed: string[] = [];
+    const engine = {
+      listImages(labels?: Labels): Promise<ImageInfo[]> {
+        listed.push(labels ?? {});
+        return Promise.resolve([
+          image("old-parent", "2026-01-01T00:00:00.000Z"),
+          image("current", "2026-01-01T00:00:01.000Z"),
+          image("old-child", "2026-01-01T00:00:02.000Z"),
+          image("in-use", "2026-01-01T00:00:03.000Z"),
+        ]);
+      },
+      removeImage(id: string): Promise<void> {
+        if (id === "in-use") return Promise.reject(new ConflictError("image has children"));
+        removed.push(id);
+        return Promise.resolve();
+      },
+    };
+    assert.equal(await pruneLayerImages(engine, "web", ["current"]), 2);
+    assert.deepEqual(removed, ["old-child", "old-parent"]);
+    assert.deepEqual(listed, [{ "io.slipway.app": "web", "io.slipway.role": "layer" }]);
+  });
+});

@@ -1,0 +1,118 @@
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { Engine } from "../engine/engine.ts";
+import { appImageContext } from "./app-image-layers.ts";
+import type { SlugPart } from "./build-meta.ts";
+import type { StackImages } from "./stack-builder.ts";
+
+/** A part of the slug kept apart by the runner, and how to read it when it is needed. */
+export interface CachedSlugPart extends SlugPart {
+  /** Its tar (Engine.getArchive of /workspace/layers/NAME); only read on a cache miss. */
+  readonly open: () => Promise<Readable>;
+}
+
+export interface LayerBaseInput {
+  readonly engine: Pick<Engine, "buildImage" | "inspectImage">;
+  readonly appName: string;
+  readonly stack: StackImages;
+  /** Bottom first (runtime, then dependencies). */
+  readonly parts: readonly CachedSlugPart[];
+  /** Labels every layer image gets besides app, role and key (stack, stack version). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly log: (line: string) => void;
+}
+
+/** Labels of layer images (app images use IMAGE_LABELS in app-image.ts). */
+const LABELS = {
+  app: "io.slipway.app",
+  role: "io.slipway.role",
+  key: "io.slipway.layer-key",
+} as const;
+
+/** The role label of layer images: they are never run, only built upon. */
+export const LAYER_ROLE = "layer";
+
+/**
+ * The image to lay the app's own files on: the run stack image plus one cached image per
+ * slug part (`slipway/app-NAME-layers:KEY`, KEY = sha256 over the stack image and the
+ * digests of the parts up to it). A part whose image exists is not read at all, so a warm
+ * deploy moves only the app's code; a changed part is built (from its tar) once.
+ *
+ * Layer images are per app: digests come from the app's own build container, which could
+ * lie about them, but only to its own images (it controls what they hold anyway).
+ * Returns the base image id and the ids of the layer images it is made of.
+ */
+export async function layerBase(input: LayerBaseInput): Promise<{ id: string; chain: string[] }> {
+  const { engine, appName } = input;
+  if (engine.buildImage === undefined) throw new TypeError("layer images need Engine.buildImage");
+  let base = input.stack.run.imageId;
+  let key = base;
+  const chain: string[] = [];
+  for (const part of input.parts) {
+    key = createHash("sha256").update(`${key}\n${part.name} ${part.digest}\n`).digest("hex");
+    const reference = `slipway/app-${appName}-layers:${key}`;
+    const existing = await engine.inspectImage(reference);
+    if (
+      existing !== undefined &&
+      existing.labels[LABELS.app] === appName &&
+      existing.labels[LABELS.role] === LAYER_ROLE &&
+      existing.labels[LABELS.key] === key
+    ) {
+      input.log(`       ${part.name}: unchanged (${part.digest.slice(0, 12)})`);
+      base = existing.id;
+    } else {
+      input.log(`       ${part.name}: new layer (${part.digest.slice(0, 12)})`);
+      const image = await engine.buildImage(
+        appImageContext({
+          baseImageId: base,
+          slug: await part.open(),
+          extra: [],
+          only: part.name,
+        }),
+        {
+          reference,
+          // The cache key is ours (KEY): the engine's would only hash the part again.
+          layerCache: false,
+          labels: {
+            ...input.labels,
+            [LABELS.app]: appName,
+            [LABELS.role]: LAYER_ROLE,
+            [LABELS.key]: key,
+          },
+        },
+      );
+      base = image.id;
+    }
+    chain.push(base);
+  }
+  return { id: base, chain };
+}
+
+/**
+ * Removes the app's layer images that the newest build does not stand on. Older app images
+ * (kept releases) are not harmed: Podman shares layers, not images, between an image and
+ * those built on it. Best effort: an engine that refuses (Docker, for a parent image) is
+ * asked again after a later build. Returns how many went.
+ */
+export async function pruneLayerImages(
+  engine: Pick<Engine, "listImages" | "removeImage">,
+  appName: string,
+  keep: readonly string[],
+): Promise<number> {
+  const kept = new Set(keep);
+  const images = await engine.listImages({ [LABELS.app]: appName, [LABELS.role]: LAYER_ROLE });
+  let removed = 0;
+  // Newest first: a layer image stands on the older ones.
+  const stale = images
+    .filter((image) => !kept.has(image.id))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  for (const image of stale) {
+    try {
+      await engine.removeImage(image.id);
+      removed++;
+    } catch {
+      // In use as a parent (or already gone): the next build tries again.
+    }
+  }
+  return removed;
+}
