@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import type { Store } from "./store.ts";
+import type { Store } from "../store.ts";
 
 /**
  * The crash-history cases of the Store contract (called from runStoreContract, which owns
