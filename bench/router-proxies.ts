@@ -4,7 +4,7 @@
  * stand-alone HAProxy processes on variants of the rendered configuration (for A/B tuning).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const CIPHERS =
@@ -23,6 +23,8 @@ export const HEADERS: readonly (readonly [string, string])[] = [
 /** One wrk run. */
 export interface WrkResult {
   readonly rps: number;
+  /** Completed requests. */
+  readonly requests: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: string;
@@ -62,6 +64,7 @@ export function wrk(
       ].filter((e): e is string => e !== undefined);
       resolve({
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "0"),
+        requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? "0"),
         p50Ms: latencyMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
         p99Ms: latencyMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
         errors: errors.length === 0 ? "none" : errors.join(", "),
@@ -115,7 +118,16 @@ ${HEADERS.map(([n, v]) => `      add_header ${n} "${v}" always;`).join("\n")}
   return spawn("nginx", ["-c", conf, "-p", dir], { stdio: "ignore" });
 }
 
-/** Caddy with the same protocols, curves and headers (tickets are Caddy's own rotation). */
+/**
+ * Caddy with the same protocols, curves and headers (tickets are Caddy's own rotation).
+ *
+ * The site address has no host (`https://:PORT`), so it serves every Host. It used to be
+ * `https://127.0.0.1:PORT`, which adds a host matcher for "127.0.0.1": wrk's requests carry
+ * the app's Host header, matched no route, and Caddy answered each with its empty
+ * `200 OK` (no proxying, no headers), which wrk counts as success. That was the "Caddy
+ * twice as fast as HAProxy" of earlier runs; checkTarget() now refuses such a target.
+ * Idle upstream connections as nginx's `keepalive 64` (Caddy's default keeps 32).
+ */
 export function startCaddy(
   dir: string,
   ports: { https: number; http: number; admin: number },
@@ -131,7 +143,7 @@ export function startCaddy(
   http_port ${String(ports.http)}
   auto_https off
 }
-https://127.0.0.1:${String(ports.https)} {
+https://:${String(ports.https)} {
   tls ${cert} ${key} {
     protocols tls1.2 tls1.3
     curves x25519 secp256r1 secp384r1
@@ -140,7 +152,11 @@ https://127.0.0.1:${String(ports.https)} {
 ${HEADERS.map(([n, v]) => `    ${n} "${v}"`).join("\n")}
     -Server
   }
-  reverse_proxy ${upstream}
+  reverse_proxy ${upstream} {
+    transport http {
+      keepalive_idle_conns_per_host 64
+    }
+  }
 }
 `,
   );
@@ -154,10 +170,10 @@ ${HEADERS.map(([n, v]) => `    ${n} "${v}"`).join("\n")}
 export interface ConfigVariant {
   readonly name: string;
   readonly edit: (config: string) => string;
+  /** False when the edit removes the security headers (checkTarget then skips them). */
+  readonly headers?: boolean;
 }
 
-const addGlobal = (line: string) => (config: string) =>
-  config.replace(/^global\n/m, `global\n    ${line}\n`);
 const dropLines = (pattern: RegExp) => (config: string) =>
   config
     .split("\n")
@@ -170,17 +186,13 @@ const dropLines = (pattern: RegExp) => (config: string) =>
  */
 export const VARIANTS: readonly ConfigVariant[] = [
   { name: "as rendered", edit: (c) => c },
-  { name: "nbthread 1", edit: addGlobal("nbthread 1") },
-  { name: "nbthread 2 + cpu-map", edit: addGlobal("nbthread 2\n    cpu-map auto:1/1-2 0-1") },
-  { name: "no access log", edit: dropLines(/^ {4}log(-format)? /) },
-  {
-    name: "http-reuse always",
-    edit: (c) => c.replace(/^defaults\n/m, "defaults\n    http-reuse always\n"),
-  },
-  { name: "no health checks", edit: (c) => c.replace(" check inter 2s fall 3 rise 2", "") },
+  // Measured earlier and indistinguishable from "as rendered" (docs/benchmarks.md): nbthread 1,
+  // nbthread 2 + cpu-map, http-reuse always, no health checks.
+  { name: "no access log (diagnostic)", edit: dropLines(/^ {4}log(-format)? /) },
   {
     name: "no header rules (diagnostic)",
     edit: dropLines(/^ {4}http-(after-response|request) set-header|unique-id-format/),
+    headers: false,
   },
 ];
 
@@ -191,4 +203,108 @@ export function startHaproxy(dir: string, name: string, config: string): ChildPr
   return spawn("haproxy", ["-db", "-f", file], {
     stdio: ["ignore", "ignore", "inherit"],
   });
+}
+
+/** wrk Lua: counts responses that are not the app's `200 ok` (with the headers, if asked). */
+const CHECK_LUA = `local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) good = 0; bad = 0; sample = ""; want = args[1] == "headers" end
+function response(status, headers, body)
+  local nosniff = false
+  for name, value in pairs(headers) do
+    if string.lower(name) == "x-content-type-options" and value == "nosniff" then nosniff = true end
+  end
+  if status == 200 and body == "ok\\n" and (nosniff or not want) then
+    good = good + 1
+  else
+    bad = bad + 1
+    sample = status .. " body " .. (string.format("%q", body):gsub("\\n", "n")) .. (nosniff and "" or " without X-Content-Type-Options")
+  end
+end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    io.write(string.format("check good=%d bad=%d sample=%s\\n", t:get("good"), t:get("bad"), t:get("sample")))
+  end
+end
+`;
+
+/**
+ * Sends the benchmark's own requests (wrk, same URL, Host and SNI) for a moment and returns
+ * why the target does not answer like the app (`200`, body "ok", and with `headers` the
+ * security headers), or null. A proxy that answers without proxying must not be measured.
+ */
+export function checkTarget(
+  dir: string,
+  url: string,
+  host: string,
+  headers: boolean,
+): Promise<string | null> {
+  const script = join(dir, "check.lua");
+  writeFileSync(script, CHECK_LUA);
+  return new Promise((resolve, reject) => {
+    const args = ["-t1", "-c1", "-d1s", "-s", script, "-H", `Host: ${host}`, url];
+    const child = spawn("wrk", headers ? [...args, "--", "headers"] : args);
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.once("error", reject);
+    child.once("close", () => {
+      const match = /check good=(\d+) bad=(\d+) sample=(.*)/.exec(out);
+      if (match === null) resolve(`no check output from wrk: ${out.slice(0, 200)}`);
+      else if (match[2] !== "0" || match[1] === "0") {
+        resolve(
+          `${match[2] ?? "?"} of ${String(Number(match[1]) + Number(match[2]))} responses wrong, e.g. ${match[3] ?? ""}`,
+        );
+      } else resolve(null);
+    });
+  });
+}
+
+/**
+ * CPU time (user + system, in clock ticks) used so far by these processes and all their
+ * descendants (nginx's and HAProxy's workers), from /proc. Only for the proxies we measure.
+ */
+export function cpuTicks(roots: readonly number[]): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces): state ppid ... utime stime.
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), {
+        ppid: Number(fields[1]),
+        ticks: Number(fields[11]) + Number(fields[12]),
+      });
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  const wanted = new Set(roots);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, { ppid }] of stats) {
+      if (!wanted.has(pid) && wanted.has(ppid)) {
+        wanted.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let ticks = 0;
+  for (const pid of wanted) ticks += stats.get(pid)?.ticks ?? 0;
+  return ticks;
+}
+
+/** Pids of the processes whose command line contains `text` (the router's config path). */
+export function pidsWithCommandLine(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
+    } catch {
+      // Gone already.
+    }
+  }
+  return pids;
 }

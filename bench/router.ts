@@ -28,6 +28,9 @@ import type { RouterSettings } from "../src/router/render.ts";
 import type { AppRoute, RouteTable } from "../src/router/router.ts";
 import { freePort, must, startPlatform, type TestPlatform } from "../test/e2e/harness.ts";
 import {
+  checkTarget,
+  cpuTicks,
+  pidsWithCommandLine,
   startCaddy,
   startHaproxy,
   startNginx,
@@ -57,7 +60,19 @@ interface Target {
   readonly name: string;
   readonly url: string;
   readonly host: string;
+  /** The proxy's processes (with their workers) whose CPU time is measured; none for direct. */
+  readonly pids: readonly number[];
+  /** Whether its responses must carry the security headers. */
+  readonly headers: boolean;
 }
+
+/** One measured round of one target. */
+interface Sample extends WrkResult {
+  /** CPU time of the target's processes per request, in microseconds (NaN for direct). */
+  readonly cpuUsPerRequest: number;
+}
+
+const TICK_US = 1_000_000 / 100; // USER_HZ, 100 on Linux
 
 async function main(): Promise<void> {
   const dir = mkdtempSync("/tmp/slipway-bench-router-");
@@ -83,17 +98,39 @@ async function main(): Promise<void> {
 
     const nginxPort = await freePort();
     const caddyPorts = { https: await freePort(), http: await freePort(), admin: await freePort() };
-    children.push(startNginx(dir, nginxPort, upstream, cert, key));
-    children.push(startCaddy(dir, caddyPorts, upstream, cert, key));
+    const nginx = startNginx(dir, nginxPort, upstream, cert, key);
+    const caddy = startCaddy(dir, caddyPorts, upstream, cert, key);
+    children.push(nginx, caddy);
+    const routerConfig = join(p.home, "router", "haproxy.cfg");
     const targets: Target[] = [
-      { name: "app container directly (plain HTTP)", url: `http://${upstream}${PATH}`, host },
+      {
+        name: "app container directly (plain HTTP)",
+        url: `http://${upstream}${PATH}`,
+        host,
+        pids: [],
+        headers: false,
+      },
       {
         name: "Slipway router (HAProxy 2.6)",
         url: `https://127.0.0.1:${String(p.httpsPort)}${PATH}`,
         host,
+        pids: pidsWithCommandLine(routerConfig),
+        headers: true,
       },
-      { name: "nginx (Debian)", url: `https://127.0.0.1:${String(nginxPort)}${PATH}`, host },
-      { name: "Caddy (Debian)", url: `https://127.0.0.1:${String(caddyPorts.https)}${PATH}`, host },
+      {
+        name: "nginx (Debian)",
+        url: `https://127.0.0.1:${String(nginxPort)}${PATH}`,
+        host,
+        pids: [nginx.pid ?? -1],
+        headers: true,
+      },
+      {
+        name: "Caddy (Debian)",
+        url: `https://127.0.0.1:${String(caddyPorts.https)}${PATH}`,
+        host,
+        pids: [caddy.pid ?? -1],
+        headers: true,
+      },
     ];
     if (args.variants) {
       for (const [i, variant] of VARIANTS.entries()) {
@@ -105,15 +142,23 @@ async function main(): Promise<void> {
           ports,
           join(dir, `stats-${String(i)}.sock`),
         );
-        children.push(startHaproxy(dir, `variant-${String(i)}`, variant.edit(config)));
+        const child = startHaproxy(dir, `variant-${String(i)}`, variant.edit(config));
+        children.push(child);
         targets.push({
           name: `variant: ${variant.name}`,
           url: `https://127.0.0.1:${String(port)}${PATH}`,
           host,
+          pids: [child.pid ?? -1],
+          headers: variant.headers ?? true,
         });
       }
     }
     await sleep(1500);
+    for (const target of targets) {
+      const problem = await checkTarget(dir, target.url, target.host, target.headers);
+      if (problem !== null)
+        throw new Error(`${target.name} does not answer like the app: ${problem}`);
+    }
     const samples = await alternate(targets);
 
     let updates: Updates | null = null;
@@ -133,18 +178,27 @@ async function main(): Promise<void> {
   }
 }
 
-/** wrk against every target, round by round, in an order that rotates each round. */
-async function alternate(targets: readonly Target[]): Promise<Map<string, WrkResult[]>> {
-  const samples = new Map(targets.map((t) => [t.name, [] as WrkResult[]]));
+/**
+ * wrk against every target, round by round, in an order that rotates each round, with the
+ * CPU time the target's processes used per request (robust to the machine's other load,
+ * unlike requests/s, though contention inflates it too).
+ */
+async function alternate(targets: readonly Target[]): Promise<Map<string, Sample[]>> {
+  const samples = new Map(targets.map((t) => [t.name, [] as Sample[]]));
   progress("warming up");
   for (const target of targets) await wrk(target.url, target.host, { ...WRK, duration: "2s" });
   for (let round = 0; round < ROUNDS; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
     for (const target of order) {
+      const before = cpuTicks(target.pids);
       const result = await wrk(target.url, target.host, WRK);
-      samples.get(target.name)?.push(result);
+      const cpuUsPerRequest =
+        target.pids.length === 0 || result.requests === 0
+          ? Number.NaN
+          : ((cpuTicks(target.pids) - before) * TICK_US) / result.requests;
+      samples.get(target.name)?.push({ ...result, cpuUsPerRequest });
       progress(
-        `round ${String(round + 1)}/${String(ROUNDS)} ${target.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, load ${loadavg()[0]?.toFixed(1) ?? "?"}`,
+        `round ${String(round + 1)}/${String(ROUNDS)} ${target.name}: ${result.rps.toFixed(0)} req/s, ${cpuUsPerRequest.toFixed(1)} CPU µs/req, p99 ${result.p99Ms.toFixed(2)} ms, load ${loadavg()[0]?.toFixed(1) ?? "?"}`,
       );
     }
   }
@@ -266,7 +320,7 @@ function median(xs: readonly number[]): number {
 
 function report(
   targets: readonly Target[],
-  samples: ReadonlyMap<string, WrkResult[]>,
+  samples: ReadonlyMap<string, Sample[]>,
   updates: Updates | null,
 ): string {
   const results = targets.map((t) => [t.name, samples.get(t.name) ?? []] as const);
@@ -280,14 +334,15 @@ function report(
     "## Router throughput and route updates",
     "",
     `Command: \`npm run bench:router -- --rounds ${String(ROUNDS)} --duration ${WRK.duration}${args.variants ? " --variants" : ""}\`. Machine: ${String(cpus().length)} × ${cpus()[0]?.model ?? "?"}, ${new Date().toISOString().slice(0, 16)} UTC, load average at the end ${load}.`,
-    `wrk -t${String(WRK.threads)} -c${String(WRK.connections)} -d${WRK.duration} --latency, HTTP/1.1 keep-alive, \`GET ${PATH}\` of examples/hello-node deployed as a container on Slipway's own Podman service and app network. Every proxy fronts that same container with the same TLS settings (Mozilla intermediate, no tickets) and adds the same security headers. Targets alternate round by round (${String(ROUNDS)} rounds, order rotated each round); the table shows the median of the rounds. Load generator, proxies and the container share the same cores.`,
+    `wrk -t${String(WRK.threads)} -c${String(WRK.connections)} -d${WRK.duration} --latency, HTTP/1.1 keep-alive, \`GET ${PATH}\` of examples/hello-node deployed as a container on Slipway's own Podman service and app network. Every proxy fronts that same container with the same TLS settings (Mozilla intermediate, no tickets) and adds the same security headers. Targets alternate round by round (${String(ROUNDS)} rounds, order rotated each round); the table shows the median of the rounds. Load generator, proxies and the container share the same cores. Before the rounds, every target must answer wrk's own requests (same URL, Host and SNI) with the app's response (200, \`ok\`, and through a proxy the security headers). Proxy CPU is the user + system time of the proxy's processes (all workers) during a round, per request. The Slipway router also sends an access-log line per request to the daemon; nginx and Caddy log nothing.`,
     "",
-    "| target | requests/s (median) | vs direct | p50 | p99 | rounds (req/s) | errors |",
-    "|---|---:|---:|---:|---:|---|---|",
+    "| target | requests/s (median) | vs direct | proxy CPU µs/request (median) | p50 | p99 | rounds (req/s) | errors |",
+    "|---|---:|---:|---:|---:|---:|---|---|",
     ...results.map(([name, runs]) => {
       const rps = median(runs.map((r) => r.rps));
       const errors = [...new Set(runs.map((r) => r.errors))].join("; ");
-      return `| ${name} | ${rps.toFixed(0)} | ${(rps / direct).toFixed(2)} | ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms | ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${errors} |`;
+      const cpu = median(runs.map((r) => r.cpuUsPerRequest));
+      return `| ${name} | ${rps.toFixed(0)} | ${(rps / direct).toFixed(2)} | ${Number.isNaN(cpu) ? "-" : cpu.toFixed(1)} | ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms | ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${errors} |`;
     }),
   ];
   if (updates !== null) {

@@ -49,15 +49,19 @@ async function handle(
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
       );
       if (head.length > 0) stream.write(head);
-      socket.pipe(stream);
+      socket.pipe(stream, { end: false });
       stream.pipe(socket);
       const close = (): void => {
         socket.destroy();
         stream.destroy();
       };
       stream.on("error", close);
+      // The stream ending (the command exited) ends the connection once its output is
+      // out. The client ending its side means it left: a terminal has no half-close (EOF
+      // is a byte, Ctrl-D), so the stream is destroyed and its owner stops what it served.
       stream.on("close", () => socket.end());
-      socket.on("close", () => stream.end());
+      socket.on("end", () => stream.destroy());
+      socket.on("close", () => stream.destroy());
     },
     get accepted() {
       return accepted;

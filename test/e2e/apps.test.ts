@@ -101,7 +101,10 @@ describe("app kinds end to end", { timeout: 1_800_000 }, () => {
     writeFileSync(join(dir, "fixture.txt"), "yes\n");
     await must(p.cli(["apps:create", "buildpack"]), "apps:create buildpack");
     await must(p.cli(["env:set", "GREETING=from ENV_DIR", "--app", "buildpack"]), "env:set");
-    const r = await must(p.cli(["deploy", dir, "--app", "buildpack"], { timeoutMs: 900_000 }), "deploy");
+    const r = await must(
+      p.cli(["deploy", dir, "--app", "buildpack"], { timeoutMs: 900_000 }),
+      "deploy",
+    );
     assert.match(`${r.stdout}${r.stderr}`, /Fixture buildpack compiling/);
     // Its bin/release gave the web process (python3 -m http.server) and a `fixture` type.
     const output = await p.get(host("buildpack"), "/fixture-output.txt");

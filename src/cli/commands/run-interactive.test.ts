@@ -85,6 +85,7 @@ describe("slipway run from a terminal (through the real API server)", () => {
   const socket = join(dir, "api.sock");
   const store = new SqliteStore(":memory:");
   const sizes: TerminalSize[] = [];
+  const shells: Duplex[] = [];
   let server: Server;
   let token = "";
 
@@ -95,7 +96,11 @@ describe("slipway run from a terminal (through the real API server)", () => {
         if (terminal !== undefined) sizes.push(terminal);
         return Promise.resolve({ id: "c1", name: `run ${command}`, tty: terminal !== undefined });
       },
-      attachOneOff: () => Promise.resolve(fakeShell()),
+      attachOneOff: () => {
+        const shell = fakeShell();
+        shells.push(shell);
+        return Promise.resolve(shell);
+      },
       resizeOneOff: (_app, _id, size) => {
         sizes.push(size);
         return Promise.resolve();
@@ -134,6 +139,17 @@ describe("slipway run from a terminal (through the real API server)", () => {
       { rows: 50, cols: 80 },
     ]);
     assert.deepEqual(terminal.rawCalls, ["raw", "restored"]);
+  });
+
+  it("ends the session's stream when the client goes away", async () => {
+    const client = await ApiClient.connect({ socket, url: null, ca: null, token });
+    const connection = await client.upgrade("/v1/apps/shop/one-offs/c1/attach");
+    const shell = shells.at(-1);
+    assert.ok(shell);
+    const closed = new Promise((resolve) => shell.once("close", resolve));
+    connection.destroy();
+    await closed;
+    assert.equal(shell.destroyed, true);
   });
 
   it("answers an upgrade without a valid token with 401, as plain HTTP", async () => {

@@ -182,7 +182,9 @@ function optionalNumber(key: string, value: number | undefined): Record<string, 
 
 const logs = defineCommand({
   name: "logs",
-  summary: "show an app's output (tagged TYPE.vRELEASE-ID) and platform events",
+  summary: "show an app's output, router access log and platform events, in time order",
+  description:
+    "Each line is `TIME SOURCE: TEXT`: SOURCE is the container (TYPE.vRELEASE-ID, run.ID for one-offs), `router` for the access log, or `slipway` for platform events. --tail takes the last N lines of the merged log.",
   args: [],
   flags: {
     app: APP_FLAG,
@@ -190,12 +192,20 @@ const logs = defineCommand({
       type: "string",
       short: "n",
       placeholder: "N",
-      description: "lines per container from the end (default 100)",
+      description: "lines from the end (default 100)",
     },
     follow: { type: "boolean", short: "f", description: "keep printing new lines" },
-    type: { type: "string", placeholder: "TYPE", description: "only this process type" },
+    type: {
+      type: "string",
+      placeholder: "TYPE",
+      description: "only this process type, or `router` for the access log",
+    },
   },
-  examples: ["slipway logs --app shop --tail 20", "slipway logs --app shop -f --type web"],
+  examples: [
+    "slipway logs --app shop --tail 20",
+    "slipway logs --app shop -f --type web",
+    "slipway logs --app shop --type router",
+  ],
   async run(ctx, { flags }) {
     if (flags.tail !== undefined && !/^\d+$/.test(flags.tail))
       throw new UsageError("--tail needs a number", "logs");
