@@ -151,7 +151,10 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     // Runtime and dependencies are the app's existing layer images: only the code is new.
     assert.match(text, /runtime: unchanged/);
     assert.match(text, /deps: unchanged/);
-    assert.match(text, /-----> Timings: prepare [\d.]+ s, buildpacks [\d.]+ s, log [\d.]+ s, meta /);
+    assert.match(
+      text,
+      /-----> Timings: prepare [\d.]+ s, buildpacks [\d.]+ s, log [\d.]+ s, meta /,
+    );
     const layers = await engine.listImages({
       "io.slipway.app": "hello",
       "io.slipway.role": "layer",
