@@ -23,6 +23,7 @@ interface PsEntry {
   readonly ready: boolean;
   readonly size?: string;
   readonly restarts?: number;
+  readonly crashLoop?: boolean;
   readonly memoryBytes?: number | null;
 }
 
@@ -155,6 +156,31 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
     assert.equal(replacement?.restarts, 1);
     const logs = await must(p.cli(["logs", "--app", "hello", "--tail", "50"]), "logs");
     assert.match(logs.stdout, /container\.crashed .*exited with code 137/);
+  });
+
+  it("shows a crash loop and keeps its back-off and restart count across a daemon restart", async () => {
+    // Two more kills after the one above: three crashes in a row is a crash loop.
+    for (let kill = 2; kill <= 3; kill++) {
+      const [web] = await readyWeb();
+      assert.ok(web);
+      await engineCall(p, "POST", `/v1.41/containers/${web.id}/kill?signal=KILL`);
+      await waitFor(
+        async () => (await readyWeb()).some((c) => c.id !== web.id && c.restarts === kill),
+        60_000,
+        `replacement #${String(kill)}`,
+      );
+    }
+    const [looping] = await readyWeb();
+    assert.equal(looping?.crashLoop, true);
+    assert.equal(looping.restarts, 3);
+    await must(p.cli(["down"]), "down");
+    await must(p.cli(["up"]), "up again");
+    await waitFor(async () => (await readyWeb()).length === 1, 60_000, "the adopted web ready");
+    const [adopted] = await readyWeb();
+    assert.equal(adopted?.id, looping.id, "the running container was adopted");
+    assert.equal(adopted.restarts, 3, "the restart count survived the daemon restart");
+    assert.equal(adopted.crashLoop, true, "so did the crash loop");
+    await waitFor(async () => (await p.get(host)).status === 200, 30_000, "serving again");
   });
 
   it("runs one-off commands with their output and exit code", async () => {
