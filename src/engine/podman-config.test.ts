@@ -26,6 +26,7 @@ describe("podman configuration", () => {
       'runtime = "runc"',
       'cgroup_manager = "cgroupfs"',
       'events_logger = "file"',
+      'events_logfile_max_size = "4m"',
       'tmp_dir = "/run/slipway/podman-tmp"',
       'network_backend = "netavark"',
       'network_config_dir = "/var/lib/slipway/engine/networks"',

@@ -69,6 +69,8 @@ export function renderContainersConf(layout: PodmanLayout, runtime: string): str
     'cgroup_manager = "cgroupfs"',
     'events_logger = "file"',
     `events_logfile_path = ${toml(layout.eventsLog)}`,
+    // Podman rotates it past this size (the old file is deleted): events are only read live.
+    'events_logfile_max_size = "4m"',
     `tmp_dir = ${toml(layout.tmpDir)}`,
     `image_copy_tmp_dir = ${toml(layout.imageCopyTmpDir)}`,
     "",
