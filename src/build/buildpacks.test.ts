@@ -217,7 +217,10 @@ describe("buildpacks on Podman", { skip: !canRun && "needs root, podman and debo
     // The RUN step ran, as the image's user, without a network (only lo: Podman ignores
     // networkmode=none, see src/engine/docker/docker-images.ts), logged in the build log.
     assert.match(log, /STEP \d+\/\d+: RUN python3/);
-    assert.equal(await fetchText(`${app.url}/run.txt`), "RUN works as uid 1000 with ['lo']\n");
+    assert.equal(
+      await fetchText(`${app.url}/run.txt`),
+      "RUN works as uid 1000 with ['lo'] and CapBnd 0000000000000000\n",
+    );
     await engine.removeContainer(app.id);
   });
 

@@ -63,6 +63,12 @@ export function renderContainersConf(layout: PodmanLayout, runtime: string): str
     // Every container of this service gets Slipway's profile, also one created without
     // the driver's SecurityOpt (the podman CLI in tests and cleanup).
     `seccomp_profile = ${toml(SECCOMP_PROFILE_PATH)}`,
+    // Defaults for what the driver does not create itself: the engine builder's RUN steps
+    // (Dockerfile apps) get no capabilities at all, not even in their bounding set, so a
+    // setuid binary in a base image cannot hand one back. The driver's own containers
+    // drop every capability and set no-new-privileges explicitly.
+    "no_new_privileges = true",
+    "default_capabilities = []",
     "",
     "[engine]",
     `runtime = ${toml(runtime)}`,

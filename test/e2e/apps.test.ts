@@ -78,7 +78,7 @@ describe("app kinds end to end", { timeout: 1_800_000 }, () => {
     assert.equal((await p.get(host("docker"), "/index.txt")).body, "Hello from a Dockerfile\n");
     assert.equal(
       (await p.get(host("docker"), "/run.txt")).body,
-      "RUN works as uid 1000 with ['lo']\n",
+      "RUN works as uid 1000 with ['lo'] and CapBnd 0000000000000000\n",
     );
   });
 
