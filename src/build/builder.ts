@@ -177,6 +177,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
           })),
         ],
         log,
+        // The Dockerfile's RUN steps get the build's memory and CPU caps.
+        limits: options.limits,
       });
       log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
       timer.mark("image");

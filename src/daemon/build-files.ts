@@ -16,17 +16,57 @@ export function buildFiles(sourcesDir: string, logsDir: string): BuildFiles {
   mkdirSync(logsDir, { recursive: true, mode: 0o700 });
   return {
     sourcePath: (build) => sourceFile(sourcesDir, build.sourceChecksum),
-    openLog: (buildId) => {
-      const stream = createWriteStream(join(logsDir, `${buildId}.log`), {
-        flags: "a",
-        mode: 0o600,
-      });
-      return {
-        write: (line) => stream.write(`${line}\n`),
-        close: () => new Promise<void>((resolve) => stream.end(resolve)),
-      };
-    },
+    openLog: (buildId) => cappedLog(buildLogFile(logsDir, buildId), MAX_BUILD_LOG_BYTES),
     removeSource: (build) => rm(sourceFile(sourcesDir, build.sourceChecksum), { force: true }),
+  };
+}
+
+/** Bytes a build log keeps in full; past them only its last lines are kept. */
+export const MAX_BUILD_LOG_BYTES = 8 * 1024 * 1024;
+/** Lines kept from the end of a build log that passed its size. */
+const TAIL_LINES = 200;
+
+/** Where a build's log lives. */
+export function buildLogFile(logsDir: string, buildId: string): string {
+  return join(logsDir, `${buildId}.log`);
+}
+
+/**
+ * A build log with size-based retention: the first maxBytes are written as they come;
+ * after that only the last TAIL_LINES lines are kept, written at close after a line that
+ * says how many were left out, so the log still ends with the build's outcome.
+ */
+export function cappedLog(
+  file: string,
+  maxBytes: number,
+): { write(line: string): void; close(): Promise<void> } {
+  const stream = createWriteStream(file, { flags: "a", mode: 0o600 });
+  let written = 0;
+  let dropped = 0;
+  const tail: string[] = [];
+  return {
+    write(line) {
+      const text = `${line}\n`;
+      if (dropped === 0 && written + Buffer.byteLength(text) <= maxBytes) {
+        written += Buffer.byteLength(text);
+        stream.write(text);
+        return;
+      }
+      tail.push(text);
+      dropped += 1;
+      if (tail.length > TAIL_LINES) tail.shift();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (dropped > tail.length) {
+          const mib = Math.round(maxBytes / 2 ** 20);
+          stream.write(
+            `-----> ${String(dropped - tail.length)} lines left out: the log passed ${String(mib)} MiB\n`,
+          );
+        }
+        for (const text of tail) stream.write(text);
+        stream.end(resolve);
+      }),
   };
 }
 
@@ -45,7 +85,7 @@ export async function* readBuildLog(
   build: Build,
   options: { follow: boolean; signal: AbortSignal },
 ): AsyncIterable<string> {
-  const path = join(logsDir, `${build.id}.log`);
+  const path = buildLogFile(logsDir, build.id);
   let position = 0;
   let partial = "";
   const decoder = new StringDecoder("utf8");

@@ -13,7 +13,7 @@ import { LABEL } from "../domain/labels.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { GitServer } from "../git/git-server.ts";
 import type { Store } from "../store/store.ts";
-import { readBuildLog, sourceFile } from "./build-files.ts";
+import { buildLogFile, readBuildLog, sourceFile } from "./build-files.ts";
 import { SOURCE_LIMITS } from "./builder.ts";
 
 export interface PlatformDeps {
@@ -116,6 +116,7 @@ export function platformApiDeps(
     },
 
     async destroyApp(app: App): Promise<void> {
+      const builds = await store.listBuilds(app.id);
       // Desired state first: the app is gone. The app controller then removes its
       // containers and network (and would again after a crash, from the resync).
       await store.deleteApp(app.id);
@@ -128,6 +129,8 @@ export function platformApiDeps(
       }
       await engine.removeVolume(buildCacheVolume(app.name));
       await deps.git?.removeRepo(app.name);
+      for (const build of builds)
+        await rm(buildLogFile(deps.buildLogsDir, build.id), { force: true });
     },
     async clearBuildCache(app: App): Promise<void> {
       // The volume is per app (its name holds the app's): removing it cannot touch another

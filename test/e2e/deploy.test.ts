@@ -208,6 +208,7 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     );
     const apps = JSON.parse((await must(p.cli(["apps", "--json"]), "apps")).stdout) as unknown[];
     assert.equal(apps.length, 0);
+    assert.deepEqual(readdirSync(join(p.home, "logs", "builds")), [], "build logs removed");
     const res = await p.get(host);
     assert.equal(res.status, 503);
   });

@@ -67,7 +67,7 @@ describe("toImageInfo", () => {
       Id: "sha256:341dea45",
       RepoTags: ["docker.io/slipway/app:v1", "<none>:<none>"],
       RepoDigests: ["docker.io/slipway/app@sha256:f02925dd"],
-      Config: { Labels: { a: "b" } },
+      Config: { Labels: { a: "b" }, User: "1000:1000" },
       Size: 2018176,
       Created: "2026-11-29T18:41:12.063340051Z",
     });
@@ -78,7 +78,9 @@ describe("toImageInfo", () => {
       labels: { a: "b" },
       sizeBytes: 2018176,
       createdAt: "2026-11-29T18:41:12.063340051Z",
+      user: "1000:1000",
     });
+    assert.equal(toImageInfo({ Id: "1", Config: {} }).user, "", "unset: the default, root");
   });
 
   it("adds the algorithm to bare ids", () => {

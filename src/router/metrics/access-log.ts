@@ -16,6 +16,9 @@ export interface AccessLogEntry {
 }
 
 const MARK = "slipway-access";
+/** How long request lines wait before they are appended to the app's file. */
+const FLUSH_MS = 250;
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const APP_BACKEND = /^app_([a-z0-9-]+)$/;
 
 /** Parses one line of the log-format render.ts sets; null for anything else. */
@@ -59,6 +62,9 @@ export class AccessLog {
   /** Bytes in each app's current file, learned at its first write. */
   readonly #fileBytes = new Map<string, number>();
   readonly #listeners = new Set<(entry: AccessLogEntry) => void>();
+  /** Lines not yet handed to the writer, by app. */
+  readonly #pending = new Map<string, string[]>();
+  #flushTimer: NodeJS.Timeout | undefined;
   #socket: Socket | null = null;
   #writes: Promise<void> = Promise.resolve();
 
@@ -95,6 +101,9 @@ export class AccessLog {
     });
     // Losing a log line is better than crashing the daemon over one.
     socket.on("error", () => undefined);
+    // A burst of requests must not overflow the kernel's queue while the daemon is busy
+    // (the kernel caps this at net.core.rmem_max).
+    socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
     this.#socket = socket;
     return socket.address().port;
   }
@@ -108,28 +117,52 @@ export class AccessLog {
     if (list.length > this.#keep) list.splice(0, list.length - this.#keep);
     this.#recent.set(entry.app, list);
     for (const listener of this.#listeners) listener(entry);
+    if (this.#dir === null) return;
+    // Written in batches: one append per app every FLUSH_MS, not one per request (an
+    // open-write-close per request cost the daemon more CPU than HAProxy spent on it).
+    const pending = this.#pending.get(entry.app) ?? [];
+    pending.push(`${JSON.stringify(entry)}\n`);
+    this.#pending.set(entry.app, pending);
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flush();
+    }, FLUSH_MS);
+  }
+
+  /** Hands every app's pending lines to the (serialized) writer. */
+  #flush(): void {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     const dir = this.#dir;
-    if (dir !== null) {
-      this.#writes = this.#writes.then(() => this.#append(dir, entry)).catch(() => undefined);
+    if (dir === null) return;
+    for (const [app, lines] of this.#pending) {
+      const text = lines.join("");
+      this.#writes = this.#writes.then(() => this.#append(dir, app, text)).catch(() => undefined);
     }
+    this.#pending.clear();
   }
 
   /** Appends to APP.log, rotating it to APP.log.1 once it passes the size limit. */
-  async #append(dir: string, entry: AccessLogEntry): Promise<void> {
-    const file = join(dir, `${entry.app}.log`);
-    const line = `${JSON.stringify(entry)}\n`;
-    let size = this.#fileBytes.get(entry.app);
+  async #append(dir: string, app: string, text: string): Promise<void> {
+    const file = join(dir, `${app}.log`);
+    const bytes = Buffer.byteLength(text);
+    let size = this.#fileBytes.get(app);
     if (size === undefined)
       size = await stat(file).then(
         (s) => s.size,
         () => 0,
       );
-    if (size + line.length > this.#maxFileBytes && size > 0) {
+    if (size + bytes > this.#maxFileBytes && size > 0) {
       await rename(file, `${file}.1`);
       size = 0;
     }
-    await appendFile(file, line, { mode: 0o600 });
-    this.#fileBytes.set(entry.app, size + Buffer.byteLength(line));
+    await appendFile(file, text, { mode: 0o600 });
+    this.#fileBytes.set(app, size + bytes);
+  }
+
+  /** Writes what is pending now, and resolves when it is on disk. */
+  async flush(): Promise<void> {
+    this.#flush();
+    await this.#writes;
   }
 
   /** An app's most recent requests, oldest first. */
@@ -157,6 +190,7 @@ export class AccessLog {
           resolve();
         }),
       );
+    this.#flush();
     await this.#writes;
   }
 }

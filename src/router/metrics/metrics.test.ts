@@ -74,8 +74,12 @@ describe("router metrics", () => {
       const log = new AccessLog({ dir, maxFileBytes: 1000 });
       const seen: string[] = [];
       const unsubscribe = log.onEntry((entry) => seen.push(entry.path));
-      for (let i = 0; i < 12; i++) {
-        log.record(`slipway-access\tapp_shop\t200\t1\t1\tc\tid${String(i)}\tGET\t/p${String(i)}`);
+      // Two batches (the log appends once per app every 250 ms): the second passes the limit.
+      for (let batch = 0; batch < 2; batch++) {
+        for (let i = 0; i < 6; i++) {
+          log.record(`slipway-access\tapp_shop\t200\t1\t1\tc\tid${String(i)}\tGET\t/p${String(i)}`);
+        }
+        await log.flush();
       }
       unsubscribe();
       log.record("slipway-access\tapp_shop\t200\t1\t1\tc\tid\tGET\t/after");
