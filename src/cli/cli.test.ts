@@ -153,6 +153,23 @@ describe("slipway CLI against a live API on a unix socket", () => {
       assert.match(result.stderr, /-----> Done/);
     });
 
+    it("lists builds and prints the newest build's log", async () => {
+      await run(["deploy", sourceDir(), "--app", "shop", ...home]);
+      const list = await run(["builds", "--app", "shop", "--json", ...home]);
+      assert.equal(list.code, 0, list.stderr);
+      const [build] = JSON.parse(list.stdout) as { id: string; status: string }[];
+      assert.equal(build?.status, "succeeded");
+      const table = await run(["builds", "--app", "shop", ...home]);
+      assert.match(table.stdout, /^ID +CREATED +STATUS/);
+      const newest = await run(["builds:log", "--app", "shop", ...home]);
+      assert.equal(newest.code, 0, newest.stderr);
+      assert.match(newest.stdout, /-----> Node\.js app detected/);
+      const byId = await run(["builds:log", build.id, "--app", "shop", ...home]);
+      assert.equal(byId.stdout, newest.stdout);
+      const missing = await run(["builds:log", "bld_nope", "--app", "shop", ...home]);
+      assert.equal(missing.code, 1);
+    });
+
     it("exits 1 with the API's message for an unknown app", async () => {
       const result = await run(["deploy", sourceDir(), "--app", "nope", ...home]);
       assert.equal(result.code, 1);
