@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ValidationError } from "../domain/errors.ts";
 import { renderHaproxyConfig, type RouterSettings } from "./render.ts";
@@ -52,6 +56,32 @@ describe("renderHaproxyConfig", () => {
 
   it("renders apps, custom domains and apps without endpoints", async () => {
     await assertGolden("apps", renderHaproxyConfig({ apps: [IDLE, HELLO] }, SETTINGS));
+  });
+
+  it("sends the access log through a ring forwarded over TCP to the daemon", async () => {
+    const config = renderHaproxyConfig({ apps: [HELLO] }, { ...SETTINGS, accessLogPort: 5140 });
+    await assertGolden("access-log", config);
+    assert.match(
+      config,
+      /^ring slipway_access\n(?: {4}.*\n)*? {4}server daemon 127\.0\.0\.1:5140 log-proto octet-count$/m,
+    );
+    assert.match(config, /^ {4}log ring@slipway_access len 8192 format raw local0 info$/m);
+    // The config HAProxy itself accepts (the driver checks every file with `haproxy -c`).
+    const dir = mkdtempSync(join(tmpdir(), "slipway-render-"));
+    try {
+      const file = join(dir, "haproxy.cfg");
+      const crtList = join(dir, "crt-list");
+      writeFileSync(crtList, "");
+      writeFileSync(file, config.replace(SETTINGS.crtList, crtList));
+      const check = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+      assert.ok(
+        check.status === 0 || /unable to load|no SSL certificate|crt-list/i.test(check.stderr),
+        check.stderr,
+      );
+      assert.doesNotMatch(check.stderr, /ring|log-proto|unknown keyword/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("renders IPv6, other ports and the ACME hook", async () => {

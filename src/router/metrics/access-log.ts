@@ -1,6 +1,7 @@
-import { createSocket, type Socket } from "node:dgram";
+import { createServer, type Server, type Socket } from "node:net";
 import { appendFile, mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { OctetFrameDecoder } from "./octet-frames.ts";
 
 /** One request as the router logged it. */
 export interface AccessLogEntry {
@@ -18,7 +19,6 @@ export interface AccessLogEntry {
 const MARK = "slipway-access";
 /** How long request lines wait before they are appended to the app's file. */
 const FLUSH_MS = 250;
-const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const APP_BACKEND = /^app_([a-z0-9-]+)$/;
 
 /** Parses one line of the log-format render.ts sets; null for anything else. */
@@ -50,9 +50,10 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 /**
- * Receives HAProxy's access log on a loopback UDP port (HAProxy logs over syslog; Node has
- * no unix datagram sockets), keeps each app's recent requests in memory (for percentiles
- * and `slipway logs --access`) and appends them, as JSON lines, to logsDir/access/APP.log.
+ * Receives HAProxy's access log on a loopback TCP port (HAProxy's log ring forwards it
+ * there, many octet-counted lines per write), keeps each app's recent requests in memory
+ * (for percentiles and `slipway logs`) and appends them, as JSON lines, to
+ * logsDir/access/APP.log.
  */
 export class AccessLog {
   readonly #dir: string | null;
@@ -65,7 +66,8 @@ export class AccessLog {
   /** Lines not yet handed to the writer, by app. */
   readonly #pending = new Map<string, string[]>();
   #flushTimer: NodeJS.Timeout | undefined;
-  #socket: Socket | null = null;
+  #server: Server | null = null;
+  readonly #connections = new Set<Socket>();
   #writes: Promise<void> = Promise.resolve();
 
   constructor(options: {
@@ -88,24 +90,32 @@ export class AccessLog {
   /** Listens on 127.0.0.1:port (0 picks a free port); returns the port. */
   async listen(port: number): Promise<number> {
     if (this.#dir !== null) await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    const socket = createSocket("udp4");
-    socket.on("message", (message) => {
-      this.record(message.toString("utf8"));
+    const server = createServer((connection) => {
+      this.#connections.add(connection);
+      const frames = new OctetFrameDecoder();
+      connection.on("data", (chunk: Buffer) => {
+        try {
+          for (const message of frames.push(chunk)) this.record(message);
+        } catch {
+          // Not HAProxy's framing: drop the connection; HAProxy reconnects.
+          connection.destroy();
+        }
+      });
+      // Losing a log line is better than crashing the daemon over one.
+      connection.on("error", () => undefined);
+      connection.on("close", () => this.#connections.delete(connection));
     });
     await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(port, "127.0.0.1", () => {
-        socket.off("error", reject);
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
         resolve();
       });
     });
-    // Losing a log line is better than crashing the daemon over one.
-    socket.on("error", () => undefined);
-    // A burst of requests must not overflow the kernel's queue while the daemon is busy
-    // (the kernel caps this at net.core.rmem_max).
-    socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
-    this.#socket = socket;
-    return socket.address().port;
+    server.on("error", () => undefined);
+    this.#server = server;
+    const address = server.address();
+    return typeof address === "object" && address !== null ? address.port : port;
   }
 
   /** Records one raw log line (exposed for tests). */
@@ -182,11 +192,12 @@ export class AccessLog {
   }
 
   async close(): Promise<void> {
-    const socket = this.#socket;
-    this.#socket = null;
-    if (socket !== null)
+    const server = this.#server;
+    this.#server = null;
+    for (const connection of this.#connections) connection.destroy();
+    if (server !== null)
       await new Promise<void>((resolve) =>
-        socket.close(() => {
+        server.close(() => {
           resolve();
         }),
       );

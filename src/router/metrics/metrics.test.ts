@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -92,6 +93,30 @@ describe("router metrics", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("receives HAProxy's octet-counted lines over TCP", async () => {
+    const log = new AccessLog({ dir: null });
+    const port = await log.listen(0);
+    const line = "slipway-access\tapp_shop\t200\t7\t12\t127.0.0.1\tid-1\tGET\t/tcp";
+    const frame = `${String(Buffer.byteLength(line))} ${line}`;
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.end(frame + frame);
+      });
+      socket.on("close", () => { resolve(); });
+      socket.on("error", reject);
+    });
+    for (let i = 0; i < 100 && log.recent("shop").length < 2; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(
+      log.recent("shop").map((e) => [e.path, e.durationMs, e.requestId]),
+      [
+        ["/tcp", 7, "id-1"],
+        ["/tcp", 7, "id-1"],
+      ],
+    );
+    await log.close();
   });
 
   it("renders the Prometheus text format", () => {
