@@ -104,7 +104,9 @@ describe("router metrics", () => {
       const socket = connect(port, "127.0.0.1", () => {
         socket.end(frame + frame);
       });
-      socket.on("close", () => { resolve(); });
+      socket.on("close", () => {
+        resolve();
+      });
       socket.on("error", reject);
     });
     for (let i = 0; i < 100 && log.recent("shop").length < 2; i++)
