@@ -273,7 +273,8 @@ describe("AppController", () => {
     assert.deepEqual(engine.actions, []);
   });
 
-  it("backs off a container that keeps crashing and records each crash", async () => {
+  /** Deploys v1 and lets its web container crash twice (the second waits for a back-off). */
+  async function crashTwice(): Promise<void> {
     await release(1);
     await controller.reconcile(app.id, signal);
     for (let i = 0; i < 2; i++) {
@@ -281,6 +282,10 @@ describe("AppController", () => {
       engine.exitContainer(c?.id ?? "", 1);
       await controller.reconcile(app.id, signal);
     }
+  }
+
+  it("backs off a container that keeps crashing and records each crash", async () => {
+    await crashTwice();
     // The second crash waits (1 s) instead of starting right away.
     assert.equal((await running()).length, 0);
     const [c] = await engine.listContainers({ "io.slipway.app-id": app.id });
@@ -296,13 +301,7 @@ describe("AppController", () => {
   });
 
   it("keeps the back-off across a daemon restart (crash history restored from the store)", async () => {
-    await release(1);
-    await controller.reconcile(app.id, signal);
-    for (let i = 0; i < 2; i++) {
-      const [c] = await running();
-      engine.exitContainer(c?.id ?? "", 1);
-      await controller.reconcile(app.id, signal);
-    }
+    await crashTwice();
     // A new daemon: empty memory, the same store; it restores what the store kept.
     state = new RuntimeState();
     for (const record of await store.listCrashRecords()) state.restoreCrash(record);
