@@ -23,6 +23,17 @@ import type {
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { toConfigVersion } from "./release-rows.ts";
+import {
+  insertBuild,
+  insertConfigVersion,
+  insertRelease,
+  insertSshKey,
+  newReleaseRow,
+  stripUndefined,
+  updateBuildRow,
+  updateCertColumns,
+  upsertFormation,
+} from "./writes.ts";
 import { toApp, toBuild, toEvent, toFormation, toRelease, type Row } from "./rows.ts";
 import { insertToken, selectToken, selectTokens } from "./token-rows.ts";
 import { isConstraintError } from "./sqlite-errors.ts";
@@ -100,7 +111,7 @@ export class SqliteStore implements Store {
       }
       // Every app starts with the default formation, in the same transaction, so no
       // reader ever sees an app without one.
-      for (const formation of defaultFormation(app.id)) this.#upsertFormation(formation);
+      for (const formation of defaultFormation(app.id)) upsertFormation(this.#db, formation);
       return { value: app, appId: app.id };
     });
   }
@@ -135,11 +146,11 @@ export class SqliteStore implements Store {
     return this.#write("build", () => {
       this.#requireApp(appId);
       const id = newId("bld");
-      this.#db
-        .prepare(
-          "INSERT INTO builds (id, app_id, status, source_checksum, created_at, created_by, source_commit) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-        )
-        .run(id, appId, sourceChecksum, this.#timestamp(), createdBy, sourceCommit);
+      insertBuild(
+        this.#db,
+        { id, appId, sourceChecksum, createdBy, sourceCommit },
+        this.#timestamp(),
+      );
       return { value: this.#buildById(id), appId };
     });
   }
@@ -155,11 +166,7 @@ export class SqliteStore implements Store {
         finishedAt: update.finishedAt === undefined ? current.finishedAt : update.finishedAt,
       };
       try {
-        this.#db
-          .prepare(
-            "UPDATE builds SET status = ?, error = ?, release_id = ?, finished_at = ? WHERE id = ?",
-          )
-          .run(next.status, next.error, next.releaseId, next.finishedAt, id);
+        updateBuildRow(this.#db, next);
       } catch (error) {
         if (isConstraintError(error, "foreign key")) {
           throw new NotFoundError("release", String(next.releaseId), { cause: error });
@@ -195,50 +202,8 @@ export class SqliteStore implements Store {
       const row = this.#db
         .prepare("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE app_id = ?")
         .get(release.appId);
-      const created: Release = {
-        id: newId("rel"),
-        appId: release.appId,
-        version: Number(row?.next),
-        imageDigest: release.imageDigest,
-        imageRef: release.imageRef,
-        buildId: release.buildId,
-        processTypes: { ...release.processTypes },
-        stack: release.stack,
-        buildpacks: [...release.buildpacks],
-        description: release.description,
-        createdAt: this.#timestamp(),
-        status: release.status ?? "succeeded",
-        statusDetail: null,
-        configVersion: release.configVersion ?? null,
-        deployedBy: release.deployedBy ?? null,
-        source: release.source ?? null,
-        manifest: release.manifest ?? null,
-      };
-      this.#db
-        .prepare(
-          `INSERT INTO releases (id, app_id, version, image_digest, image_ref, build_id,
-             process_types, stack, buildpacks, description, created_at,
-             status, config_version, deployed_by, source, manifest)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          created.id,
-          created.appId,
-          created.version,
-          created.imageDigest,
-          created.imageRef,
-          created.buildId,
-          JSON.stringify(created.processTypes),
-          created.stack,
-          JSON.stringify(created.buildpacks),
-          created.description,
-          created.createdAt,
-          created.status ?? "succeeded",
-          created.configVersion ?? null,
-          created.deployedBy ?? null,
-          created.source ?? null,
-          created.manifest ? JSON.stringify(created.manifest) : null,
-        );
+      const created = newReleaseRow(release, Number(row?.next), this.#timestamp());
+      insertRelease(this.#db, created);
       return { value: created, appId: created.appId };
     });
   }
@@ -300,11 +265,7 @@ export class SqliteStore implements Store {
           sealed,
           createdAt: this.#timestamp(),
         };
-        this.#db
-          .prepare(
-            "INSERT INTO config_versions (app_id, version, sealed, created_at) VALUES (?, ?, ?, ?)",
-          )
-          .run(created.appId, created.version, created.sealed, created.createdAt);
+        insertConfigVersion(this.#db, created);
         return created;
       }),
     );
@@ -339,7 +300,7 @@ export class SqliteStore implements Store {
   setFormation(formation: Formation): Promise<void> {
     return this.#write("formation", () => {
       this.#requireApp(formation.appId);
-      this.#upsertFormation(formation);
+      upsertFormation(this.#db, formation);
       return { value: undefined, appId: formation.appId };
     });
   }
@@ -370,19 +331,7 @@ export class SqliteStore implements Store {
         createdAt: this.#timestamp(),
       };
       try {
-        this.#db
-          .prepare(
-            "INSERT INTO ssh_keys (id, name, fingerprint, public_key, created_by, token_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-          )
-          .run(
-            record.id,
-            record.name,
-            record.fingerprint,
-            record.publicKey,
-            record.createdBy,
-            record.tokenId,
-            record.createdAt,
-          );
+        insertSshKey(this.#db, record);
       } catch (error) {
         if (isConstraintError(error, "unique") || isConstraintError(error, "primary key")) {
           throw new ConflictError(`key ${key.fingerprint} is already registered`, {
@@ -506,20 +455,7 @@ export class SqliteStore implements Store {
     return this.#write("domain", () => {
       const current = this.#domain(hostname);
       const next: Domain = { ...current, ...stripUndefined(update) };
-      this.#db
-        .prepare(
-          `UPDATE domains SET cert_source = ?, cert_status = ?, cert_expires_at = ?, cert_error = ?,
-           cert_attempts = ?, cert_retry_at = ? WHERE hostname = ?`,
-        )
-        .run(
-          next.certSource,
-          next.certStatus,
-          next.certExpiresAt,
-          next.certError,
-          next.certAttempts,
-          next.certRetryAt,
-          hostname,
-        );
+      updateCertColumns(this.#db, next);
       return { value: next, appId: current.appId };
     });
   }
@@ -645,28 +581,12 @@ export class SqliteStore implements Store {
     return build;
   }
 
-  #upsertFormation(formation: Formation): void {
-    this.#db
-      .prepare(
-        `INSERT INTO formations (app_id, type, quantity, size) VALUES (?, ?, ?, ?)
-         ON CONFLICT (app_id, type) DO UPDATE SET quantity = excluded.quantity, size = excluded.size`,
-      )
-      .run(formation.appId, formation.type, formation.quantity, formation.size);
-  }
-
   #timestamp(): string {
     return this.#now().toISOString();
   }
 }
 
 type Param = string | number | null;
-
-/** The fields of an update that are set (undefined means "keep"). */
-function stripUndefined<T extends object>(update: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(update).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
-}
 
 function warnListenerError(error: unknown, change: StoreChange): void {
   process.emitWarning(
