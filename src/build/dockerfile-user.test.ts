@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isRootUser, rootRunLines, runSteps } from "./dockerfile-user.ts";
+import { isRootUser } from "../domain/container-user.ts";
+import { rootRunLines, runSteps } from "./dockerfile-user.ts";
 
 describe("Dockerfile RUN users", () => {
   it("follows USER through stages, stage names and line continuations", () => {

@@ -1,3 +1,5 @@
+import { isRootUser } from "../domain/container-user.ts";
+
 /**
  * Who each RUN step of a Dockerfile runs as. Slipway builds Dockerfiles with the engine's
  * builder, whose steps (on Podman 4.3 without idmapped layers) cannot run in a user
@@ -54,13 +56,6 @@ export function runSteps(text: string): RunStep[] {
     }
   }
   return steps;
-}
-
-/** True for root, uid 0 (with or without a group), and users Slipway cannot tell. */
-export function isRootUser(user: string): boolean {
-  const name = user.trim().split(":")[0] ?? "";
-  // "" is the engines' default, root; a variable could be anything.
-  return name === "" || name === "root" || /^0+$/.test(name) || name.includes("$");
 }
 
 /**

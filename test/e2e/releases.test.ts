@@ -88,13 +88,7 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
       assert.ok(!set.stdout.includes("hunter2"), "values are not echoed");
       assert.equal((await p.get(host)).body.split("\n")[0], "Hi from config");
       // "serving" means the router moved; the old containers are still draining until gone.
-      assert.ok(
-        await eventually(
-          async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
-          60_000,
-        ),
-        "containers were replaced",
-      );
+      await assertReplaced(p, before);
     } finally {
       await assertNoFailure(load, "config change");
     }
@@ -120,13 +114,7 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
     const back = await must(p.cli(["rollback", "v1", "--app", "rel"]), "rollback");
     const seconds = (Date.now() - started) / 1000;
     try {
-      assert.ok(
-        await eventually(
-          async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
-          60_000,
-        ),
-        "containers were replaced",
-      );
+      await assertReplaced(p, before);
     } finally {
       await assertNoFailure(load, "rollback");
     }
@@ -230,4 +218,15 @@ async function assertNoFailure(
     `${operation}: ${String(stats.failed)} failed requests: ${stats.errors.slice(0, 5).join("; ")}`,
   );
   assert.ok(stats.ok > 0, `${operation}: no request was made`);
+}
+
+/** Waits until none of the `before` containers runs any more (a minute at most). */
+async function assertReplaced(p: TestPlatform, before: readonly PsEntry[]): Promise<void> {
+  assert.ok(
+    await eventually(
+      async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
+      60_000,
+    ),
+    "containers were replaced",
+  );
 }

@@ -1,5 +1,6 @@
 import type { AuditStandard, AuditStatus } from "./container-audit.ts";
-import { ALLOWED_CAPS, isRootUser, optValue, str, strings } from "./inspect-view.ts";
+import { isRootUser } from "../../domain/container-user.ts";
+import { ALLOWED_CAPS, optValue, str, strings } from "./inspect-view.ts";
 import type { View } from "./inspect-view.ts";
 
 /** The building blocks of the audit's rules: verdicts and checks several standards share. */

@@ -121,8 +121,3 @@ export function optValue(v: View, key: string): string | undefined {
 export function noNewPrivileges(v: View): boolean {
   return v.securityOpt.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o));
 }
-
-export function isRootUser(user: string): boolean {
-  const name = user.split(":")[0] ?? "";
-  return name === "" || name === "0" || name === "root";
-}
