@@ -295,6 +295,21 @@ export function cpuTicks(roots: readonly number[]): number {
   return ticks;
 }
 
+/** CPU ticks (user + system) of these processes alone, without their children. */
+export function ownCpuTicks(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const text = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone.
+    }
+  }
+  return ticks;
+}
+
 /** Pids of the processes whose command line contains `text` (the router's config path). */
 export function pidsWithCommandLine(text: string): number[] {
   const pids: number[] = [];

@@ -30,6 +30,7 @@ import { freePort, must, startPlatform, type TestPlatform } from "../test/e2e/ha
 import {
   checkTarget,
   cpuTicks,
+  ownCpuTicks,
   pidsWithCommandLine,
   startCaddy,
   startHaproxy,
@@ -64,12 +65,16 @@ interface Target {
   readonly pids: readonly number[];
   /** Whether its responses must carry the security headers. */
   readonly headers: boolean;
+  /** Other processes that work for this target (Slipway's daemon takes the access log). */
+  readonly helperPids?: readonly number[];
 }
 
 /** One measured round of one target. */
 interface Sample extends WrkResult {
   /** CPU time of the target's processes per request, in microseconds (NaN for direct). */
   readonly cpuUsPerRequest: number;
+  /** The same for the target's helper processes (NaN without any). */
+  readonly helperCpuUsPerRequest: number;
 }
 
 const TICK_US = 1_000_000 / 100; // USER_HZ, 100 on Linux
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
         host,
         pids: pidsWithCommandLine(routerConfig),
         headers: true,
+        helperPids: [Number(readFileSync(join(p.home, "run", "daemon.pid"), "utf8").trim())],
       },
       {
         name: "nginx (Debian)",
@@ -190,15 +196,19 @@ async function alternate(targets: readonly Target[]): Promise<Map<string, Sample
   for (let round = 0; round < ROUNDS; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
     for (const target of order) {
+      const helpers = target.helperPids ?? [];
       const before = cpuTicks(target.pids);
+      const helpersBefore = ownCpuTicks(helpers); // the daemon's children include HAProxy
       const result = await wrk(target.url, target.host, WRK);
-      const cpuUsPerRequest =
-        target.pids.length === 0 || result.requests === 0
+      const perRequest = (pids: readonly number[], ticks: number): number =>
+        pids.length === 0 || result.requests === 0
           ? Number.NaN
-          : ((cpuTicks(target.pids) - before) * TICK_US) / result.requests;
-      samples.get(target.name)?.push({ ...result, cpuUsPerRequest });
+          : (ticks * TICK_US) / result.requests;
+      const cpuUsPerRequest = perRequest(target.pids, cpuTicks(target.pids) - before);
+      const helperCpuUsPerRequest = perRequest(helpers, ownCpuTicks(helpers) - helpersBefore);
+      samples.get(target.name)?.push({ ...result, cpuUsPerRequest, helperCpuUsPerRequest });
       progress(
-        `round ${String(round + 1)}/${String(ROUNDS)} ${target.name}: ${result.rps.toFixed(0)} req/s, ${cpuUsPerRequest.toFixed(1)} CPU µs/req, p99 ${result.p99Ms.toFixed(2)} ms, load ${loadavg()[0]?.toFixed(1) ?? "?"}`,
+        `round ${String(round + 1)}/${String(ROUNDS)} ${target.name}: ${result.rps.toFixed(0)} req/s, ${cpuUsPerRequest.toFixed(1)} CPU µs/req${helpers.length > 0 ? ` (+ ${helperCpuUsPerRequest.toFixed(1)} daemon)` : ""}, p99 ${result.p99Ms.toFixed(2)} ms, load ${loadavg()[0]?.toFixed(1) ?? "?"}`,
       );
     }
   }
@@ -244,6 +254,8 @@ interface Updates {
   readonly initial: number;
   readonly endpointTimes: number[];
   readonly reloadTimes: number[];
+  /** wrk through the 1,000-app router to the app whose host sorts last. */
+  readonly lastApp: Sample;
 }
 
 /** Time until router.apply() returns, on a separate router with 1,000 apps. */
@@ -266,6 +278,7 @@ async function routeUpdates(
     apiSocket: join(dir, "api.sock"),
     crtList,
     statsSocket: join(dir, "stats.sock"),
+    mapDir: join(dir, "state"),
   };
   const router = new HaproxyRouter({
     stateDir: join(dir, "state"),
@@ -307,7 +320,21 @@ async function routeUpdates(
       ),
     );
   }
-  return { router, updates: { initial, endpointTimes, reloadTimes } };
+  // Throughput with 1,000 apps configured, to the host that sorts last (the one a linear
+  // list of per-host rules would reach last).
+  const lastHost = `a0998.${domain}`;
+  const url = `https://127.0.0.1:${String(settings.httpsPort)}${PATH}`;
+  const problem = await checkTarget(dir, url, lastHost, true);
+  if (problem !== null) throw new Error(`the 1,000-app router does not answer: ${problem}`);
+  const pids = pidsWithCommandLine(join(dir, "state", "haproxy.cfg"));
+  const before = cpuTicks(pids);
+  const result = await wrk(url, lastHost, WRK);
+  const cpuUsPerRequest = ((cpuTicks(pids) - before) * TICK_US) / Math.max(1, result.requests);
+  progress(
+    `1,000 apps, last host: ${result.rps.toFixed(0)} req/s, ${cpuUsPerRequest.toFixed(1)} CPU µs/req`,
+  );
+  const lastApp = { ...result, cpuUsPerRequest, helperCpuUsPerRequest: Number.NaN };
+  return { router, updates: { initial, endpointTimes, reloadTimes, lastApp } };
 }
 
 function median(xs: readonly number[]): number {
@@ -334,15 +361,17 @@ function report(
     "## Router throughput and route updates",
     "",
     `Command: \`npm run bench:router -- --rounds ${String(ROUNDS)} --duration ${WRK.duration}${args.variants ? " --variants" : ""}\`. Machine: ${String(cpus().length)} × ${cpus()[0]?.model ?? "?"}, ${new Date().toISOString().slice(0, 16)} UTC, load average at the end ${load}.`,
-    `wrk -t${String(WRK.threads)} -c${String(WRK.connections)} -d${WRK.duration} --latency, HTTP/1.1 keep-alive, \`GET ${PATH}\` of examples/hello-node deployed as a container on Slipway's own Podman service and app network. Every proxy fronts that same container with the same TLS settings (Mozilla intermediate, no tickets) and adds the same security headers. Targets alternate round by round (${String(ROUNDS)} rounds, order rotated each round); the table shows the median of the rounds. Load generator, proxies and the container share the same cores. Before the rounds, every target must answer wrk's own requests (same URL, Host and SNI) with the app's response (200, \`ok\`, and through a proxy the security headers). Proxy CPU is the user + system time of the proxy's processes (all workers) during a round, per request. The Slipway router also sends an access-log line per request to the daemon; nginx and Caddy log nothing.`,
+    `wrk -t${String(WRK.threads)} -c${String(WRK.connections)} -d${WRK.duration} --latency, HTTP/1.1 keep-alive, \`GET ${PATH}\` of examples/hello-node deployed as a container on Slipway's own Podman service and app network. Every proxy fronts that same container with the same TLS settings (Mozilla intermediate, no tickets) and adds the same security headers. Targets alternate round by round (${String(ROUNDS)} rounds, order rotated each round); the table shows the median of the rounds. Load generator, proxies and the container share the same cores. Before the rounds, every target must answer wrk's own requests (same URL, Host and SNI) with the app's response (200, \`ok\`, and through a proxy the security headers). Proxy CPU is the user + system time of the proxy's processes (all workers) during a round, per request. The Slipway router also sends an access-log line per request to the daemon, whose CPU per request is the next column; nginx and Caddy log nothing.`,
     "",
-    "| target | requests/s (median) | vs direct | proxy CPU µs/request (median) | p50 | p99 | rounds (req/s) | errors |",
-    "|---|---:|---:|---:|---:|---:|---|---|",
+    "| target | requests/s (median) | vs direct | proxy CPU µs/request (median) | daemon CPU µs/request (median) | p50 | p99 | rounds (req/s) | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ...results.map(([name, runs]) => {
       const rps = median(runs.map((r) => r.rps));
       const errors = [...new Set(runs.map((r) => r.errors))].join("; ");
       const cpu = median(runs.map((r) => r.cpuUsPerRequest));
-      return `| ${name} | ${rps.toFixed(0)} | ${(rps / direct).toFixed(2)} | ${Number.isNaN(cpu) ? "-" : cpu.toFixed(1)} | ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms | ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${errors} |`;
+      const helper = median(runs.map((r) => r.helperCpuUsPerRequest));
+      const us = (n: number): string => (Number.isNaN(n) ? "-" : n.toFixed(1));
+      return `| ${name} | ${rps.toFixed(0)} | ${(rps / direct).toFixed(2)} | ${us(cpu)} | ${us(helper)} | ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms | ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${errors} |`;
     }),
   ];
   if (updates !== null) {
@@ -356,6 +385,8 @@ function report(
       `| first apply of 1,000 apps (render, check, reload) | ${ms(updates.initial)} | 1 |`,
       `| endpoint change of one app (runtime API, no reload) | ${ms(median(updates.endpointTimes))} | ${String(updates.endpointTimes.length)} |`,
       `| configuration change (new host; check + hitless reload) | ${ms(median(updates.reloadTimes))} | ${String(updates.reloadTimes.length)} |`,
+      "",
+      `Throughput with those 1,000 apps configured, one wrk round (same options) to the app whose host sorts last: ${updates.lastApp.rps.toFixed(0)} req/s, HAProxy ${updates.lastApp.cpuUsPerRequest.toFixed(1)} CPU µs/request, p99 ${updates.lastApp.p99Ms.toFixed(2)} ms (this router logs nothing; hosts are looked up in one map, so the cost does not grow with the number of apps).`,
     );
   }
   lines.push("", "<!-- router:end -->", "");

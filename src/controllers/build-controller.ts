@@ -90,6 +90,24 @@ export class BuildController {
     }
   }
 
+  /**
+   * Runs the app's pending builds one after another, oldest first. One app's builds never
+   * overlap: they share the app's build cache and layer images (a build prunes the layer
+   * images it does not stand on), and releases must follow the order of the pushes (a
+   * build that finished later must not replace a newer push's release).
+   */
+  async reconcileApp(appId: string, signal: AbortSignal): Promise<void> {
+    const tried = new Set<string>();
+    while (!signal.aborted) {
+      const builds = await this.#deps.store.listBuilds(appId); // newest first
+      const oldest = builds.findLast((build) => build.status === "pending");
+      // A build still pending after its turn (its app went away) is not retried here.
+      if (oldest === undefined || tried.has(oldest.id)) return;
+      tried.add(oldest.id);
+      await this.reconcile(oldest.id, signal);
+    }
+  }
+
   async reconcile(buildId: string, signal: AbortSignal): Promise<void> {
     const { store, builder, files, logger } = this.#deps;
     const build = await store.getBuild(buildId);

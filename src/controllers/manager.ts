@@ -53,7 +53,9 @@ export class ControllerManager {
       concurrency: deps.buildConcurrency,
       baseDelayMs: 1000,
       maxDelayMs: 60_000,
-      handler: (key, signal) => deps.builds.reconcile(key, signal),
+      // Keyed by app: the queue runs one key at a time, so one app's builds never overlap
+      // (BuildController.reconcileApp), while different apps build in parallel.
+      handler: (appId, signal) => deps.builds.reconcileApp(appId, signal),
       onError: onError("build"),
     });
   }
@@ -126,9 +128,8 @@ export class ControllerManager {
 
   async #enqueuePendingBuilds(appId: string): Promise<void> {
     try {
-      for (const build of await this.#deps.store.listBuilds(appId)) {
-        if (build.status === "pending") this.#buildQueue.add(build.id);
-      }
+      const builds = await this.#deps.store.listBuilds(appId);
+      if (builds.some((build) => build.status === "pending")) this.#buildQueue.add(appId);
     } catch (error) {
       this.#deps.logger.error("listing builds failed", { appId, error });
     }

@@ -75,5 +75,6 @@ export function routerSettingsOf(config: Config): RouterSettings {
     apiSocket: paths.apiSocket,
     crtList: paths.crtList,
     statsSocket: paths.routerStatsSocket,
+    mapDir: paths.routerDir,
   };
 }

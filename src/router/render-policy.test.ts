@@ -17,6 +17,7 @@ const SETTINGS: RouterSettings = {
   apiSocket: "/run/slipway/api.sock",
   crtList: "/var/lib/slipway/router/crt-list",
   statsSocket: "/run/slipway/haproxy.sock",
+  mapDir: "/var/lib/slipway/router",
 };
 
 const ROUTE: AppRoute = {

@@ -76,6 +76,7 @@ export function validateSettings(settings: RouterSettings): void {
     ["apiSocket", settings.apiSocket, true],
     ["statsSocket", settings.statsSocket, true],
     ["crtList", settings.crtList, false],
+    ["mapDir", settings.mapDir, false],
   ] as const) {
     if (!isPlainPath(path)) problems.push(`${name} ${show(path)} is not a plain absolute path`);
     else if (socket && path.length > MAX_SOCKET_PATH) {

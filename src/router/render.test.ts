@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ValidationError } from "../domain/errors.ts";
-import { renderHaproxyConfig, type RouterSettings } from "./render.ts";
+import { renderHaproxyConfig, renderHostMap, type RouterSettings } from "./render.ts";
 import type { AppRoute, Endpoint, RouteTable } from "./router.ts";
 import { assertGolden } from "./testdata/golden.ts";
 
@@ -18,6 +18,7 @@ const SETTINGS: RouterSettings = {
   apiSocket: "/run/slipway/api.sock",
   crtList: "/var/lib/slipway/router/crt-list",
   statsSocket: "/run/slipway/haproxy.sock",
+  mapDir: "/var/lib/slipway/router",
 };
 
 const HELLO: AppRoute = {
@@ -72,7 +73,12 @@ describe("renderHaproxyConfig", () => {
       const file = join(dir, "haproxy.cfg");
       const crtList = join(dir, "crt-list");
       writeFileSync(crtList, "");
-      writeFileSync(file, config.replace(SETTINGS.crtList, crtList));
+      const map = renderHostMap({ apps: [HELLO] }, { ...SETTINGS, mapDir: dir });
+      writeFileSync(map.path, map.text);
+      writeFileSync(
+        file,
+        config.replace(SETTINGS.crtList, crtList).replace(`${SETTINGS.mapDir}/`, `${dir}/`),
+      );
       const check = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
       assert.ok(
         check.status === 0 || /unable to load|no SSL certificate|crt-list/i.test(check.stderr),
@@ -82,6 +88,30 @@ describe("renderHaproxyConfig", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("routes by a host map named by its content", () => {
+    const table = { apps: [IDLE, HELLO] };
+    const map = renderHostMap(table, SETTINGS);
+    assert.equal(
+      map.text,
+      [
+        "hello.example.com app_hello",
+        "idle.example.com app_idle",
+        "slipway.example.com platform_api",
+        "www.hello.io app_hello",
+        "",
+      ].join("\n"),
+    );
+    assert.match(map.path, /^\/var\/lib\/slipway\/router\/hosts-[0-9a-f]{16}\.map$/);
+    const config = renderHaproxyConfig(table, SETTINGS);
+    assert.ok(config.includes(`map_str(${map.path})`));
+    assert.doesNotMatch(config, /use_backend app_/, "no per-host rule: one lookup per request");
+    // Same hosts in another order: same file. Another host: another file, so the
+    // configuration changes (and is checked and reloaded) exactly when the map does.
+    assert.equal(renderHostMap({ apps: [HELLO, IDLE] }, SETTINGS).path, map.path);
+    const moved = { ...HELLO, hosts: [...HELLO.hosts, "shop.hello.io"] };
+    assert.notEqual(renderHostMap({ apps: [IDLE, moved] }, SETTINGS).path, map.path);
   });
 
   it("renders IPv6, other ports and the ACME hook", async () => {

@@ -3,7 +3,12 @@ import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DriverError } from "../../domain/errors.ts";
 import type { Logger } from "../../domain/logger.ts";
-import { renderHaproxyConfig, type RouterSettings } from "../render.ts";
+import {
+  renderHaproxyConfig,
+  renderHostMap,
+  type HostMap,
+  type RouterSettings,
+} from "../render.ts";
 import type { RouteTable, Router } from "../router.ts";
 import {
   alertsSince,
@@ -29,6 +34,7 @@ import { endpointOnlyChange } from "./runtime-diff.ts";
 import { applyEndpointChange } from "./runtime-endpoints.ts";
 import { MasterCli, type ProcessList } from "./master-cli.ts";
 import { waitFor } from "./wait.ts";
+import { removeOtherHostMaps, writeHostMap } from "./host-map-files.ts";
 
 /** Construction options of {@link HaproxyRouter}. */
 export interface HaproxyRouterOptions {
@@ -56,6 +62,8 @@ export interface HaproxyRouterOptions {
 /** What one convergence step installs: the configuration and, if owned, the crt-list. */
 interface Desired {
   readonly config: string;
+  /** The host map the configuration names (written before the configuration is checked). */
+  readonly hostMap: HostMap;
   /** The crt-list text, or null to leave the file alone. */
   readonly crtList: string | null;
   /** Digest per listed PEM file: a renewed certificate keeps its path. */
@@ -126,6 +134,7 @@ export class HaproxyRouter implements Router {
   async apply(table: RouteTable): Promise<void> {
     // Rendering validates: a bad table fails here, for this caller only.
     const config = renderHaproxyConfig(table, this.#settings);
+    const hostMap = renderHostMap(table, this.#settings);
     const defaultPem = this.#defaultCertificate;
     // Custom domains' certificates, and the "modern" TLS profile as per-line options.
     const lines =
@@ -135,7 +144,7 @@ export class HaproxyRouter implements Router {
         ? null
         : lines.join("");
     const crtDigests = crtList === null ? null : await digestFiles(crtList);
-    await this.#queue.submit({ config, crtList, crtDigests });
+    await this.#queue.submit({ config, hostMap, crtList, crtDigests });
   }
 
   async stop(): Promise<void> {
@@ -198,6 +207,7 @@ export class HaproxyRouter implements Router {
       }
     }
     const empty = renderHaproxyConfig(EMPTY_TABLE, this.#settings);
+    await writeHostMap(renderHostMap(EMPTY_TABLE, this.#settings));
     await this.#install(empty);
     return empty;
   }
@@ -207,7 +217,7 @@ export class HaproxyRouter implements Router {
    * endpoints through the runtime API when that can express the change; else check, swap
    * and reload.
    */
-  async #converge({ config, crtList, crtDigests }: Desired): Promise<void> {
+  async #converge({ config, hostMap, crtList, crtDigests }: Desired): Promise<void> {
     const previous = this.#applied;
     if (previous === null) throw new DriverError("haproxy", "apply() before start()");
     // The crt-list is not part of the configuration text: a new certificate alone must
@@ -232,6 +242,7 @@ export class HaproxyRouter implements Router {
     }
     if (crtListChanged) await writeFileAtomic(this.#settings.crtList, crtList);
     try {
+      await writeHostMap(hostMap);
       await this.#install(config);
       await this.#reload();
     } catch (error) {
@@ -247,6 +258,7 @@ export class HaproxyRouter implements Router {
       this.#appliedCrtList = crtList;
       this.#appliedCrtDigests = crtDigests;
     }
+    await removeOtherHostMaps(this.#settings.mapDir, hostMap.path);
     this.#logger.info("router configuration applied", { bytes: config.length });
   }
 

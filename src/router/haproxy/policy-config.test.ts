@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_POLICY, parseRateLimit } from "../../domain/router-policy.ts";
 import { ensureServerCertificate } from "../../security/ca.ts";
-import { renderHaproxyConfig, type RouterSettings } from "../render.ts";
+import { renderHaproxyConfig, renderHostMap, type RouterSettings } from "../render.ts";
+import type { RouteTable } from "../router.ts";
 import { TRICKY_VALUES } from "../testdata/tricky.ts";
 import { writeCrtList } from "./crt-list.ts";
 import { checkConfig } from "./haproxy-config.ts";
@@ -34,6 +35,7 @@ describe("router policy in haproxy -c", () => {
       apiSocket: join(dir, "api.sock"),
       crtList: join(dir, "crt-list"),
       statsSocket: join(dir, "stats.sock"),
+      mapDir: dir,
     };
   });
   after(async () => {
@@ -42,31 +44,31 @@ describe("router policy in haproxy -c", () => {
 
   it("accepts the rendered policies", async () => {
     const headers = TRICKY_VALUES.map((value, i) => ({ name: `X-T${i}`, value, force: i > 2 }));
-    const config = renderHaproxyConfig(
-      {
-        apps: [
-          {
-            app: "strict",
-            hosts: ["strict.test.localhost", "www.strict.io"],
-            endpoints: [{ name: "s1", address: "127.0.0.1", port: 9 }],
-            policy: {
-              ...DEFAULT_POLICY,
-              preset: "strict",
-              hstsIncludeSubDomains: true,
-              hstsPreload: true,
-              rateLimit: parseRateLimit("10/10s"),
-            },
+    const table: RouteTable = {
+      apps: [
+        {
+          app: "strict",
+          hosts: ["strict.test.localhost", "www.strict.io"],
+          endpoints: [{ name: "s1", address: "127.0.0.1", port: 9 }],
+          policy: {
+            ...DEFAULT_POLICY,
+            preset: "strict",
+            hstsIncludeSubDomains: true,
+            hstsPreload: true,
+            rateLimit: parseRateLimit("10/10s"),
           },
-          {
-            app: "tricky",
-            hosts: ["tricky.test.localhost"],
-            endpoints: [],
-            policy: { ...DEFAULT_POLICY, headers, tls: "modern" },
-          },
-        ],
-      },
-      settings,
-    );
+        },
+        {
+          app: "tricky",
+          hosts: ["tricky.test.localhost"],
+          endpoints: [],
+          policy: { ...DEFAULT_POLICY, headers, tls: "modern" },
+        },
+      ],
+    };
+    const config = renderHaproxyConfig(table, settings);
+    const map = renderHostMap(table, settings);
+    await writeFile(map.path, map.text);
     const file = join(dir, "haproxy.cfg");
     await writeFile(file, config);
     await checkConfig("haproxy", file);

@@ -138,6 +138,7 @@ describe("certificates through HAProxy's runtime API (real haproxy)", () => {
       apiSocket,
       crtList: join(dir, "crt-list"),
       statsSocket: join(dir, "run", "haproxy.sock"),
+      mapDir: join(dir, "state"),
     };
     await writeCrtList(settings.crtList, [defaultPem]);
     masterSocket = join(dir, "run", "haproxy-master.sock");

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { appendFile, mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { OctetFrameDecoder } from "./octet-frames.ts";
+import { RecentRing } from "./recent-ring.ts";
 
 /** One request as the router logged it. */
 export interface AccessLogEntry {
@@ -22,14 +23,14 @@ const FLUSH_MS = 250;
 const APP_BACKEND = /^app_([a-z0-9-]+)$/;
 
 /** Parses one line of the log-format render.ts sets; null for anything else. */
-export function parseAccessLine(line: string, now: Date = new Date()): AccessLogEntry | null {
+export function parseAccessLine(line: string, time: string = isoNow()): AccessLogEntry | null {
   const fields = line.replace(/\n$/, "").split("\t");
   if (fields.length < 9 || fields[0] !== MARK) return null;
   const [, backend, status, duration, bytes, client, id, method, ...path] = fields;
   const app = APP_BACKEND.exec(backend ?? "")?.[1];
   if (app === undefined) return null;
   return {
-    time: now.toISOString(),
+    time,
     app,
     method: method ?? "",
     path: path.join("\t"),
@@ -39,6 +40,18 @@ export function parseAccessLine(line: string, now: Date = new Date()): AccessLog
     clientIp: client ?? "",
     requestId: id ?? "",
   };
+}
+
+let isoMs = -1;
+let isoText = "";
+/** The current time as an ISO string, formatted once per millisecond (the log's precision). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** The q-quantile (0..1) of values by nearest rank; 0 for none. */
@@ -59,7 +72,7 @@ export class AccessLog {
   readonly #dir: string | null;
   readonly #keep: number;
   readonly #maxFileBytes: number;
-  readonly #recent = new Map<string, AccessLogEntry[]>();
+  readonly #recent = new Map<string, RecentRing<AccessLogEntry>>();
   /** Bytes in each app's current file, learned at its first write. */
   readonly #fileBytes = new Map<string, number>();
   readonly #listeners = new Set<(entry: AccessLogEntry) => void>();
@@ -122,10 +135,12 @@ export class AccessLog {
   record(line: string): void {
     const entry = parseAccessLine(line);
     if (entry === null) return;
-    const list = this.#recent.get(entry.app) ?? [];
-    list.push(entry);
-    if (list.length > this.#keep) list.splice(0, list.length - this.#keep);
-    this.#recent.set(entry.app, list);
+    let recent = this.#recent.get(entry.app);
+    if (recent === undefined) {
+      recent = new RecentRing(this.#keep);
+      this.#recent.set(entry.app, recent);
+    }
+    recent.push(entry);
     for (const listener of this.#listeners) listener(entry);
     if (this.#dir === null) return;
     // Written in batches: one append per app every FLUSH_MS, not one per request (an
@@ -177,12 +192,12 @@ export class AccessLog {
 
   /** An app's most recent requests, oldest first. */
   recent(app: string, limit = 100): AccessLogEntry[] {
-    return (this.#recent.get(app) ?? []).slice(-limit);
+    return this.#recent.get(app)?.last(limit) ?? [];
   }
 
   /** Response-time percentiles (ms) over the app's recent requests. */
   percentiles(app: string): { p50: number; p90: number; p99: number; samples: number } {
-    const durations = (this.#recent.get(app) ?? []).map((e) => e.durationMs);
+    const durations = (this.#recent.get(app)?.last() ?? []).map((e) => e.durationMs);
     return {
       p50: quantile(durations, 0.5),
       p90: quantile(durations, 0.9),

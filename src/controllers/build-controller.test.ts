@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { silentLogger } from "../domain/logger.ts";
+import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { FakeEngine } from "../engine/fake-engine.ts";
+import type { AppController } from "./app-controller.ts";
+import { BuildController, type Builder, type BuildFiles } from "./build-controller.ts";
+import { ControllerManager } from "./manager.ts";
+
+const files: BuildFiles = {
+  sourcePath: (build) => `/nowhere/${build.sourceChecksum}`,
+  openLog: () => ({ write: () => undefined, close: () => Promise.resolve() }),
+  removeSource: () => Promise.resolve(),
+};
+
+/** A builder that takes a while and records which builds ran and how many overlapped. */
+function slowBuilder(): Builder & {
+  readonly order: string[];
+  readonly maxRunning: (app: string) => number;
+  readonly maxRunningOverall: () => number;
+} {
+  const order: string[] = [];
+  const running = new Map<string, number>();
+  const max = new Map<string, number>();
+  let overall = 0;
+  let maxOverall = 0;
+  return {
+    order,
+    maxRunning: (app) => max.get(app) ?? 0,
+    maxRunningOverall: () => maxOverall,
+    async build(request) {
+      const app = request.app.name;
+      running.set(app, (running.get(app) ?? 0) + 1);
+      max.set(app, Math.max(max.get(app) ?? 0, running.get(app) ?? 0));
+      maxOverall = Math.max(maxOverall, ++overall);
+      order.push(request.build.sourceChecksum);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      running.set(app, (running.get(app) ?? 1) - 1);
+      overall--;
+      return {
+        imageRef: `slipway/app-${request.app.name}:${request.build.sourceChecksum}`,
+        imageDigest: `sha256:${request.build.sourceChecksum.padEnd(64, "0")}`,
+        processTypes: { web: "node server.js" },
+        buildpacks: ["nodejs"],
+        stack: "bookworm",
+      };
+    },
+  };
+}
+
+describe("BuildController", () => {
+  it("runs an app's pending builds one at a time, oldest first, releasing in push order", async () => {
+    const store = new SqliteStore(":memory:");
+    const builder = slowBuilder();
+    const builds = new BuildController({ store, builder, files, logger: silentLogger });
+    const shop = await store.createApp("shop");
+    const blog = await store.createApp("blog");
+    for (const source of ["a1", "b2", "c3"]) await store.createBuild(shop.id, source);
+    await store.createBuild(blog.id, "x9");
+    const manager = new ControllerManager({
+      store,
+      engine: new FakeEngine(),
+      apps: { reconcile: () => Promise.resolve({}) } as unknown as AppController,
+      builds,
+      logger: silentLogger,
+      buildConcurrency: 4,
+      resyncMs: 60_000,
+    });
+    await manager.start();
+    try {
+      for (let i = 0; i < 200; i++) {
+        const all = [...(await store.listBuilds(shop.id)), ...(await store.listBuilds(blog.id))];
+        if (all.every((build) => build.status === "succeeded")) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await manager.stop();
+    }
+    assert.deepEqual(
+      builder.order.filter((source) => source !== "x9"),
+      ["a1", "b2", "c3"],
+    );
+    assert.equal(builder.maxRunning("shop"), 1, "one app's builds never overlap");
+    assert.equal(builder.maxRunningOverall(), 2, "another app builds meanwhile");
+    const releases = await store.listReleases(shop.id); // newest first
+    assert.deepEqual(
+      releases.map((release) => release.imageRef.split(":")[1]),
+      ["c3", "b2", "a1"],
+      "the newest push is the newest release",
+    );
+  });
+
+  it("stops between builds when aborted", async () => {
+    const store = new SqliteStore(":memory:");
+    const builder = slowBuilder();
+    const controller = new BuildController({ store, builder, files, logger: silentLogger });
+    const app = await store.createApp("shop");
+    for (const source of ["a1", "b2"]) await store.createBuild(app.id, source);
+    const abort = new AbortController();
+    const run = controller.reconcileApp(app.id, abort.signal);
+    abort.abort();
+    await run;
+    assert.deepEqual(builder.order, ["a1"]);
+    const statuses = (await store.listBuilds(app.id)).map((build) => build.status);
+    assert.deepEqual(statuses, ["pending", "succeeded"]);
+  });
+});
