@@ -23,6 +23,7 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { loadConfig } from "../src/config/config.ts";
 import { HaproxyRouter } from "../src/router/haproxy/haproxy-router.ts";
 import type { RouterSettings } from "../src/router/render.ts";
 import type { AppRoute, RouteTable } from "../src/router/router.ts";
@@ -279,6 +280,8 @@ async function routeUpdates(
     crtList,
     statsSocket: join(dir, "stats.sock"),
     mapDir: join(dir, "state"),
+    // As an installation on this host would run it (SLIPWAY_ROUTER_THREADS or its default).
+    threads: loadConfig(process.env).routerThreads,
   };
   const router = new HaproxyRouter({
     stateDir: join(dir, "state"),

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { ValidationError } from "../domain/errors.ts";
 
@@ -18,6 +19,11 @@ export interface Config {
   readonly httpsPort: number;
   /** Address the router binds (all interfaces by default; tests use 127.0.0.1). */
   readonly bindAddress: string;
+  /**
+   * HAProxy threads (SLIPWAY_ROUTER_THREADS): by default half the host's CPUs, at least
+   * one, because the router shares the host with the apps it serves (docs/benchmarks.md).
+   */
+  readonly routerThreads: number;
   readonly engine: EngineConfig;
   readonly build: BuildConfig;
   readonly api: ApiConfig;
@@ -136,6 +142,7 @@ export function loadConfig(env: Env): Config {
     httpPort: port(get("SLIPWAY_HTTP_PORT") ?? "80", "SLIPWAY_HTTP_PORT"),
     httpsPort: port(get("SLIPWAY_HTTPS_PORT") ?? "443", "SLIPWAY_HTTPS_PORT"),
     bindAddress: get("SLIPWAY_BIND_ADDRESS") ?? "0.0.0.0",
+    routerThreads: threads(get("SLIPWAY_ROUTER_THREADS"), "SLIPWAY_ROUTER_THREADS"),
     sshPort:
       get("SLIPWAY_SSH_PORT") === "off"
         ? null
@@ -212,6 +219,14 @@ function readConfigFile(path: string, required: boolean): Record<string, string>
     out[key] = String(value);
   }
   return out;
+}
+
+/** A thread count from 1 to 64; unset: half the host's CPUs, at least one. */
+function threads(value: string | undefined, name: string): number {
+  if (value === undefined) return Math.max(1, Math.floor(availableParallelism() / 2));
+  const n = int(value, name);
+  if (n < 1 || n > 64) throw new ValidationError(`${name} must be from 1 to 64, got "${value}"`);
+  return n;
 }
 
 function int(value: string, name: string): number {

@@ -76,5 +76,6 @@ export function routerSettingsOf(config: Config): RouterSettings {
     crtList: paths.crtList,
     statsSocket: paths.routerStatsSocket,
     mapDir: paths.routerDir,
+    threads: config.routerThreads,
   };
 }

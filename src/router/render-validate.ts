@@ -66,6 +66,12 @@ export function validateSettings(settings: RouterSettings): void {
     if (!isPort(port)) problems.push(`${name} ${show(port)} is not a port`);
   }
   if (settings.httpPort === settings.httpsPort) problems.push("httpPort equals httpsPort");
+  if (
+    settings.threads !== undefined &&
+    !(Number.isInteger(settings.threads) && settings.threads >= 1 && settings.threads <= 64)
+  ) {
+    problems.push(`threads ${show(settings.threads)} is not from 1 to 64`);
+  }
   for (const [name, host] of [
     ["domain", settings.domain],
     ["platformHost", settings.platformHost],

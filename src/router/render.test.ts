@@ -90,6 +90,12 @@ describe("renderHaproxyConfig", () => {
     }
   });
 
+  it("runs as many HAProxy threads as configured", () => {
+    const config = renderHaproxyConfig({ apps: [] }, { ...SETTINGS, threads: 1 });
+    assert.match(config, /^global\n(?: {4}.*\n)*? {4}nbthread 1$/m);
+    assert.doesNotMatch(renderHaproxyConfig({ apps: [] }, SETTINGS), /nbthread/);
+  });
+
   it("routes by a host map named by its content", () => {
     const table = { apps: [IDLE, HELLO] };
     const map = renderHostMap(table, SETTINGS);
@@ -207,6 +213,9 @@ describe("renderHaproxyConfig rejects input that could inject directives", () =>
       [{ statsSocket: `/${"s".repeat(110)}` }, /statsSocket is longer/],
       [{ crtList: "/etc/crt-list\n" }, /crtList/],
       [{ crtList: "/etc/${SECRET}" }, /crtList/],
+      [{ mapDir: "/var/lib/slipway/router map" }, /mapDir/],
+      [{ threads: 0 }, /threads 0 is not from 1 to 64/],
+      [{ threads: 1.5 }, /threads/],
     ];
     for (const [override, detail] of cases) {
       assert.throws(

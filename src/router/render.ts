@@ -25,6 +25,8 @@ export interface RouterSettings {
   readonly crtList: string;
   /** HAProxy runtime API socket (admin level), for endpoint updates and statistics. */
   readonly statsSocket: string;
+  /** HAProxy threads (`nbthread`); HAProxy's default, one per CPU, when absent. */
+  readonly threads?: number;
   /**
    * Directory of the host maps (`hosts-DIGEST.map`, see renderHostMap). The router writes
    * the map before it installs a configuration naming it.
@@ -140,6 +142,9 @@ function globalSection(settings: RouterSettings): string[] {
   return section("global", [
     `stats socket ${settings.statsSocket} mode 600 level admin`,
     "stats timeout 30s",
+    // The router shares the host with the apps: fewer threads than CPUs measured faster
+    // and with half the p99 on a 2-core host (docs/benchmarks.md).
+    ...(settings.threads === undefined ? [] : [`nbthread ${String(settings.threads)}`]),
     // Old workers finish in-flight requests after a reload; long-lived connections
     // (websockets, streams) must not keep them, and their memory, forever.
     "hard-stop-after 10m",
