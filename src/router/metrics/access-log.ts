@@ -21,6 +21,7 @@ const MARK = "slipway-access";
 /** How long request lines wait before they are appended to the app's file. */
 const FLUSH_MS = 250;
 const APP_BACKEND = /^app_([a-z0-9-]+)$/;
+const APP_NAME = /^[a-z0-9-]+$/;
 
 /** Parses one line of the log-format render.ts sets; null for anything else. */
 export function parseAccessLine(line: string, time: string = isoNow()): AccessLogEntry | null {
@@ -40,6 +41,28 @@ export function parseAccessLine(line: string, time: string = isoNow()): AccessLo
     clientIp: client ?? "",
     requestId: id ?? "",
   };
+}
+
+const PREFIX = `${MARK}\tapp_`;
+
+/** The app of an access-log line (its backend `app_NAME`), or null for any other line. */
+function appOf(line: string): string | null {
+  if (!line.startsWith(PREFIX)) return null;
+  const end = line.indexOf("\t", PREFIX.length);
+  if (end < 0) return null;
+  const app = line.slice(PREFIX.length, end);
+  return APP_NAME.test(app) ? app : null;
+}
+
+/**
+ * The file's line: the time, then the fields after the backend as HAProxy wrote them; a
+ * line break inside a message (a frame may hold any bytes) cannot start a forged line.
+ */
+function fileLine(time: string, line: string): string {
+  let fields = line.slice(line.indexOf("\t", PREFIX.length));
+  if (fields.endsWith("\n")) fields = fields.slice(0, -1);
+  if (fields.includes("\n") || fields.includes("\r")) fields = fields.replace(/[\r\n]/g, " ");
+  return `${time}${fields}\n`;
 }
 
 let isoMs = -1;
@@ -62,17 +85,28 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[rank] ?? 0;
 }
 
+/** A request line as received, with the time it arrived; parsed only when asked for. */
+interface RawLine {
+  readonly time: string;
+  readonly line: string;
+}
+
 /**
  * Receives HAProxy's access log on a loopback TCP port (HAProxy's log ring forwards it
  * there, many octet-counted lines per write), keeps each app's recent requests in memory
- * (for percentiles and `slipway logs`) and appends them, as JSON lines, to
- * logsDir/access/APP.log.
+ * (for percentiles and `slipway logs`) and appends them to logsDir/access/APP.log, one
+ * tab-separated line per request: time, status, duration (ms), bytes, client IP, request
+ * id, method, path.
+ *
+ * It runs once per request on the host the apps share, so the receiving path only finds
+ * the app and keeps the line as it came: entries are parsed when someone reads them
+ * (bench/router measures the daemon's CPU per request).
  */
 export class AccessLog {
   readonly #dir: string | null;
   readonly #keep: number;
   readonly #maxFileBytes: number;
-  readonly #recent = new Map<string, RecentRing<AccessLogEntry>>();
+  readonly #recent = new Map<string, RecentRing<RawLine>>();
   /** Bytes in each app's current file, learned at its first write. */
   readonly #fileBytes = new Map<string, number>();
   readonly #listeners = new Set<(entry: AccessLogEntry) => void>();
@@ -133,21 +167,25 @@ export class AccessLog {
 
   /** Records one raw log line (exposed for tests). */
   record(line: string): void {
-    const entry = parseAccessLine(line);
-    if (entry === null) return;
-    let recent = this.#recent.get(entry.app);
+    const app = appOf(line);
+    if (app === null) return;
+    const time = isoNow();
+    let recent = this.#recent.get(app);
     if (recent === undefined) {
       recent = new RecentRing(this.#keep);
-      this.#recent.set(entry.app, recent);
+      this.#recent.set(app, recent);
     }
-    recent.push(entry);
-    for (const listener of this.#listeners) listener(entry);
+    recent.push({ time, line });
+    if (this.#listeners.size > 0) {
+      const entry = parseAccessLine(line, time);
+      if (entry !== null) for (const listener of this.#listeners) listener(entry);
+    }
     if (this.#dir === null) return;
     // Written in batches: one append per app every FLUSH_MS, not one per request (an
     // open-write-close per request cost the daemon more CPU than HAProxy spent on it).
-    const pending = this.#pending.get(entry.app) ?? [];
-    pending.push(`${JSON.stringify(entry)}\n`);
-    this.#pending.set(entry.app, pending);
+    const pending = this.#pending.get(app) ?? [];
+    pending.push(fileLine(time, line));
+    this.#pending.set(app, pending);
     this.#flushTimer ??= setTimeout(() => {
       this.#flush();
     }, FLUSH_MS);
@@ -192,12 +230,17 @@ export class AccessLog {
 
   /** An app's most recent requests, oldest first. */
   recent(app: string, limit = 100): AccessLogEntry[] {
-    return this.#recent.get(app)?.last(limit) ?? [];
+    const entries: AccessLogEntry[] = [];
+    for (const { time, line } of this.#recent.get(app)?.last(limit) ?? []) {
+      const entry = parseAccessLine(line, time);
+      if (entry !== null) entries.push(entry);
+    }
+    return entries;
   }
 
   /** Response-time percentiles (ms) over the app's recent requests. */
   percentiles(app: string): { p50: number; p90: number; p99: number; samples: number } {
-    const durations = (this.#recent.get(app)?.last() ?? []).map((e) => e.durationMs);
+    const durations = this.recent(app, this.#keep).map((e) => e.durationMs);
     return {
       p50: quantile(durations, 0.5),
       p90: quantile(durations, 0.9),

@@ -72,7 +72,7 @@ describe("router metrics", () => {
   it("rotates an app's access log file by size and tells listeners of each request", async () => {
     const dir = mkdtempSync(join(tmpdir(), "slipway-access-"));
     try {
-      const log = new AccessLog({ dir, maxFileBytes: 1000 });
+      const log = new AccessLog({ dir, maxFileBytes: 300 });
       const seen: string[] = [];
       const unsubscribe = log.onEntry((entry) => seen.push(entry.path));
       // Two batches (the log appends once per app every 250 ms): the second passes the limit.
@@ -88,8 +88,25 @@ describe("router metrics", () => {
       assert.equal(seen.length, 12);
       const current = statSync(join(dir, "shop.log")).size;
       const previous = statSync(join(dir, "shop.log.1")).size;
-      assert.ok(current <= 1000 && previous <= 1000, `${String(current)} ${String(previous)}`);
-      assert.match(readFileSync(join(dir, "shop.log"), "utf8"), /"\/after"/);
+      assert.ok(current <= 300 && previous <= 300, `${String(current)} ${String(previous)}`);
+      const last = readFileSync(join(dir, "shop.log"), "utf8").trimEnd().split("\n").at(-1);
+      assert.match(last ?? "", /^\d{4}-\d\d-\d\dT[\d:.]+Z\t200\t1\t1\tc\tid\tGET\t\/after$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a line break inside a message from starting a line of the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slipway-access-"));
+    try {
+      const log = new AccessLog({ dir });
+      log.record(
+        "slipway-access\tapp_shop\t200\t1\t1\tc\tid\tGET\t/a\n2026-01-01T00:00:00Z\t500\r\n",
+      );
+      await log.close();
+      const lines = readFileSync(join(dir, "shop.log"), "utf8").split("\n");
+      assert.equal(lines.length, 2, "one line and the final newline");
+      assert.match(lines[0] ?? "", /\tGET\t\/a 2026-01-01T00:00:00Z\t500 $/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
