@@ -78,12 +78,28 @@ const SET_HOST = "http-request set-var(txn.host) req.hdr(host),field(1,:),lower"
 
 const NO_ROUTE_BODY = "No application is configured for this host.";
 
+/** What the router installs for a route table: haproxy.cfg and the host map it names. */
+export interface RouterFiles {
+  readonly config: string;
+  readonly hostMap: HostMap;
+}
+
+/** The host map of a route table: where the configuration expects it, and its text. */
+export interface HostMap {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** Names of host map files in mapDir (hostMapOf). */
+export const HOST_MAP_FILE = /^hosts-[0-9a-f]{16}\.map$/;
+
 /**
- * Renders the complete haproxy.cfg for a route table. Pure and deterministic: the same
- * table (in any order) and settings always give the same bytes, so the driver can skip
- * identical configurations. Throws ValidationError when any value is unsafe to render.
+ * Renders the complete haproxy.cfg for a route table, and the host map it routes by. Pure
+ * and deterministic: the same table (in any order) and settings always give the same
+ * bytes, so the driver can skip identical configurations. Throws ValidationError when any
+ * value is unsafe to render.
  */
-export function renderHaproxyConfig(table: RouteTable, settings: RouterSettings): string {
+export function renderRouterFiles(table: RouteTable, settings: RouterSettings): RouterFiles {
   validateSettings(settings);
   const apps = canonicalRoutes(table, settings);
   const hostMap = hostMapOf(apps, settings);
@@ -97,13 +113,17 @@ export function renderHaproxyConfig(table: RouteTable, settings: RouterSettings)
     platformBackends(settings),
     ...apps.map((route) => appBackend(route, settings.domain)),
   ];
-  return sections.map((lines) => lines.join("\n")).join("\n\n") + "\n";
+  return { config: sections.map((lines) => lines.join("\n")).join("\n\n") + "\n", hostMap };
 }
 
-/** The host map of a route table: where the configuration expects it, and its text. */
-export interface HostMap {
-  readonly path: string;
-  readonly text: string;
+/** renderRouterFiles' haproxy.cfg alone. */
+export function renderHaproxyConfig(table: RouteTable, settings: RouterSettings): string {
+  return renderRouterFiles(table, settings).config;
+}
+
+/** renderRouterFiles' host map alone. */
+export function renderHostMap(table: RouteTable, settings: RouterSettings): HostMap {
+  return renderRouterFiles(table, settings).hostMap;
 }
 
 /**
@@ -113,14 +133,8 @@ export interface HostMap {
  * request to the last one cost about 115 µs of HAProxy's CPU instead of 17.) The file is
  * named by a digest of its text, so the configuration changes (and is checked and
  * reloaded) exactly when the map does, and the previous map stays on disk for the
- * configuration that still runs until the reload succeeds. Pure; validates like
- * renderHaproxyConfig.
+ * configuration that still runs until the reload succeeds.
  */
-export function renderHostMap(table: RouteTable, settings: RouterSettings): HostMap {
-  validateSettings(settings);
-  return hostMapOf(canonicalRoutes(table, settings), settings);
-}
-
 function hostMapOf(apps: readonly AppRoute[], settings: RouterSettings): HostMap {
   const entries: [host: string, backend: string][] = [
     [settings.platformHost, "platform_api"],

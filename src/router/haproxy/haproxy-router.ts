@@ -3,12 +3,7 @@ import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DriverError } from "../../domain/errors.ts";
 import type { Logger } from "../../domain/logger.ts";
-import {
-  renderHaproxyConfig,
-  renderHostMap,
-  type HostMap,
-  type RouterSettings,
-} from "../render.ts";
+import { renderRouterFiles, type HostMap, type RouterSettings } from "../render.ts";
 import type { RouteTable, Router } from "../router.ts";
 import {
   alertsSince,
@@ -133,8 +128,7 @@ export class HaproxyRouter implements Router {
 
   async apply(table: RouteTable): Promise<void> {
     // Rendering validates: a bad table fails here, for this caller only.
-    const config = renderHaproxyConfig(table, this.#settings);
-    const hostMap = renderHostMap(table, this.#settings);
+    const { config, hostMap } = renderRouterFiles(table, this.#settings);
     const defaultPem = this.#defaultCertificate;
     // Custom domains' certificates, and the "modern" TLS profile as per-line options.
     const lines =
@@ -206,8 +200,8 @@ export class HaproxyRouter implements Router {
         });
       }
     }
-    const empty = renderHaproxyConfig(EMPTY_TABLE, this.#settings);
-    await writeHostMap(renderHostMap(EMPTY_TABLE, this.#settings));
+    const { config: empty, hostMap } = renderRouterFiles(EMPTY_TABLE, this.#settings);
+    await writeHostMap(hostMap);
     await this.#install(empty);
     return empty;
   }

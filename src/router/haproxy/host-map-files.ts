@@ -1,9 +1,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { HostMap } from "../render.ts";
+import { HOST_MAP_FILE, type HostMap } from "../render.ts";
 import { readIfExists, writeFileAtomic } from "./haproxy-config.ts";
-
-const HOST_MAP_FILE = /^hosts-[0-9a-f]{16}\.map$/;
 
 /**
  * Writes a host map where the configuration expects it. Its name is a digest of its text

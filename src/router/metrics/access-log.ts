@@ -22,16 +22,15 @@ const MARK = "slipway-access";
 const FLUSH_MS = 250;
 /** How long the receiver rests between bursts of reads (HAProxy's ring holds 4 MB). */
 const READ_REST_MS = 50;
-const APP_BACKEND = /^app_([a-z0-9-]+)$/;
 const APP_NAME = /^[a-z0-9-]+$/;
 
 /** Parses one line of the log-format render.ts sets; null for anything else. */
 export function parseAccessLine(line: string, time: string = isoNow()): AccessLogEntry | null {
+  const app = appOf(line);
+  if (app === null) return null;
   const fields = line.replace(/\n$/, "").split("\t");
-  if (fields.length < 9 || fields[0] !== MARK) return null;
-  const [, backend, status, duration, bytes, client, id, method, ...path] = fields;
-  const app = APP_BACKEND.exec(backend ?? "")?.[1];
-  if (app === undefined) return null;
+  if (fields.length < 9) return null;
+  const [, , status, duration, bytes, client, id, method, ...path] = fields;
   return {
     time,
     app,
