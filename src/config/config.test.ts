@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
+import { describe, it } from "node:test";
+import { ValidationError } from "../domain/errors.ts";
+import { loadConfig } from "./config.ts";
+
+const HOME = { SLIPWAY_HOME: "/nonexistent/slipway-config-test" };
+
+describe("loadConfig: router threads", () => {
+  it("defaults to half the host's CPUs, at least one", () => {
+    const expected = Math.max(1, Math.floor(availableParallelism() / 2));
+    assert.equal(loadConfig(HOME).routerThreads, expected);
+  });
+
+  it("takes SLIPWAY_ROUTER_THREADS from 1 to 64", () => {
+    assert.equal(loadConfig({ ...HOME, SLIPWAY_ROUTER_THREADS: "3" }).routerThreads, 3);
+    for (const bad of ["0", "65", "two", "1.5"]) {
+      assert.throws(
+        () => loadConfig({ ...HOME, SLIPWAY_ROUTER_THREADS: bad }),
+        (error: unknown) =>
+          error instanceof ValidationError && /SLIPWAY_ROUTER_THREADS/.test(error.message),
+      );
+    }
+  });
+});
