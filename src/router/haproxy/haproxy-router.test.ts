@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -190,6 +191,46 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     assert.equal(response.status, 200);
     assert.equal(response.body, "slipway api");
     assertSecurityHeaders(response);
+  });
+
+  it("tells the app the client's address, the scheme and a request id, and nothing the client made up", async () => {
+    const echo = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(req.headers));
+    });
+    echo.listen({ port: 0, host: "127.0.0.1" });
+    await once(echo, "listening");
+    servers.push(echo);
+    const host = `echo.${DOMAIN}`;
+    const endpoint = { name: "echo-web-a", address: "127.0.0.1", port: portOf(echo) };
+    await router.apply({
+      apps: [...table(appA).apps, { app: "echo", hosts: [host], endpoints: [endpoint] }],
+    });
+    try {
+      const response = await curl(`https://${host}:${httpsPort}/`, {
+        caFile,
+        headers: [
+          "X-Forwarded-For: 203.0.113.9",
+          "Forwarded: for=203.0.113.9;proto=http",
+          "X-Forwarded-Proto: http",
+          "X-Forwarded-Host: evil.example",
+          "X-Forwarded-Port: 80",
+          "X-Request-Id: chosen-by-the-client",
+        ],
+      });
+      assert.equal(response.status, 200);
+      const seen = JSON.parse(response.body) as Record<string, string>;
+      assert.equal(seen.host, `${host}:${String(httpsPort)}`, "Host is passed on unchanged");
+      assert.equal(seen["x-forwarded-for"], "127.0.0.1");
+      assert.equal(seen["x-forwarded-proto"], "https");
+      assert.match(seen["x-request-id"] ?? "", /^[0-9a-f-]{36}$/);
+      assert.equal(response.headers.get("x-request-id"), seen["x-request-id"]);
+      for (const name of ["forwarded", "x-forwarded-host", "x-forwarded-port"]) {
+        assert.equal(seen[name], undefined, `${name} is removed`);
+      }
+    } finally {
+      await router.apply(table(appA));
+    }
   });
 
   it("offers only TLS 1.2 and 1.3 with strong ciphers, and h2 by ALPN", async () => {

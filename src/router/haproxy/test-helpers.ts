@@ -82,12 +82,18 @@ export interface CurlResponse {
 /** Fetches `url` with curl, resolving its host to 127.0.0.1 and trusting only `caFile`. */
 export async function curl(
   url: string,
-  options: { readonly caFile: string; readonly http2?: boolean },
+  options: {
+    readonly caFile: string;
+    readonly http2?: boolean;
+    /** Request headers to send, as "Name: value". */
+    readonly headers?: readonly string[];
+  },
 ): Promise<CurlResponse> {
   const { hostname, port } = new URL(url);
   const args = ["-sS", "-i", "--max-time", "5", "--cacert", options.caFile];
   args.push("--resolve", `${hostname}:${port}:127.0.0.1`);
   if (options.http2 === true) args.push("--http2");
+  for (const header of options.headers ?? []) args.push("-H", header);
   const result = await run("curl", [...args, url]);
   if (result.code !== 0) throw new Error(`curl ${url} failed: ${result.stderr}`);
   const split = result.stdout.indexOf("\r\n\r\n");
