@@ -1,5 +1,5 @@
 /**
- * bench/deploy: time from deploy to the new release serving all traffic, for
+ * bench/deploy: time from `git push` to the new release serving all traffic, for
  * examples/hello-node, cold (empty build cache) and warm (code changed, dependencies
  * unchanged), side by side with the baseline a user would otherwise write: a Dockerfile
  * with `npm ci`, built and run by podman (`podman build`, then `podman run`), on its own
@@ -7,18 +7,20 @@
  *
  *   npx node bench/deploy.ts [--runs N] [--write docs/benchmarks.md] [--skip-baseline] [--timeline]
  *
- * --timeline prints every line of each `slipway deploy` with when it arrived (the build
- * log's phases, then the rollout), so a run shows where the time goes.
+ * --timeline prints every line the push printed with when it arrived (the build log's
+ * phases as `remote:` lines, then the rollout), so a run shows where the time goes.
  *
  * SLIPWAY_APP_IMAGE_LAYERS=0 in the environment measures Slipway importing whole app images.
  *
  * Slipway runs as a whole test installation (test/e2e/harness.ts: own home, ports, Podman
- * service and HAProxy). "Serving" means: `slipway deploy` returned (it waits until the
- * router sends all traffic to the new release) and an HTTPS request through the router
- * returns the new body. For the baseline: the new container answers the new body on its
- * port, the old one removed. The baseline's base image (the stack's run root filesystem
- * with Node.js and npm, standing in for `node:24`) is prepared before timing, as a pulled
- * base image would be; Slipway's cold deploy includes downloading Node.js.
+ * service and HAProxy); the app's repository gets its remote from `slipway git:remote`
+ * (HTTPS, the token through the credential helper). "Serving" means: `git push` returned
+ * (the push waits until the router sends all traffic to the new release) and an HTTPS
+ * request through the router returns the new body. For the baseline: the new container
+ * answers the new body on its port, the old one removed. The baseline's base image (the
+ * stack's run root filesystem with Node.js and npm, standing in for `node:24`) is prepared
+ * before timing, as a pulled base image would be; Slipway's cold deploy includes
+ * downloading Node.js.
  */
 import { execFile, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -61,9 +63,10 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
   const baseline = values["skip-baseline"] ? undefined : await baselineRunner(base);
   try {
     await must(p.cli(["apps:create", "bench"]), "apps:create");
+    const repo = await appRepository(p, base);
     for (let i = 0; i <= runs; i++) {
       const kind = i === 0 ? "cold" : "warm";
-      const sw = await deploySlipway(p, base, `s${String(i)}`);
+      const sw = await pushSlipway(p, repo, `s${String(i)}`);
       log(`slipway ${kind}: ${sw.toFixed(2)} s`);
       out.push({ system: "slipway", kind, seconds: sw });
       if (baseline === undefined) continue;
@@ -78,67 +81,103 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
   return out;
 }
 
-/** Seconds from `slipway deploy` to the router serving the new body. */
-async function deploySlipway(p: TestPlatform, base: string, label: string): Promise<number> {
-  const src = sourceVersion(base, label);
+/** A git repository of the example with the app's Slipway remote (`slipway git:remote`). */
+async function appRepository(p: TestPlatform, base: string): Promise<string> {
+  const repo = join(base, "repo");
+  cpSync(example, repo, { recursive: true });
+  await git(p, repo, ["init", "-q", "--initial-branch=main"]);
+  await run(process.execPath, [join(root, "bin", "slipway.js"), "git:remote", "--app", "bench"], {
+    cwd: repo,
+    env: gitEnv(p),
+  });
+  return repo;
+}
+
+/** Commits the example with its own body, then seconds from `git push` to the router serving it. */
+async function pushSlipway(p: TestPlatform, repo: string, label: string): Promise<number> {
+  writeFileSync(join(repo, "server.js"), serverSource(label));
+  await git(p, repo, ["add", "-A"]);
+  await git(p, repo, [
+    "-c",
+    "user.name=bench",
+    "-c",
+    "user.email=bench@localhost",
+    "commit",
+    "-qm",
+    label,
+  ]);
   const started = performance.now();
-  const timeline = await deployWithTimeline(p, src, label, started);
+  const timeline = await pushWithTimeline(p, repo, label, started);
   await until(async () =>
     (await p.get("bench.slipway.localhost")).body.startsWith(`Hello ${label} `),
   );
   const seconds = (performance.now() - started) / 1000;
   if (values.timeline) {
-    log(`slipway ${label} timeline (s since deploy):`);
+    log(`slipway ${label} timeline (s since git push):`);
     for (const line of [...timeline, `${seconds.toFixed(2)}  serving the new body`])
       log(`  ${line}`);
   }
   return seconds;
 }
 
+/** The environment git runs with: the installation's, without a CA that would override the remote's. */
+function gitEnv(p: TestPlatform): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...p.env, GIT_TERMINAL_PROMPT: "0" };
+  // GIT_SSL_CAINFO (set behind a TLS proxy) overrides the CA `slipway git:remote` configured.
+  delete env.GIT_SSL_CAINFO;
+  return env;
+}
+
+async function git(p: TestPlatform, cwd: string, args: readonly string[]): Promise<void> {
+  await run("git", args, { cwd, env: gitEnv(p) });
+}
+
 /**
- * `slipway deploy` with every output line stamped with when it arrived (seconds since
- * `started`): the build log's phases and the rollout, for the timeline.
+ * `git push slipway main` with every line it printed stamped with when it arrived (seconds
+ * since `started`): the build log's phases as `remote:` lines, then the rollout.
  */
-function deployWithTimeline(
+function pushWithTimeline(
   p: TestPlatform,
-  src: string,
+  repo: string,
   label: string,
   started: number,
 ): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(root, "bin", "slipway.js"), "deploy", src, "--app", "bench"],
-      { env: { ...process.env, ...p.env }, cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn("git", ["push", "slipway", "main"], {
+      env: gitEnv(p),
+      cwd: repo,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     const lines: string[] = [];
     let partial = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       const at = ((performance.now() - started) / 1000).toFixed(2);
-      const parts = (partial + chunk).split("\n");
+      // git rewrites progress lines in place with \r.
+      const parts = (partial + chunk).split(/\r|\n/);
       partial = parts.pop() ?? "";
-      for (const line of parts) lines.push(`${at}  ${line}`);
+      for (const line of parts) if (line.trim() !== "") lines.push(`${at}  ${line}`);
     });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("error", reject);
     child.once("close", (code) => {
       if (code === 0) resolve(lines);
-      else
-        reject(new Error(`deploy ${label} exited ${String(code)}\n${lines.join("\n")}\n${stderr}`));
+      else reject(new Error(`git push ${label} exited ${String(code)}\n${lines.join("\n")}`));
     });
   });
 }
 
-/** One source tree per run, each with its own body so "serving" is unambiguous. */
+/** server.js of the example, answering with a body of this run's own. */
+function serverSource(label: string): string {
+  return readFileSync(join(example, "server.js"), "utf8").replace(
+    '"Hello from Slipway"',
+    `"Hello ${label} from Slipway"`,
+  );
+}
+
+/** One source tree per baseline run, each with its own body so "serving" is unambiguous. */
 function sourceVersion(base: string, label: string): string {
   const dir = join(base, `src-${label}`);
   cpSync(example, dir, { recursive: true });
-  const server = join(dir, "server.js");
-  writeFileSync(
-    server,
-    readFileSync(server, "utf8").replace('"Hello from Slipway"', `"Hello ${label} from Slipway"`),
-  );
+  writeFileSync(join(dir, "server.js"), serverSource(label));
   return dir;
 }
 
@@ -294,8 +333,8 @@ function renderReport(all: readonly Sample[], runs: number): string {
   return [
     `Run ${new Date().toISOString()} on ${String(cpus().length)} cores (${cpus()[0]?.model ?? "?"}); median of ${String(runs)} warm runs, 1 cold run:`,
     "",
-    "| deploy | Slipway | baseline (podman build + run) | baseline / Slipway |",
-    "| ------ | ------- | ----------------------------- | ------------------ |",
+    "| deploy | Slipway (`git push`) | baseline (podman build + run) | baseline / Slipway |",
+    "| ------ | -------------------- | ----------------------------- | ------------------ |",
     row("cold"),
     row("warm"),
     "",
