@@ -23,8 +23,16 @@
 #                            .apt, .go; deps: node_modules, vendor, .venv, venv), moved out
 #                            of the slug so that an unchanged part is not copied again
 #   /workspace/meta          buildpacks ("id<TAB>name" lines), release-N.yml, Procfile,
-#                            layers ("NAME DIGEST" of each moved part, bottom first),
+#                            layers ("NAME DIGEST" of each moved part, bottom first, "NAME
+#                            KEY reused" for a declared part the buildpack did not make),
 #                            or "dockerfile" when the Dockerfile is to be built
+#
+# Declared layers (a Slipway extension; docs/buildpacks.md): the last buildpack gets
+# SLIPWAY_KNOWN_LAYERS, a file of "NAME KEY" lines (the app's layer images on this stack),
+# and SLIPWAY_DECLARE_LAYER, a file it may append one "NAME KEY PATH" line to: PATH (a
+# directory of the slug) is then its own image layer, known by KEY instead of a digest of
+# its content. When "NAME KEY" is known, the buildpack may leave PATH out entirely: the
+# app's existing layer is used, and nothing is copied or digested.
 set -euo pipefail
 
 # Overridable only so that tests can run the runner outside a container.
@@ -191,9 +199,20 @@ else
 fi
 
 : >"$META_DIR/buildpacks"
+KNOWN_LAYERS="$WORKSPACE/known-layers" DECLARED_LAYERS="$WORKSPACE/declared-layers"
+[[ -f $KNOWN_LAYERS ]] || : >"$KNOWN_LAYERS"
+: >"$DECLARED_LAYERS"
+last=$((${#dirs[@]} - 1))
 for i in "${!dirs[@]}"; do
   dir=${dirs[$i]} id=${ids[$i]} name=${names[$i]:-${ids[$i]}}
   echo "-----> ${name} app detected"
+  # Only the last buildpack may declare a layer: nothing runs after it that could change
+  # what the layer's key stands for.
+  if ((i == last)); then
+    export SLIPWAY_KNOWN_LAYERS=$KNOWN_LAYERS SLIPWAY_DECLARE_LAYER=$DECLARED_LAYERS
+  else
+    unset SLIPWAY_KNOWN_LAYERS SLIPWAY_DECLARE_LAYER
+  fi
   printf '%s\t%s\n' "$id" "$name" >>"$META_DIR/buildpacks"
   # One cache directory per buildpack, named after it (safe characters only).
   cache_dir="$CACHE_ROOT/$(tr -c 'A-Za-z0-9._-' '_' <<<"$id" | cut -c1-100)"
@@ -228,10 +247,45 @@ layer_digest() {
     -cf - -- "$@" | b2sum -l 256 | cut -d' ' -f1
 }
 
+: >"$META_DIR/layers"
+# A declared layer (see the top): moved out of the slug, or reused when it was not made.
+declared_layer() {
+  local name=$1 key=$2 path=$3 extra=$4 parent
+  [[ $name =~ ^[a-z][a-z0-9-]{0,30}$ && $name != runtime && $name != deps && $name != app ]] ||
+    fail "A buildpack declared a layer with a bad name: $name"
+  [[ $key =~ ^[0-9a-f]{64}$ ]] || fail "The declared layer $name has a bad key: $key"
+  [[ -z $extra && -n $path && $path != /* && $path != *..* && $path =~ ^[A-Za-z0-9._/-]+$ ]] ||
+    fail "The declared layer $name has a bad path: $path $extra"
+  if [[ -e "$APP_DIR/$path" || -L "$APP_DIR/$path" ]]; then
+    [[ -d "$APP_DIR/$path" && ! -L "$APP_DIR/$path" ]] ||
+      fail "The declared layer $name is not a directory of the slug: $path"
+    mkdir -p "$WORKSPACE/layers/$name/$(dirname "$path")"
+    mv -- "$APP_DIR/$path" "$WORKSPACE/layers/$name/$path"
+    # Parents it leaves empty (.heroku) go too: they would make a layer of their own.
+    parent=$(dirname "$path")
+    while [[ $parent != . ]] && rmdir -- "$APP_DIR/$parent" 2>/dev/null; do
+      parent=$(dirname "$parent")
+    done
+    printf '%s %s\n' "$name" "$key" >>"$META_DIR/layers"
+    echo "-----> Layer $name: /app/$path (${key:0:12})"
+  elif grep -qxF "$name $key" "$KNOWN_LAYERS"; then
+    printf '%s %s reused\n' "$name" "$key" >>"$META_DIR/layers"
+    echo "-----> Layer $name: /app/$path, reused from the app's last image (${key:0:12})"
+  else
+    fail "The buildpack declared the layer $name but made no $path, and the app has no such layer"
+  fi
+}
+declared=0
+while read -r d_name d_key d_path d_extra; do
+  [[ -n ${d_name:-} ]] || continue
+  declared=$((declared + 1))
+  ((declared == 1)) || fail "A build may declare one layer; the buildpack declared more"
+  declared_layer "$d_name" "${d_key:-}" "${d_path:-}" "${d_extra:-}"
+done <"$DECLARED_LAYERS"
+
 # The slug's parts by how often they change, each to its own image layer: Slipway reuses
 # the app's layer of an earlier build when the digest is the same (and the move is a
 # rename, so it costs nothing). Digests run in parallel; both parts are read once.
-: >"$META_DIR/layers"
 declare -A layer_names=([runtime]=".heroku .apt .go" [deps]="node_modules vendor .venv venv")
 for layer in runtime deps; do
   present=()

@@ -18,8 +18,12 @@ export interface UsedBuildpack {
  * digests make equal image layers.
  */
 export interface SlugPart {
-  readonly name: "runtime" | "deps";
+  /** runtime, deps, or a name the last buildpack declared (docs/buildpacks.md). */
+  readonly name: string;
+  /** For a declared part, the buildpack's key for what it holds. */
   readonly digest: string;
+  /** A declared part the buildpack did not make: the app's layer image of it is reused. */
+  readonly reused: boolean;
 }
 
 /** What the build runner (buildpacks/_runner/build.sh) leaves in /workspace/meta. */
@@ -97,19 +101,26 @@ export async function readBuildMeta(tar: Readable): Promise<BuildMeta> {
   };
 }
 
-/** "runtime HEX\ndeps HEX\n" -> parts; anything else is the runner's bug, not the app's. */
+/**
+ * "NAME HEX[ reused]" lines -> parts, bottom first: a declared part (any other name; the
+ * only one that may be "reused"), then runtime, then deps. Anything else is the runner's
+ * bug, not the app's.
+ */
 function slugParts(list: string): SlugPart[] {
   const parts: SlugPart[] = [];
   for (const line of list.split("\n")) {
     if (line.trim() === "") continue;
-    const match = /^(runtime|deps) ([0-9a-f]{64})$/.exec(line.trim());
-    if (match?.[1] !== "runtime" && match?.[1] !== "deps") {
+    const match = /^([a-z][a-z0-9-]{0,30}) ([0-9a-f]{64})( reused)?$/.exec(line.trim());
+    const [, name = "", digest = "", reused] = match ?? [];
+    const builtIn = name === "runtime" || name === "deps";
+    // "app" is the app's own files, which are never a part.
+    if (match === null || name === "app" || (reused !== undefined && builtIn)) {
       throw new BuildFailedError(`the build runner left a malformed layer list: ${line}`);
     }
-    if (parts.some((part) => part.name === match[1])) {
-      throw new BuildFailedError(`the build runner listed the ${match[1]} layer twice`);
+    if (parts.some((part) => part.name === name)) {
+      throw new BuildFailedError(`the build runner listed the ${name} layer twice`);
     }
-    parts.push({ name: match[1], digest: match[2] ?? "" });
+    parts.push({ name, digest, reused: reused !== undefined });
   }
   return parts;
 }

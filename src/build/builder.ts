@@ -14,6 +14,7 @@ import {
   readDockerfile,
 } from "./dockerfile-build.ts";
 import { createAppImage, IMAGE_LABELS } from "./app-image.ts";
+import { knownLayers } from "./layer-images.ts";
 import type { StackImages } from "./stack-builder.ts";
 import { phaseTimer } from "./build-timings.ts";
 import { packTar } from "./tar-files.ts";
@@ -134,7 +135,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     });
     cleanup.push(() => engine.removeContainer(buildContainer));
 
-    await engine.putArchive(buildContainer, "/workspace", buildInputs(options));
+    // Layer images a buildpack may reuse without making their files (engines that import
+    // whole images need every part's files, so they get none).
+    const known =
+      engine.buildImage === undefined ? "" : await knownLayers(engine, app.name, stack.run.imageId);
+    await engine.putArchive(buildContainer, "/workspace", buildInputs(options, known));
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
     options.signal?.throwIfAborted();
     timer.mark("prepare");
@@ -255,8 +260,11 @@ export function buildCacheVolume(appName: string): string {
 /** Config var names that become ENV_DIR files (others are skipped: not file names). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
-/** Buildpacks (with the runner), the CA bundles and ENV_DIR, as one tar for /workspace. */
-function buildInputs(options: RunBuildOptions): Readable {
+/**
+ * Buildpacks (with the runner), the CA bundles, ENV_DIR and the known layers ("NAME DIGEST"
+ * lines), as one tar for /workspace.
+ */
+function buildInputs(options: RunBuildOptions, knownLayers: string): Readable {
   const caFiles = options.caFiles.map((path, index) => ({
     name: `ca/${String(index)}-${basename(path)}`,
     path,
@@ -264,7 +272,11 @@ function buildInputs(options: RunBuildOptions): Readable {
   const envFiles = Object.entries(options.env ?? {})
     .filter(([name]) => ENV_NAME.test(name))
     .map(([name, value]) => ({ name: `env/${name}`, content: value, mode: 0o600 }));
-  return packTar([...caFiles, ...envFiles], [{ dir: options.buildpacksDir, prefix: "buildpacks" }]);
+  const known = { name: "known-layers", content: knownLayers, mode: 0o644 };
+  return packTar(
+    [...caFiles, ...envFiles, known],
+    [{ dir: options.buildpacksDir, prefix: "buildpacks" }],
+  );
 }
 
 /**

@@ -89,10 +89,26 @@ describe("readBuildMeta", () => {
     });
     assert.ok(result.kind === "buildpacks");
     assert.deepEqual(result.parts, [
-      { name: "runtime", digest: runtime },
-      { name: "deps", digest: deps },
+      { name: "runtime", digest: runtime, reused: false },
+      { name: "deps", digest: deps, reused: false },
     ]);
-    for (const layers of [`app ${runtime}\n`, "runtime abc\n", `deps ${deps}\ndeps ${deps}\n`]) {
+    const declared = await meta({
+      buildpack: "nodejs\nNode.js\n",
+      Procfile: "web: node server.js\n",
+      layers: `nodejs ${runtime} reused\ndeps ${deps}\n`,
+    });
+    assert.ok(declared.kind === "buildpacks");
+    assert.deepEqual(declared.parts, [
+      { name: "nodejs", digest: runtime, reused: true },
+      { name: "deps", digest: deps, reused: false },
+    ]);
+    for (const layers of [
+      `app ${runtime}\n`,
+      "runtime abc\n",
+      `deps ${deps}\ndeps ${deps}\n`,
+      `deps ${deps} reused\n`,
+      `Node ${runtime}\n`,
+    ]) {
       await assert.rejects(
         meta({ buildpack: "nodejs\nNode.js\n", Procfile: "web: x\n", layers }),
         BuildFailedError,

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { ConflictError } from "../domain/errors.ts";
 import type { BuildImageOptions, ImageInfo } from "../engine/engine.ts";
-import { layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
+import { knownLayers, layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
 import type { StackImages } from "./stack-builder.ts";
 import { packTar, readTarFiles } from "./tar-files.ts";
 
@@ -42,10 +42,11 @@ function stubEngine() {
   };
 }
 
-function part(name: "runtime" | "deps", digest: string, opened: string[]): CachedSlugPart {
+function part(name: string, digest: string, opened: string[], reused = false): CachedSlugPart {
   return {
     name,
     digest: digest.repeat(64),
+    reused,
     open: () => {
       opened.push(name);
       return Promise.resolve(
@@ -130,6 +131,65 @@ describe("layerBase", () => {
     engine.images.set(reference, { ...stale, labels: {} });
     await layerBase({ ...base, appName: "one", parts: [part("deps", "b", opened)] });
     assert.equal(opened.length, 4);
+  });
+});
+
+describe("declared layers", () => {
+  it("lists the app's layers on this stack's run image, which a build may then reuse unmade", async () => {
+    const engine = stubEngine();
+    const opened: string[] = [];
+    const input = { engine, stack, labels: {}, log: () => undefined };
+    await layerBase({
+      ...input,
+      appName: "web",
+      parts: [part("nodejs", "a", opened), part("deps", "b", opened)],
+    });
+    await layerBase({ ...input, appName: "other", parts: [part("nodejs", "c", opened)] });
+    const otherStack = { ...stack, run: { imageId: `sha256:${"2".repeat(64)}` } } as StackImages;
+    await layerBase({
+      ...input,
+      stack: otherStack,
+      appName: "web",
+      parts: [part("nodejs", "d", opened)],
+    });
+    const listing = {
+      listImages: (labels?: Readonly<Record<string, string>>) =>
+        Promise.resolve(
+          [...engine.images.values()].filter((image) =>
+            Object.entries(labels ?? {}).every(([k, v]) => image.labels[k] === v),
+          ),
+        ),
+    };
+    // deps stands on the nodejs layer, not on the stack: a build cannot skip making it.
+    assert.equal(await knownLayers(listing, "web", RUN_ID), `nodejs ${"a".repeat(64)}\n`);
+    assert.equal(await knownLayers(listing, "nobody", RUN_ID), "");
+
+    opened.length = 0;
+    const reused = await layerBase({
+      ...input,
+      appName: "web",
+      parts: [part("nodejs", "a", opened, true), part("deps", "b", opened)],
+    });
+    assert.deepEqual(opened, [], "nothing is read");
+    assert.equal(reused.chain.length, 2);
+  });
+
+  it("fails the build when a reused layer's image is gone, without reading it", async () => {
+    const engine = stubEngine();
+    const opened: string[] = [];
+    await assert.rejects(
+      layerBase({
+        engine,
+        stack,
+        appName: "web",
+        labels: {},
+        log: () => undefined,
+        parts: [part("nodejs", "a", opened, true)],
+      }),
+      /the nodejs layer the build reused \(aaaaaaaaaaaa\) is no longer there: push again/,
+    );
+    assert.deepEqual(opened, []);
+    assert.equal(engine.builds.length, 0);
   });
 });
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import { BuildFailedError } from "../domain/errors.ts";
 import type { Engine } from "../engine/engine.ts";
 import { appImageContext } from "./app-image-layers.ts";
 import type { SlugPart } from "./build-meta.ts";
@@ -7,7 +8,10 @@ import type { StackImages } from "./stack-builder.ts";
 
 /** A part of the slug kept apart by the runner, and how to read it when it is needed. */
 export interface CachedSlugPart extends SlugPart {
-  /** Its tar (Engine.getArchive of /workspace/layers/NAME); only read on a cache miss. */
+  /**
+   * Its tar (Engine.getArchive of /workspace/layers/NAME); only read on a cache miss, and
+   * never for a part the buildpack reused (it made no files).
+   */
   readonly open: () => Promise<Readable>;
 }
 
@@ -27,6 +31,10 @@ const LABELS = {
   app: "io.slipway.app",
   role: "io.slipway.role",
   key: "io.slipway.layer-key",
+  /** The part it holds, its digest and the image it was built on (knownLayers). */
+  part: "io.slipway.layer-part",
+  digest: "io.slipway.layer-digest",
+  base: "io.slipway.layer-base",
 } as const;
 
 /** The role label of layer images: they are never run, only built upon. */
@@ -60,6 +68,12 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
     ) {
       input.log(`       ${part.name}: unchanged (${part.digest.slice(0, 12)})`);
       base = existing.id;
+    } else if (part.reused) {
+      // Only the app's own builds remove its layer images, one at a time (the build queue
+      // is per app), so this means the image went between knownLayers and now.
+      throw new BuildFailedError(
+        `the ${part.name} layer the build reused (${part.digest.slice(0, 12)}) is no longer there: push again`,
+      );
     } else {
       input.log(`       ${part.name}: new layer (${part.digest.slice(0, 12)})`);
       const image = await engine.buildImage(
@@ -67,7 +81,8 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
           baseImageId: base,
           slug: await part.open(),
           extra: [],
-          only: part.name,
+          // The context directory its COPY reads; a buildpack's own part is a runtime.
+          only: part.name === "deps" ? "deps" : "runtime",
         }),
         {
           reference,
@@ -78,6 +93,9 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
             [LABELS.app]: appName,
             [LABELS.role]: LAYER_ROLE,
             [LABELS.key]: key,
+            [LABELS.part]: part.name,
+            [LABELS.digest]: part.digest,
+            [LABELS.base]: base,
           },
         },
       );
@@ -86,6 +104,25 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
     chain.push(base);
   }
   return { id: base, chain };
+}
+
+/**
+ * "NAME DIGEST" lines of the app's layer images that stand directly on this stack's run
+ * image: the parts a build may declare and then not make at all (the runner hands the list
+ * to the last buildpack; docs/buildpacks.md "Declared layers"), since layerBase will find
+ * their image at the bottom of the chain.
+ */
+export async function knownLayers(
+  engine: Pick<Engine, "listImages">,
+  appName: string,
+  stackRunImageId: string,
+): Promise<string> {
+  const images = await engine.listImages({ [LABELS.app]: appName, [LABELS.role]: LAYER_ROLE });
+  const lines = images
+    .filter((image) => image.labels[LABELS.base] === stackRunImageId)
+    .map((image) => `${image.labels[LABELS.part] ?? ""} ${image.labels[LABELS.digest] ?? ""}`)
+    .filter((line) => /^[a-z][a-z0-9-]{0,30} [0-9a-f]{64}$/.test(line));
+  return [...new Set(lines)].map((line) => `${line}\n`).join("");
 }
 
 /**

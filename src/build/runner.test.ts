@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -37,10 +37,12 @@ async function runner(
   files: Record<string, string>,
   env: Record<string, string> = {},
   processEnv: Record<string, string> = {},
+  knownLayers?: string,
 ): Promise<RunnerResult> {
   const workspace = join(root, name);
   await mkdir(join(workspace, "src"), { recursive: true });
   await mkdir(join(workspace, "env"), { recursive: true });
+  if (knownLayers !== undefined) await writeFile(join(workspace, "known-layers"), knownLayers);
   await cp(BUILDPACKS, join(workspace, "buildpacks"), { recursive: true });
   for (const [path, content] of Object.entries(files)) {
     await mkdir(join(workspace, "src", path, ".."), { recursive: true });
@@ -166,6 +168,86 @@ describe("build runner", () => {
     const docker = await runner("docker", { Dockerfile: "FROM slipway/stack-run:24.1\n" });
     assert.equal(docker.code, 0, docker.output);
     assert.equal(await docker.meta("dockerfile"), "FROM slipway/stack-run:24.1\n");
+  });
+});
+
+describe("declared layers", () => {
+  const KEY = "a".repeat(64);
+  /** A buildpack whose compile runs this shell (BUILD_DIR is $1). */
+  const pack = (dir: string, compile: string): Record<string, string> => ({
+    [`${dir}/bin/detect`]: `#!/bin/sh\necho ${dir}\n`,
+    [`${dir}/bin/compile`]: `#!/bin/bash\nset -e\ncd "$1"\n${compile}\n`,
+  });
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+
+  it("moves the last buildpack's declared directory into a layer of its own", async () => {
+    const result = await runner("declare-made", {
+      ".buildpacks": "first\nlast\n",
+      Procfile: "web: x\n",
+      ...pack("first", 'env | grep -c "^SLIPWAY_DECLARE_LAYER=" > first-saw || true'),
+      ...pack(
+        "last",
+        `mkdir -p .heroku/tool/bin && echo t > .heroku/tool/bin/t
+env | grep -c "^SLIPWAY_DECLARE_LAYER=" > last-saw || true
+echo "tool ${KEY} .heroku/tool" >> "$SLIPWAY_DECLARE_LAYER"`,
+      ),
+    });
+    assert.equal(result.code, 0, result.output);
+    assert.equal(await result.meta("layers"), `tool ${KEY}\n`, "its key; no runtime part");
+    const slug = join(result.workspace, "slug");
+    assert.equal(
+      await readFile(join(slug, "first-saw"), "utf8"),
+      "0\n",
+      "only the last may declare",
+    );
+    assert.equal(await readFile(join(slug, "last-saw"), "utf8"), "1\n");
+    const layer = join(result.workspace, "layers/tool/.heroku/tool/bin/t");
+    assert.equal(await readFile(layer, "utf8"), "t\n");
+    assert.equal(await exists(join(slug, ".heroku")), false, "the emptied parent goes too");
+  });
+
+  it("reuses a known layer the buildpack did not make, and refuses an unknown one", async () => {
+    const declare = pack("last", `echo "tool ${KEY} .heroku/tool" >> "$SLIPWAY_DECLARE_LAYER"`);
+    const files = { ".buildpacks": "last\n", Procfile: "web: x\n", ...declare };
+    const known = await runner(
+      "declare-known",
+      files,
+      {},
+      {},
+      `deps ${"b".repeat(64)}\ntool ${KEY}\n`,
+    );
+    assert.equal(known.code, 0, known.output);
+    assert.equal(await known.meta("layers"), `tool ${KEY} reused\n`);
+    const unknown = await runner("declare-unknown", files, {}, {}, `tool ${"c".repeat(64)}\n`);
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.output,
+      / ! {5}The buildpack declared the layer tool but made no \.heroku\/tool, and the app has no such layer/,
+    );
+  });
+
+  it("refuses a bad name, key or path, and more than one layer", async () => {
+    const cases: [string, RegExp][] = [
+      [`runtime ${KEY} .heroku`, /declared a layer with a bad name: runtime/],
+      [`tool abc .heroku/tool`, /The declared layer tool has a bad key: abc/],
+      [`tool ${KEY} ../etc`, /The declared layer tool has a bad path: \.\.\/etc/],
+      [`tool ${KEY} /etc`, /The declared layer tool has a bad path: \/etc/],
+      [`tool ${KEY} Procfile`, /The declared layer tool is not a directory of the slug: Procfile/],
+      [`tool ${KEY} a\ntool2 ${KEY} b`, /A build may declare one layer/],
+    ];
+    for (const [index, [line, error]] of cases.entries()) {
+      const result = await runner(`declare-bad-${String(index)}`, {
+        ".buildpacks": "last\n",
+        Procfile: "web: x\n",
+        ...pack("last", `mkdir -p a b\nprintf '%s\\n' "${line}" >> "$SLIPWAY_DECLARE_LAYER"`),
+      });
+      assert.equal(result.code, 1, line);
+      assert.match(result.output, error, line);
+    }
   });
 });
 

