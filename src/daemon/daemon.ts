@@ -154,6 +154,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     },
     store,
     logger,
+    compileCacheDir: paths.nodeCompileCache,
   });
   await git.start();
   if (config.sshPort !== null) {

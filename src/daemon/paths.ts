@@ -32,6 +32,8 @@ export interface Paths {
   readonly gitHookSocket: string;
   /** Slipway's sshd: config, host key, log. */
   readonly sshDir: string;
+  /** Node's compile cache for the processes the daemon starts (the git hooks). */
+  readonly nodeCompileCache: string;
 }
 
 export function pathsOf(config: Config): Paths {
@@ -60,6 +62,7 @@ export function pathsOf(config: Config): Paths {
     gitHooksDir: join(home, "git-hooks"),
     gitHookSocket: join(runDir, "git-hook.sock"),
     sshDir: join(home, "ssh"),
+    nodeCompileCache: join(home, "cache", "node-compile"),
   };
 }
 

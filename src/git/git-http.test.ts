@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -74,6 +74,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       maxPackBytes: 4 * 1024 * 1024,
       logger: silentLogger,
       store,
+      compileCacheDir: join(root, "node-cache"),
       timings: { settleMs: 1000, rolloutMs: 1000, pollMs: 10 },
       deploy: {
         async submitBuild(a, path, options) {
@@ -173,6 +174,8 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     assert.ok(submitted.length === 1 && submitted[0].bytes > 0);
     const events = await store.listEvents(app.id, 10);
     assert.ok(events.some((e) => e.type === "git.push" && e.message.includes(head.slice(0, 12))));
+    // The hooks ran with Node's compile cache: the next push starts them faster.
+    assert.ok(readdirSync(join(root, "node-cache")).length > 0, "the hooks filled the cache");
   });
 
   it("rejects the push when the build fails and leaves the branch where it was", async () => {

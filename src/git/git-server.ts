@@ -68,6 +68,11 @@ export interface GitServerOptions {
   readonly logger: Logger;
   /** The Node.js binary that runs the hook (the daemon's own). */
   readonly nodePath?: string;
+  /**
+   * Node's compile cache for the hooks (NODE_COMPILE_CACHE): each push starts two hook
+   * processes, and a cached compile of their TypeScript saves about 0.1 s each.
+   */
+  readonly compileCacheDir?: string;
   readonly timings?: PushTimings;
 }
 
@@ -100,12 +105,15 @@ export class GitServer implements GitHost {
     await mkdir(reposDir, { recursive: true, mode: 0o700 });
     await mkdir(hooksDir, { recursive: true, mode: 0o700 });
     const node = this.#options.nodePath ?? process.execPath;
+    const cache = this.#options.compileCacheDir;
+    if (cache !== undefined) await mkdir(cache, { recursive: true, mode: 0o700 });
+    const env = cache === undefined ? "" : `NODE_COMPILE_CACHE=${shellQuote(cache)} `;
     for (const hook of ["pre-receive", "proc-receive"]) {
       const path = join(hooksDir, hook);
       const script = join(import.meta.dirname, `${hook}.ts`);
       await writeFile(
         `${path}.tmp`,
-        `#!/bin/sh\nexec ${shellQuote(node)} ${shellQuote(script)}\n`,
+        `#!/bin/sh\n${env}exec ${shellQuote(node)} ${shellQuote(script)}\n`,
         {
           mode: 0o700,
         },

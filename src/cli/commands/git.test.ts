@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -46,7 +46,18 @@ describe("git:remote and git:credential", () => {
       encoding: "utf8",
     }).split("\n");
     assert.equal(helpers[0], "", "other helpers are not asked for this URL");
-    assert.match(helpers[1] ?? "", /git:credential --home /);
+    assert.match(
+      helpers[1] ?? "",
+      /^!f\(\) \{ test "\$1" = get \|\| exit 0; exec .* git:credential --home .* get; \}; f$/,
+    );
+    // git runs "HELPER store" through the shell after a push: answered without Node.js.
+    const store = spawnSync("/bin/sh", ["-c", `${(helpers[1] ?? "").slice(1)} store`], {
+      input: "protocol=https\nhost=slipway.example.com:8443\nusername=slipway\npassword=x\n\n",
+      encoding: "utf8",
+      env: { PATH: "/nonexistent" }, // Not even `test` is looked up: it is the shell's own.
+    });
+    assert.equal(store.status, 0, store.stderr);
+    assert.equal(store.stdout + store.stderr, "");
     assert.equal(git("config", `http.${url}.sslCAInfo`), "/etc/slipway/ca.pem");
     assert.doesNotMatch(readFileSync(join(repo, ".git", "config"), "utf8"), /swt_/);
 

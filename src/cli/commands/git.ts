@@ -13,6 +13,18 @@ export function gitRemoteUrl(apiUrl: string, app: string): string {
   return `${apiUrl.replace(/\/+$/, "")}/git/${encodeURIComponent(app)}.git`;
 }
 
+/**
+ * The helper git runs for the remote: this CLI again, with the same installation, so it
+ * reads the same token. git asks it to `get` before a push and to `store` after the push
+ * authenticated; only `get` has anything to do, so the shell answers the others without
+ * starting Node.js (about 0.2 s of every push).
+ */
+export function credentialHelper(home: string | undefined): string {
+  const command = [process.execPath, process.argv[1] ?? "slipway", "git:credential"];
+  if (home !== undefined) command.push("--home", home);
+  return `!f() { test "$1" = get || exit 0; exec ${command.map(shellWord).join(" ")} get; }; f`;
+}
+
 /** A shell word for git's `!command` helper syntax. */
 function shellWord(value: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
@@ -59,15 +71,12 @@ const gitRemote = defineCommand({
       cwd,
       remotes.includes(name) ? ["remote", "set-url", name, url] : ["remote", "add", name, url],
     );
-    // The helper re-runs this CLI with the same installation, so it reads the same token.
-    const helper = [process.execPath, process.argv[1] ?? "slipway", "git:credential"];
-    if (ctx.options.home !== undefined) helper.push("--home", ctx.options.home);
     await git(cwd, ["config", "--replace-all", `credential.${url}.helper`, ""]);
     await git(cwd, [
       "config",
       "--add",
       `credential.${url}.helper`,
-      `!${helper.map(shellWord).join(" ")}`,
+      credentialHelper(ctx.options.home),
     ]);
     if (credentials.ca !== null) {
       await git(cwd, ["config", `http.${url}.sslCAInfo`, credentials.ca]);
