@@ -101,6 +101,8 @@ export async function startPlatform(
     // Stacks are cached by recipe digest outside the home, so each test imports in seconds.
     SLIPWAY_STACK_CACHE: TEST_STACK_CACHE,
     SLIPWAY_NETWORK_POOL: `10.${String(100 + Math.floor(Math.random() * 100))}.0.0/16`,
+    // The CLI's compile cache (bin/slipway.js) goes with the test's home, not into ~/.cache.
+    XDG_CACHE_HOME: join(home, "xdg-cache"),
     ...options.env,
   };
   const platform: TestPlatform = {
