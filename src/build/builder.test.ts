@@ -85,6 +85,27 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     return runBuild(options);
   }
 
+  /** Starts a web container of the image on the build network; returns it and its body. */
+  async function serve(image: string, name: string): Promise<{ id: string; body: string }> {
+    const id = await engine.createContainer({
+      name,
+      image,
+      env: { PORT: "5000" },
+      labels: { "io.slipway.app": "hello" },
+      network,
+      limits: { ...LIMITS, memoryBytes: 256 * 2 ** 20 },
+    });
+    try {
+      await engine.startContainer(id);
+      const address = (await engine.inspectContainer(id))?.addresses[network];
+      assert.ok(address, "the app container has an address");
+      return { id, body: await fetchWithRetry(`http://${address}:5000/`) };
+    } catch (error) {
+      await engine.removeContainer(id);
+      throw error;
+    }
+  }
+
   it("builds hello-node into an image that serves HTTP as the app user", async () => {
     const log: string[] = [];
     let started = Date.now();
@@ -111,19 +132,8 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     );
     assert.equal((await engine.listVolumes({ "io.slipway.build": "b1" })).length, 0);
 
-    const id = await engine.createContainer({
-      name: "hello-web-1",
-      image: result.imageRef,
-      env: { PORT: "5000" },
-      labels: { "io.slipway.app": "hello" },
-      network,
-      limits: { ...LIMITS, memoryBytes: 256 * 2 ** 20 },
-    });
+    const { id, body } = await serve(result.imageRef, "hello-web-1");
     try {
-      await engine.startContainer(id);
-      const address = (await engine.inspectContainer(id))?.addresses[network];
-      assert.ok(address, "the app container has an address");
-      const body = await fetchWithRetry(`http://${address}:5000/`);
       assert.match(body, /^Hello from Slipway\nnode v24\./);
       assert.match(body, /uid 1000/);
       assert.match(body, /NODE_ENV=production/);
@@ -165,25 +175,9 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     assert.equal(layers.length, 2);
 
     // The image has the Node.js it did not copy: the app runs on it.
-    const id = await engine.createContainer({
-      name: "hello-web-2",
-      image: result.imageRef,
-      env: { PORT: "5000" },
-      labels: { "io.slipway.app": "hello" },
-      network,
-      limits: { ...LIMITS, memoryBytes: 256 * 2 ** 20 },
-    });
-    try {
-      await engine.startContainer(id);
-      const address = (await engine.inspectContainer(id))?.addresses[network];
-      assert.ok(address, "the app container has an address");
-      assert.match(
-        await fetchWithRetry(`http://${address}:5000/`),
-        /^Hello from Slipway\nnode v24\./,
-      );
-    } finally {
-      await engine.removeContainer(id);
-    }
+    const { id, body } = await serve(result.imageRef, "hello-web-2");
+    await engine.removeContainer(id);
+    assert.match(body, /^Hello from Slipway\nnode v24\./);
   });
 
   it("compiles a native addon offline, against the headers of the node it installed", async () => {
