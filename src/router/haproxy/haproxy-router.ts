@@ -78,6 +78,8 @@ const EMPTY_TABLE: RouteTable = { apps: [] };
  */
 export class HaproxyRouter implements Router {
   readonly #files: MasterFiles;
+  /** The digests of the certificate files the workers loaded (see #loadedCertificates). */
+  readonly #crtDigestsFile: string;
   readonly #settings: RouterSettings;
   readonly #logger: Logger;
   readonly #cli: MasterCli;
@@ -99,6 +101,7 @@ export class HaproxyRouter implements Router {
       masterSocket: join(options.runDir, "haproxy-master.sock"),
       pidFile: join(options.runDir, "haproxy.pid"),
     };
+    this.#crtDigestsFile = join(options.stateDir, "crt-digests.json");
     this.#settings = options.settings;
     this.#logger = options.logger;
     this.#cli = new MasterCli(this.#files.masterSocket);
@@ -123,6 +126,9 @@ export class HaproxyRouter implements Router {
       throw error;
     }
     this.#applied = config;
+    // The new workers loaded the certificates the crt-list on disk names, as they are now.
+    const onDisk = await readIfExists(this.#settings.crtList);
+    if (onDisk !== null) await this.#loadedCertificates(onDisk, await digestFiles(onDisk));
     this.#logger.info("router started", { pid: master.pid });
   }
 
@@ -172,6 +178,9 @@ export class HaproxyRouter implements Router {
     }
     // Without its file the running configuration is unknown: the first apply() reloads.
     this.#applied = (await readIfExists(this.#files.config)) ?? "";
+    // What the workers loaded, as the daemon before us recorded it: a certificate change
+    // can then still go through the runtime API. Unknown (no record): the first reloads.
+    this.#appliedCrtDigests = await readDigests(this.#crtDigestsFile);
     this.#logger.info("router adopted", { pid });
     return true;
   }
@@ -228,10 +237,7 @@ export class HaproxyRouter implements Router {
         (await this.#applyCertificatesAtRuntime(previousCrtList, crtList, changedFiles))) &&
       (config === previous || (await this.#applyAtRuntime(previous, config)))
     ) {
-      if (crtList !== null) {
-        this.#appliedCrtList = crtList;
-        this.#appliedCrtDigests = crtDigests;
-      }
+      if (crtList !== null) await this.#loadedCertificates(crtList, crtDigests);
       return;
     }
     if (crtListChanged) await writeFileAtomic(this.#settings.crtList, crtList);
@@ -248,12 +254,29 @@ export class HaproxyRouter implements Router {
       throw error;
     }
     this.#applied = config;
-    if (crtList !== null) {
-      this.#appliedCrtList = crtList;
-      this.#appliedCrtDigests = crtDigests;
-    }
+    if (crtList !== null) await this.#loadedCertificates(crtList, crtDigests);
     await removeOtherHostMaps(this.#settings.mapDir, hostMap.path);
     this.#logger.info("router configuration applied", { bytes: config.length });
+  }
+
+  /**
+   * Records what the workers now serve: the crt-list, and the digests of its files, also on
+   * disk for a daemon that adopts this router after a restart. Written after the workers
+   * have it, so the record never claims more than they loaded (a stale one only makes the
+   * next change upload a certificate again).
+   */
+  async #loadedCertificates(
+    crtList: string,
+    digests: ReadonlyMap<string, string> | null,
+  ): Promise<void> {
+    this.#appliedCrtList = crtList;
+    this.#appliedCrtDigests = digests;
+    const record = digests === null ? "{}" : JSON.stringify(Object.fromEntries(digests));
+    await writeFileAtomic(this.#crtDigestsFile, record).catch((error: unknown) => {
+      this.#logger.warn("could not record the loaded certificates", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
   }
 
   /**
@@ -412,6 +435,21 @@ async function digestFiles(crtList: string): Promise<Map<string, string>> {
     digests.set(path, createHash("sha256").update(text).digest("hex"));
   }
   return digests;
+}
+
+/** The digests #loadedCertificates recorded; null when there is no readable record. */
+async function readDigests(path: string): Promise<Map<string, string> | null> {
+  const text = await readIfExists(path);
+  if (text === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
+    const entries = Object.entries(parsed);
+    if (!entries.every(([, digest]) => typeof digest === "string")) return null;
+    return new Map(entries as [string, string][]);
+  } catch {
+    return null;
+  }
 }
 
 /** Files whose digest differs (every file when the applied digests are unknown). */

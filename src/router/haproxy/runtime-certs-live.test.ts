@@ -42,6 +42,7 @@ describe("certificates through HAProxy's runtime API (real haproxy)", () => {
   const certs = makeTestCertificates();
   let dir = "";
   let router: HaproxyRouter;
+  let routerOptions: ConstructorParameters<typeof HaproxyRouter>[0];
   let upstream: Server;
   let httpsPort = 0;
   let defaultPem = "";
@@ -142,7 +143,7 @@ describe("certificates through HAProxy's runtime API (real haproxy)", () => {
     };
     await writeCrtList(settings.crtList, [defaultPem]);
     masterSocket = join(dir, "run", "haproxy-master.sock");
-    router = new HaproxyRouter({
+    routerOptions = {
       stateDir: join(dir, "state"),
       runDir: join(dir, "run"),
       settings,
@@ -150,7 +151,8 @@ describe("certificates through HAProxy's runtime API (real haproxy)", () => {
       readyTimeoutMs: 10_000,
       stopGraceMs: 1_000,
       defaultCertificate: defaultPem,
-    });
+    };
+    router = new HaproxyRouter(routerOptions);
     await router.start();
     await install(SHOP);
     await router.apply(table([{ host: SHOP, pem: pem(SHOP) }]));
@@ -244,6 +246,29 @@ describe("certificates through HAProxy's runtime API (real haproxy)", () => {
     );
     assert.equal((await served(BLOG)).raw.toString("base64"), pemBody(renewed));
     assert.equal((await processes()).master.reloads, before.master.reloads + 1, "one reload");
+  });
+
+  it("renews a certificate without a reload after a daemon restart adopted the router", async () => {
+    await router.apply(
+      table([
+        { host: SHOP, pem: pem(SHOP) },
+        { host: BLOG, pem: pem(BLOG) },
+      ]),
+    );
+    // A new daemon's router takes over the running HAProxy.
+    const adopted = new HaproxyRouter(routerOptions);
+    await adopted.start();
+    const before = await processes();
+    const renewed = await install(SHOP);
+    await adopted.apply(
+      table([
+        { host: SHOP, pem: pem(SHOP) },
+        { host: BLOG, pem: pem(BLOG) },
+      ]),
+    );
+    assert.equal((await served(SHOP)).raw.toString("base64"), pemBody(renewed));
+    assert.equal((await processes()).master.reloads, before.master.reloads, "no reload");
+    router = adopted;
   });
 
   it("loads the same state from the files after a restart", async () => {
