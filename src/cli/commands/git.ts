@@ -19,7 +19,7 @@ export function gitRemoteUrl(apiUrl: string, app: string): string {
  * authenticated; only `get` has anything to do, so the shell answers the others without
  * starting Node.js (about 0.2 s of every push).
  */
-export function credentialHelper(home: string | undefined): string {
+function credentialHelper(home: string | undefined): string {
   const command = [process.execPath, process.argv[1] ?? "slipway", "git:credential"];
   if (home !== undefined) command.push("--home", home);
   return `!f() { test "$1" = get || exit 0; exec ${command.map(shellWord).join(" ")} get; }; f`;
