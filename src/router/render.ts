@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { AppRoute, RouteTable } from "./router.ts";
 import {
   APP_HEADERS_VAR,
@@ -28,7 +27,7 @@ export interface RouterSettings {
   /** HAProxy threads (`nbthread`); HAProxy's default, one per CPU, when absent. */
   readonly threads?: number;
   /**
-   * Directory of the host maps (`hosts-DIGEST.map`, see renderHostMap). The router writes
+   * Directory of the host map (`hosts.map`, see renderHostMap). The router writes
    * the map before it installs a configuration naming it.
    */
   readonly mapDir: string;
@@ -90,8 +89,10 @@ export interface HostMap {
   readonly text: string;
 }
 
-/** Names of host map files in mapDir (hostMapOf). */
-export const HOST_MAP_FILE = /^hosts-[0-9a-f]{16}\.map$/;
+/** Where the host map is (hostMapOf): a fixed file in mapDir. */
+export function hostMapPath(settings: Pick<RouterSettings, "mapDir">): string {
+  return `${settings.mapDir}/hosts.map`;
+}
 
 /**
  * Renders the complete haproxy.cfg for a route table, and the host map it routes by. Pure
@@ -130,10 +131,9 @@ export function renderHostMap(table: RouteTable, settings: RouterSettings): Host
  * The map from host (lower case, no port) to backend that the HTTPS frontend routes by:
  * one tree lookup per request, however many apps there are. (A `use_backend ... if` line
  * per host made HAProxy compare the host with every line in turn: with 1,000 apps a
- * request to the last one cost about 115 µs of HAProxy's CPU instead of 17.) The file is
- * named by a digest of its text, so the configuration changes (and is checked and
- * reloaded) exactly when the map does, and the previous map stays on disk for the
- * configuration that still runs until the reload succeeds.
+ * request to the last one cost about 115 µs of HAProxy's CPU instead of 17.) The file has
+ * a fixed name, so a change of hosts alone leaves the configuration as it is: the driver
+ * changes the running map through the runtime API instead of reloading.
  */
 function hostMapOf(apps: readonly AppRoute[], settings: RouterSettings): HostMap {
   const entries: [host: string, backend: string][] = [
@@ -144,8 +144,7 @@ function hostMapOf(apps: readonly AppRoute[], settings: RouterSettings): HostMap
   ];
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const text = entries.map(([host, backend]) => `${host} ${backend}\n`).join("");
-  const digest = createHash("sha256").update(text).digest("hex").slice(0, 16);
-  return { path: `${settings.mapDir}/hosts-${digest}.map`, text };
+  return { path: hostMapPath(settings), text };
 }
 
 function section(title: string, body: readonly string[]): string[] {

@@ -185,6 +185,9 @@ describe("custom domains and certificates", { timeout: 600_000 }, () => {
   it("shows the reason of a failed order, retries it, and removes domains", async () => {
     // The mock DNS sends Pebble's validation of this name to an address nothing serves.
     await pebble.setAddress("down.shop.example", "127.0.0.9");
+    const master = new MasterCli(join(p.home, "run", "haproxy-master.sock"));
+    const reloads = async () => (await master.showProc()).master.reloads;
+    const before = await reloads();
     await must(p.cli(["domains:add", "down.shop.example", "--app", "shop"]), "domains:add");
     const failed = await waitFor(async () => {
       const certs = JSON.parse(
@@ -203,6 +206,8 @@ describe("custom domains and certificates", { timeout: 600_000 }, () => {
     assert.doesNotMatch(listed.stdout, /b\.custom\.example/);
     const gone = await p.cli(["domains:remove", "b.custom.example", "--app", "other"]);
     assert.notEqual(gone.code, 0);
+    // Hosts live in the router's host map, changed through the runtime API.
+    assert.equal(await reloads(), before, "adding and removing domains needs no reload");
   });
 });
 

@@ -147,7 +147,7 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       const file = join(dir, name);
       const local = text
         .replaceAll("/var/lib/slipway/router/crt-list", settings.crtList)
-        .replaceAll("/var/lib/slipway/router/hosts-", join(dir, "hosts-"));
+        .replaceAll("/var/lib/slipway/router/hosts.map", join(dir, "hosts.map"));
       // The host map a golden names (its content does not matter to the check).
       for (const [, map] of local.matchAll(/map_str\((\S+)\)/g)) await writeFile(map ?? "", "");
       await writeFile(file, local);
@@ -274,7 +274,8 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
         await router.apply(table(...endpoints));
       }
       assert.equal(await masterReloads(), reloadsBefore, "endpoint changes need no reload");
-      // A configuration change (a new host) and a crt-list change still reload, hitlessly.
+      // A host added to an app, and removed again with an endpoint change: the host map
+      // and the servers change through the runtime API too.
       const withHost: RouteTable = {
         apps: [{ ...table(appA).apps[0]!, hosts: [HELLO, EXTRA] }, table().apps[1]!],
       };
@@ -283,13 +284,24 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       const added = await https(EXTRA);
       assert.equal(added.status, 200, "the new host routes (host map)");
       assert.match(added.body, /^hello from [ab]$/);
+      const map = join(dir, "state", "hosts.map");
+      assert.match(await readFile(map, "utf8"), /^extra\.test\.localhost app_hello$/m);
       await sleep(300);
       await router.apply(table(appA, appB));
-      const maps = (await readdir(join(dir, "state"))).filter((f) => f.startsWith("hosts-"));
-      assert.equal(maps.length, 1, `only the running configuration's host map: ${maps.join(", ")}`);
       assert.equal((await https(EXTRA)).status, 503, "the removed host is gone");
+      assert.doesNotMatch(await readFile(map, "utf8"), /extra/, "the file says what runs");
+      assert.equal(await masterReloads(), reloadsBefore, "host changes need no reload");
+      assert.ok(logger.lines.includes("router hosts updated at runtime"));
+      // A configuration change (a new app) still reloads, hitlessly.
+      const withApp: RouteTable = {
+        apps: [...table(appA, appB).apps, { app: "extra", hosts: [EXTRA], endpoints: [appB] }],
+      };
+      await sleep(300);
+      await router.apply(withApp);
+      assert.equal((await https(EXTRA)).body, "hello from b", "the new app's host routes");
       await sleep(300);
       await router.apply(table(appA));
+      assert.equal((await https(EXTRA)).status, 503);
       await sleep(300);
     } finally {
       abort.abort(); // a failed step must not leave the load running
@@ -297,6 +309,8 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     const result = await load;
     assert.deepEqual(result.failures, []);
     assert.equal(await masterReloads(), reloadsBefore + 2, "two config changes, two reloads");
+    const legacy = (await readdir(join(dir, "state"))).filter((f) => /^hosts-/.test(f));
+    assert.deepEqual(legacy, [], "no host map named by digest is left");
     assert.ok(logger.lines.includes("router endpoints updated at runtime"));
     assert.ok(result.ok > 100, `only ${result.ok} requests`);
     assert.ok(result.reused > result.ok / 2, `keep-alive barely used: ${result.reused}`);

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DriverError } from "../../domain/errors.ts";
 import type { Logger } from "../../domain/logger.ts";
-import { renderRouterFiles, type HostMap, type RouterSettings } from "../render.ts";
+import { hostMapPath, renderRouterFiles, type HostMap, type RouterSettings } from "../render.ts";
 import type { RouteTable, Router } from "../router.ts";
 import {
   alertsSince,
@@ -29,7 +29,8 @@ import { endpointOnlyChange } from "./runtime-diff.ts";
 import { applyEndpointChange } from "./runtime-endpoints.ts";
 import { MasterCli, type ProcessList } from "./master-cli.ts";
 import { waitFor } from "./wait.ts";
-import { removeOtherHostMaps, writeHostMap } from "./host-map-files.ts";
+import { removeLegacyHostMaps, writeHostMap } from "./host-map-files.ts";
+import { applyMapChange, isEmptyMapChange, mapChange } from "./runtime-map.ts";
 
 /** Construction options of {@link HaproxyRouter}. */
 export interface HaproxyRouterOptions {
@@ -92,6 +93,8 @@ export class HaproxyRouter implements Router {
   #appliedCrtDigests: ReadonlyMap<string, string> | null = null;
   /** The configuration the running master has loaded; null before start(). */
   #applied: string | null = null;
+  /** The host map text the running workers have; null when unknown (the next change reloads). */
+  #appliedHostMap: string | null = null;
 
   constructor(options: HaproxyRouterOptions) {
     this.#files = {
@@ -126,6 +129,7 @@ export class HaproxyRouter implements Router {
       throw error;
     }
     this.#applied = config;
+    this.#appliedHostMap = await readIfExists(hostMapPath(this.#settings));
     // The new workers loaded the certificates the crt-list on disk names, as they are now.
     const onDisk = await readIfExists(this.#settings.crtList);
     if (onDisk !== null) await this.#loadedCertificates(onDisk, await digestFiles(onDisk));
@@ -181,6 +185,8 @@ export class HaproxyRouter implements Router {
     // What the workers loaded, as the daemon before us recorded it: a certificate change
     // can then still go through the runtime API. Unknown (no record): the first reloads.
     this.#appliedCrtDigests = await readDigests(this.#crtDigestsFile);
+    // The host map file is written once the workers have its text (runtime or reload).
+    this.#appliedHostMap = await readIfExists(hostMapPath(this.#settings));
     this.#logger.info("router adopted", { pid });
     return true;
   }
@@ -216,7 +222,7 @@ export class HaproxyRouter implements Router {
   }
 
   /**
-   * One serialized convergence step (see LatestWins): skip; else certificates and
+   * One serialized convergence step (see LatestWins): skip; else certificates, hosts and
    * endpoints through the runtime API when that can express the change; else check, swap
    * and reload.
    */
@@ -229,12 +235,17 @@ export class HaproxyRouter implements Router {
     const changedFiles = changedDigests(this.#appliedCrtDigests, crtDigests);
     const crtListChanged =
       crtList !== null && (crtList !== previousCrtList || changedFiles.size > 0);
-    if (config === previous && !crtListChanged) return;
+    // Nor is the host map (a fixed file the configuration names): a domain added to an app
+    // changes only the map.
+    const previousHostMap = this.#appliedHostMap;
+    const hostsChanged = hostMap.text !== previousHostMap;
+    if (config === previous && !crtListChanged && !hostsChanged) return;
     const runtimeConfig = config === previous || endpointOnlyChange(previous, config) !== null;
     if (
       runtimeConfig &&
       (!crtListChanged ||
         (await this.#applyCertificatesAtRuntime(previousCrtList, crtList, changedFiles))) &&
+      (!hostsChanged || (await this.#applyHostsAtRuntime(previousHostMap, hostMap))) &&
       (config === previous || (await this.#applyAtRuntime(previous, config)))
     ) {
       if (crtList !== null) await this.#loadedCertificates(crtList, crtDigests);
@@ -251,12 +262,45 @@ export class HaproxyRouter implements Router {
       if (crtListChanged && previousCrtList !== null) {
         await writeFileAtomic(this.#settings.crtList, previousCrtList);
       }
+      if (previousHostMap !== null) await writeHostMap({ ...hostMap, text: previousHostMap });
       throw error;
     }
     this.#applied = config;
+    this.#appliedHostMap = hostMap.text;
     if (crtList !== null) await this.#loadedCertificates(crtList, crtDigests);
-    await removeOtherHostMaps(this.#settings.mapDir, hostMap.path);
+    await removeLegacyHostMaps(this.#settings.mapDir);
     this.#logger.info("router configuration applied", { bytes: config.length });
+  }
+
+  /**
+   * Applies a change of the host map (hosts added to, moved between or removed from apps)
+   * through the runtime API, then writes the file so a reload or restart loads the same
+   * map. False when the running map is unknown or HAProxy refused a step (the caller then
+   * reloads, which reads the whole file again).
+   */
+  async #applyHostsAtRuntime(previous: string | null, next: HostMap): Promise<boolean> {
+    if (previous === null) return false;
+    const change = mapChange(previous, next.text);
+    const started = Date.now();
+    try {
+      if (!isEmptyMapChange(change)) {
+        await applyMapChange(this.#settings.statsSocket, next.path, change);
+      }
+      await writeHostMap(next);
+    } catch (error) {
+      this.#logger.warn("runtime host map update failed; reloading instead", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    }
+    this.#appliedHostMap = next.text;
+    this.#logger.info("router hosts updated at runtime", {
+      added: change.add.length,
+      changed: change.set.length,
+      removed: change.remove.length,
+      ms: Date.now() - started,
+    });
+    return true;
   }
 
   /**

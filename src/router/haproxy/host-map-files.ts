@@ -1,26 +1,26 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { HOST_MAP_FILE, type HostMap } from "../render.ts";
+import { dirname, join } from "node:path";
+import type { HostMap } from "../render.ts";
 import { readIfExists, writeFileAtomic } from "./haproxy-config.ts";
 
-/**
- * Writes a host map where the configuration expects it. Its name is a digest of its text
- * (render.ts), so a file already there holds the same text and is left alone.
- */
+/** Writes the host map where the configuration expects it (unchanged text: left alone). */
 export async function writeHostMap(map: HostMap): Promise<void> {
   if ((await readIfExists(map.path)) === map.text) return;
   await mkdir(dirname(map.path), { recursive: true, mode: 0o700 });
   await writeFileAtomic(map.path, map.text);
 }
 
+/** Names of the maps of earlier versions, one file per content (`hosts-DIGEST.map`). */
+const LEGACY_MAP = /^hosts-[0-9a-f]{16}\.map$/;
+
 /**
- * Removes the host maps of earlier configurations once `keep`'s configuration runs:
- * HAProxy reads a map when a worker starts, so older workers do not need their files.
+ * Removes the host maps earlier versions named by digest, once a configuration naming the
+ * fixed file runs: HAProxy reads a map when a worker starts, so older workers do not need
+ * their files.
  */
-export async function removeOtherHostMaps(dir: string, keep: string): Promise<void> {
+export async function removeLegacyHostMaps(dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    if (HOST_MAP_FILE.test(name) && name !== basename(keep))
-      await rm(join(dir, name), { force: true });
+    if (LEGACY_MAP.test(name)) await rm(join(dir, name), { force: true });
   }
 }
