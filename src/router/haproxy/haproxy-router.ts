@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DriverError } from "../../domain/errors.ts";
@@ -29,6 +28,7 @@ import { endpointOnlyChange } from "./runtime-diff.ts";
 import { applyEndpointChange } from "./runtime-endpoints.ts";
 import { MasterCli, type ProcessList } from "./master-cli.ts";
 import { waitFor } from "./wait.ts";
+import { changedDigests, digestFiles, readDigests } from "./crt-digests.ts";
 import { removeLegacyHostMaps, writeHostMap } from "./host-map-files.ts";
 import { applyMapChange, isEmptyMapChange, mapChange } from "./runtime-map.ts";
 
@@ -281,26 +281,19 @@ export class HaproxyRouter implements Router {
   async #applyHostsAtRuntime(previous: string | null, next: HostMap): Promise<boolean> {
     if (previous === null) return false;
     const change = mapChange(previous, next.text);
-    const started = Date.now();
-    try {
+    const applied = await this.#atRuntime("hosts", async () => {
       if (!isEmptyMapChange(change)) {
         await applyMapChange(this.#settings.statsSocket, next.path, change);
       }
       await writeHostMap(next);
-    } catch (error) {
-      this.#logger.warn("runtime host map update failed; reloading instead", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return false;
-    }
-    this.#appliedHostMap = next.text;
-    this.#logger.info("router hosts updated at runtime", {
-      added: change.add.length,
-      changed: change.set.length,
-      removed: change.remove.length,
-      ms: Date.now() - started,
+      return {
+        added: change.add.length,
+        changed: change.set.length,
+        removed: change.remove.length,
+      };
     });
-    return true;
+    if (applied) this.#appliedHostMap = next.text;
+    return applied;
   }
 
   /**
@@ -338,27 +331,19 @@ export class HaproxyRouter implements Router {
     if (previous === null || this.#appliedCrtDigests === null) return false;
     const change = crtListChange(previous, next, changedFiles);
     if (change === null) return false;
-    const started = Date.now();
-    try {
+    return this.#atRuntime("certificates", async () => {
       if (!isEmptyChange(change)) {
         await applyCrtListChange(this.#settings.statsSocket, this.#settings.crtList, change, (p) =>
           readFile(p, "utf8"),
         );
       }
       await writeFileAtomic(this.#settings.crtList, next);
-    } catch (error) {
-      this.#logger.warn("runtime certificate update failed; reloading instead", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return false;
-    }
-    this.#logger.info("router certificates updated at runtime", {
-      uploaded: change.upload.length,
-      added: change.add.length,
-      removed: change.remove.length,
-      ms: Date.now() - started,
+      return {
+        uploaded: change.upload.length,
+        added: change.add.length,
+        removed: change.remove.length,
+      };
     });
-    return true;
   }
 
   /**
@@ -370,8 +355,7 @@ export class HaproxyRouter implements Router {
   async #applyAtRuntime(previous: string, config: string): Promise<boolean> {
     const change = endpointOnlyChange(previous, config);
     if (change === null) return false;
-    const started = Date.now();
-    try {
+    const applied = await this.#atRuntime("endpoints", async () => {
       await applyEndpointChange(this.#settings.statsSocket, config, change, {
         upMs: 10_000,
         drainMs: 5_000,
@@ -379,19 +363,35 @@ export class HaproxyRouter implements Router {
       // No `haproxy -c` here (it takes ~0.5 s with 1,000 apps): the file differs from the
       // checked one only in server lines HAProxy has just accepted at runtime.
       await writeFileAtomic(this.#files.config, config);
+      return { added: change.add.length, removed: change.remove.length };
+    });
+    if (applied) this.#applied = config;
+    return applied;
+  }
+
+  /**
+   * Runs one runtime-API step and logs what it did; false (with a warning) when it failed,
+   * so that the caller reloads, which reads every file again and makes the partial step
+   * irrelevant.
+   */
+  async #atRuntime(
+    what: string,
+    step: () => Promise<Readonly<Record<string, number>>>,
+  ): Promise<boolean> {
+    const started = Date.now();
+    try {
+      const counts = await step();
+      this.#logger.info(`router ${what} updated at runtime`, {
+        ...counts,
+        ms: Date.now() - started,
+      });
+      return true;
     } catch (error) {
-      this.#logger.warn("runtime endpoint update failed; reloading instead", {
+      this.#logger.warn(`runtime update of ${what} failed; reloading instead`, {
         error: error instanceof Error ? error.message : String(error),
       });
       return false;
     }
-    this.#applied = config;
-    this.#logger.info("router endpoints updated at runtime", {
-      added: change.add.length,
-      removed: change.remove.length,
-      ms: Date.now() - started,
-    });
-    return true;
   }
 
   /** Checks `config` with `haproxy -c` as a separate file, then renames it over the live one. */
@@ -467,42 +467,4 @@ export class HaproxyRouter implements Router {
       throw error;
     }
   }
-}
-
-/** sha256 of each file a crt-list names (a missing file hashes as empty). */
-async function digestFiles(crtList: string): Promise<Map<string, string>> {
-  const digests = new Map<string, string>();
-  // A line is "PEM [options] SNI..."; the PEM path never contains spaces.
-  const paths = crtList.split("\n").map((line) => line.split(" ")[0] ?? "");
-  for (const path of paths.filter((p) => p !== "" && !digests.has(p))) {
-    const text = (await readIfExists(path)) ?? "";
-    digests.set(path, createHash("sha256").update(text).digest("hex"));
-  }
-  return digests;
-}
-
-/** The digests #loadedCertificates recorded; null when there is no readable record. */
-async function readDigests(path: string): Promise<Map<string, string> | null> {
-  const text = await readIfExists(path);
-  if (text === null) return null;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
-    const entries = Object.entries(parsed);
-    if (!entries.every(([, digest]) => typeof digest === "string")) return null;
-    return new Map(entries as [string, string][]);
-  } catch {
-    return null;
-  }
-}
-
-/** Files whose digest differs (every file when the applied digests are unknown). */
-function changedDigests(
-  applied: ReadonlyMap<string, string> | null,
-  next: ReadonlyMap<string, string> | null,
-): Set<string> {
-  if (next === null) return new Set();
-  return new Set(
-    [...next].filter(([path, digest]) => applied?.get(path) !== digest).map(([p]) => p),
-  );
 }
