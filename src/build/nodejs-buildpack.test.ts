@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -103,6 +103,38 @@ describe("npm_dist.py resolve", () => {
   });
 });
 
+describe("npm_dist.py facts", () => {
+  const facts = async (packageJson: string): Promise<string[]> => {
+    await mkdir(join(dir, "facts"), { recursive: true });
+    const file = join(dir, "facts", "package.json");
+    await writeFile(file, packageJson);
+    const { stdout } = await run("python3", ["-S", HELPER, "facts", file]);
+    return stdout.split("\n");
+  };
+
+  it("reads engines, packageManager and the build script in one go", async () => {
+    const all = {
+      engines: { node: "24.x", npm: "^11" },
+      packageManager: "pnpm@9.12.0+sha512.abc",
+      scripts: { build: "tsc", start: "node ." },
+    };
+    assert.deepEqual(await facts(JSON.stringify(all)), ["24.x", "^11", "pnpm 9.12.0", "build", ""]);
+    assert.deepEqual(await facts("{}"), ["", "", "", "", ""]);
+  });
+
+  it("says what is wrong with package.json", async () => {
+    const refused = async (text: string, reason: RegExp): Promise<void> => {
+      await assert.rejects(facts(text), (error: { stderr?: string }) => {
+        assert.match(error.stderr ?? "", reason);
+        return true;
+      });
+    };
+    await refused("{bad", /^error: .*package\.json is not valid JSON: /);
+    await refused('{"packageManager": "bun@1"}', /packageManager 'bun@1' is not NAME@VERSION/);
+    await refused('{"engines": {"node": "24\\nnpm"}}', /engines\.node must be one line/);
+  });
+});
+
 describe("npm_dist.py verify", () => {
   it("accepts the right sha512 and sha1 and refuses anything else", async () => {
     const file = join(dir, "blob.tgz");
@@ -122,12 +154,5 @@ describe("bin/detect and bin/release", () => {
     assert.equal((await run(join(BUILDPACK, "bin/detect"), [dir])).stdout, "Node.js\n");
     const { stdout } = await run(join(BUILDPACK, "bin/release"), [dir]);
     assert.match(stdout, /^default_process_types:\n {2}web: npm start$/m);
-  });
-
-  it("reads engines from package.json", async () => {
-    await writeFile(join(dir, "package.json"), JSON.stringify({ engines: { node: "22.x" } }));
-    const pkg = join(dir, "package.json");
-    assert.equal((await run("python3", [HELPER, "engine", pkg, "node"])).stdout, "22.x\n");
-    assert.equal((await run("python3", [HELPER, "engine", pkg, "npm"])).stdout, "\n");
   });
 });

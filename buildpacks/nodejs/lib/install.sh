@@ -46,7 +46,7 @@ resolve_dist() {
       -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}${package}") ||
       fail "Could not read the $package metadata from ${REGISTRY} (is the registry reachable?)"
   fi
-  line=$(python3 "$LIB_DIR/npm_dist.py" resolve "$range" ${node_version:+"$node_version"} 2>&1 <<<"$metadata") ||
+  line=$(python3 -S "$LIB_DIR/npm_dist.py" resolve "$range" ${node_version:+"$node_version"} 2>&1 <<<"$metadata") ||
     fail "Cannot resolve $package \"$range\": ${line#error: }"
   read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$line"
 }
@@ -57,7 +57,7 @@ fetch_dist() {
   local package=$1 dir=$2 part
   DIST_FILE="$dir/$package-$DIST_VERSION.tgz"
   mkdir -p "$dir"
-  if [[ -f $DIST_FILE ]] && python3 "$LIB_DIR/npm_dist.py" verify "$DIST_FILE" "$DIST_INTEGRITY"; then
+  if [[ -f $DIST_FILE ]] && python3 -S "$LIB_DIR/npm_dist.py" verify "$DIST_FILE" "$DIST_INTEGRITY"; then
     info "Using cached $package $DIST_VERSION"
   else
     info "Downloading $package $DIST_VERSION"
@@ -67,7 +67,7 @@ fetch_dist() {
       rm -f "$part"
       fail "Could not download $DIST_URL"
     fi
-    if ! python3 "$LIB_DIR/npm_dist.py" verify "$part" "$DIST_INTEGRITY"; then
+    if ! python3 -S "$LIB_DIR/npm_dist.py" verify "$part" "$DIST_INTEGRITY"; then
       rm -f "$part"
       fail "Checksum mismatch for $package $DIST_VERSION: expected $DIST_INTEGRITY"
     fi

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Helpers for the Node.js buildpack that bash cannot do well.
 
-  engine PACKAGE_JSON KEY        print package.json engines[KEY] (empty when unset)
-  has-script PACKAGE_JSON NAME   exit 0 when package.json has scripts[NAME]
+  facts PACKAGE_JSON             print four lines: engines.node, engines.npm, the
+                                 packageManager field as "NAME VERSION"
+                                 ("pnpm@9.12.0+sha512..." -> "pnpm 9.12.0"), and "build"
+                                 when scripts.build exists (each empty when unset)
   resolve RANGE [NODE_VERSION]   read abbreviated registry metadata on stdin, print
                                  "VERSION TARBALL INTEGRITY" of the highest version in RANGE
                                  (whose engines.node accepts NODE_VERSION, when given)
   verify FILE INTEGRITY          exit 0 when FILE matches the SRI string (sha512-... or sha1:HEX)
-  package-manager PACKAGE_JSON   print "NAME VERSION" from the packageManager field
-                                 ("pnpm@9.12.0+sha512..." -> "pnpm 9.12.0"), empty when unset
 
 Ranges follow npm's semver grammar: x-ranges (24, 24.x, *), ~ and ^, comparators, hyphen
 ranges and ||. Pre-releases are never picked.
@@ -157,34 +157,46 @@ def verify(path, integrity):
 
 def package_json(path):
     with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
+        try:
+            data = json.load(handle)
+        except ValueError as error:
+            raise RangeError(f"{path} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise RangeError(f"{path} is not a JSON object")
     return data
 
 
+def facts(data):
+    """What the buildpack needs from package.json, in one read (python starts slowly)."""
+    engines = data.get("engines") or {}
+
+    def engine(key):
+        value = engines.get(key) if isinstance(engines, dict) else None
+        if not isinstance(value, str):
+            return ""
+        if "\n" in value or "\r" in value:
+            raise RangeError(f"engines.{key} must be one line")
+        return value.strip()
+
+    manager = ""
+    declared = data.get("packageManager")
+    if isinstance(declared, str) and declared:
+        match = re.match(r"^(npm|yarn|pnpm)@([0-9A-Za-z.+-]+?)(?:\+.*)?$", declared.strip())
+        if not match:
+            raise RangeError(f"packageManager {declared!r} is not NAME@VERSION (npm, yarn or pnpm)")
+        manager = f"{match.group(1)} {match.group(2)}"
+    scripts = data.get("scripts") or {}
+    build = "build" if isinstance(scripts, dict) and isinstance(scripts.get("build"), str) else ""
+    return [engine("node"), engine("npm"), manager, build]
+
+
 def main(argv):
     command, args = (argv[1], argv[2:]) if len(argv) > 1 else ("", [])
-    if command == "engine" and len(args) == 2:
-        engines = package_json(args[0]).get("engines") or {}
-        value = engines.get(args[1]) if isinstance(engines, dict) else None
-        print(value if isinstance(value, str) else "")
+    if command == "facts" and len(args) == 1:
+        print("\n".join(facts(package_json(args[0]))))
         return 0
-    if command == "has-script" and len(args) == 2:
-        scripts = package_json(args[0]).get("scripts") or {}
-        return 0 if isinstance(scripts, dict) and isinstance(scripts.get(args[1]), str) else 1
     if command == "resolve" and len(args) in (1, 2):
         print(resolve(args[0], args[1] if len(args) == 2 else None, json.load(sys.stdin)))
-        return 0
-    if command == "package-manager" and len(args) == 1:
-        value = package_json(args[0]).get("packageManager")
-        if isinstance(value, str) and value:
-            match = re.match(r"^(npm|yarn|pnpm)@([0-9A-Za-z.+-]+?)(?:\+.*)?$", value.strip())
-            if not match:
-                raise RangeError(f"packageManager {value!r} is not NAME@VERSION (npm, yarn or pnpm)")
-            print(f"{match.group(1)} {match.group(2)}")
-        else:
-            print("")
         return 0
     if command == "verify" and len(args) == 2:
         return 0 if verify(args[0], args[1]) else 1
