@@ -262,7 +262,10 @@ export class HaproxyRouter implements Router {
       if (crtListChanged && previousCrtList !== null) {
         await writeFileAtomic(this.#settings.crtList, previousCrtList);
       }
-      if (previousHostMap !== null) await writeHostMap({ ...hostMap, text: previousHostMap });
+      // The map the workers have: the previous one, or the new one if the runtime step
+      // already applied it before another step sent us here.
+      const running = this.#appliedHostMap;
+      if (running !== null) await writeHostMap({ ...hostMap, text: running });
       throw error;
     }
     this.#applied = config;
