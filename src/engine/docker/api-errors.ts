@@ -58,8 +58,17 @@ export function engineMessageOf(body: string): string {
 }
 
 /**
- * Maps a failed answer to the typed error callers handle: 404 → NotFoundError,
- * 409 → ConflictError, anything else → DriverError. The engine's message is kept.
+ * Podman answers 500, not 404, when an object vanishes while it answers (a container
+ * removed between the lookup of its name and the read of its state says "does not exist
+ * in database: no such container"). The words are the only signal; they count only when
+ * they name the kind of object the path is about.
+ */
+const VANISHED = /\bno such (container|image|network|volume)\b/;
+
+/**
+ * Maps a failed answer to the typed error callers handle: 404 (or Podman's 500 for an
+ * object that vanished meanwhile) → NotFoundError, 409 → ConflictError, anything else →
+ * DriverError. The engine's message is kept.
  */
 export function mapEngineError(
   method: string,
@@ -69,7 +78,10 @@ export function mapEngineError(
   subject: Subject = subjectOf(path),
 ): SlipwayError {
   const cause = new EngineResponseError(method, path, status, engineMessageOf(body));
-  if (status === 404) return new NotFoundError(subject.kind, subject.name, { cause });
+  const vanished = status === 500 && VANISHED.exec(cause.engineMessage)?.[1] === subject.kind;
+  if (status === 404 || vanished) {
+    return new NotFoundError(subject.kind, subject.name, { cause });
+  }
   if (status === 409) return new ConflictError(`engine: ${cause.engineMessage}`, { cause });
   return new DriverError("engine", cause.message, { cause });
 }
