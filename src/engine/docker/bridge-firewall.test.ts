@@ -5,6 +5,7 @@ import {
   bridgeRule,
   DROP_CHAIN,
   ISOLATION_CHAIN,
+  ISOLATION_JUMP,
   IptablesBridgeFirewall,
   isolationCommands,
   releaseCommands,
@@ -44,6 +45,7 @@ class FakeIptables {
   };
 }
 
+const JUMP = ISOLATION_JUMP.join(" ");
 const DROPS = [
   "-o sw+ -j DROP",
   "-o podman+ -j DROP",
@@ -60,7 +62,7 @@ describe("IptablesBridgeFirewall", () => {
     iptables.calls.length = 0;
     await firewall.isolate("swabc");
     assert.deepEqual(iptables.calls, ["-S"], "a converged table costs one read");
-    assert.deepEqual(iptables.chains.get("FORWARD"), [`-j ${ISOLATION_CHAIN}`]);
+    assert.deepEqual(iptables.chains.get("FORWARD"), [`-i sw+ -j ${ISOLATION_CHAIN}`]);
     assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule("swabc").join(" ")]);
     assert.deepEqual(iptables.chains.get(DROP_CHAIN), DROPS);
   });
@@ -72,7 +74,7 @@ describe("IptablesBridgeFirewall", () => {
     iptables.chains.get("FORWARD")?.unshift("-m comment --comment x -j NETAVARK_FORWARD");
     await firewall.isolate("swdef");
     assert.deepEqual(iptables.chains.get("FORWARD"), [
-      `-j ${ISOLATION_CHAIN}`,
+      JUMP,
       "-m comment --comment x -j NETAVARK_FORWARD",
     ]);
     assert.equal(iptables.chains.get(ISOLATION_CHAIN)?.length, 2);
@@ -117,23 +119,31 @@ describe("isolationCommands", () => {
     `-A ${ISOLATION_CHAIN} ${bridgeRule("swabc").join(" ")}`,
   ];
   const table: [string, string[], string[][]][] = [
-    ["jump first", [`-A FORWARD -j ${ISOLATION_CHAIN}`, "-A FORWARD -j NETAVARK_FORWARD"], []],
+    ["jump first", [`-A FORWARD ${JUMP}`, "-A FORWARD -j NETAVARK_FORWARD"], []],
     [
       "jump after netavark's own isolation jump",
-      ["-A FORWARD -j NETAVARK_ISOLATION_1", `-A FORWARD -j ${ISOLATION_CHAIN}`],
+      ["-A FORWARD -j NETAVARK_ISOLATION_1", `-A FORWARD ${JUMP}`],
       [],
     ],
     [
       "jump missing",
       ["-A FORWARD -m comment --comment x -j NETAVARK_FORWARD"],
-      [["-I", "FORWARD", "1", "-j", ISOLATION_CHAIN]],
+      [["-I", "FORWARD", "1", ...ISOLATION_JUMP]],
     ],
     [
       "jump after an ACCEPT",
-      ["-A FORWARD -i eth0 -j ACCEPT", `-A FORWARD -j ${ISOLATION_CHAIN}`],
+      ["-A FORWARD -i eth0 -j ACCEPT", `-A FORWARD ${JUMP}`],
       [
+        ["-D", "FORWARD", ...ISOLATION_JUMP],
+        ["-I", "FORWARD", "1", ...ISOLATION_JUMP],
+      ],
+    ],
+    [
+      "an earlier installation's jump for every packet, replaced after ours is in",
+      [`-A FORWARD -j ${ISOLATION_CHAIN}`, "-A FORWARD -j NETAVARK_FORWARD"],
+      [
+        ["-I", "FORWARD", "1", ...ISOLATION_JUMP],
         ["-D", "FORWARD", "-j", ISOLATION_CHAIN],
-        ["-I", "FORWARD", "1", "-j", ISOLATION_CHAIN],
       ],
     ],
   ];

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
+import { BRIDGE_PREFIX } from "./subnets.ts";
 
 /**
  * Slipway's own rules that keep app bridges apart. Podman's `isolate` option is not
@@ -10,11 +11,14 @@ import { DriverError } from "../../domain/errors.ts";
  * starts somewhere. These rules belong to Slipway, are never removed as a side effect,
  * and also cover bridges of other engines on the host.
  *
- *   FORWARD (first): -j SLIPWAY-ISOLATION
+ *   FORWARD (first): -i sw+ -j SLIPWAY-ISOLATION   (Slipway's bridges only: sw..., subnets.ts)
  *   SLIPWAY-ISOLATION: -i <app bridge> ! -o <app bridge> -j SLIPWAY-ISOLATION-DROP  (one per network)
  *   SLIPWAY-ISOLATION-DROP: -o sw+ -j DROP, -o podman+ -j DROP, ...   (container bridges)
  *
- * Traffic from an app to the internet, and from the host to an app, does not match. The
+ * Traffic from an app to the internet, and from the host to an app, does not match.
+ * Forwarded traffic from anywhere else never walks the per-bridge rules (one per network,
+ * so as many as the host has apps); an earlier installation's jump for every packet
+ * (`-A FORWARD -j SLIPWAY-ISOLATION`) is replaced. The
  * chains and the jump stay when the last network goes (like netavark's own): other
  * installations on the host share them.
  */
@@ -31,7 +35,15 @@ export type IptablesRunner = (args: readonly string[]) => Promise<string>;
 export const ISOLATION_CHAIN = "SLIPWAY-ISOLATION";
 export const DROP_CHAIN = "SLIPWAY-ISOLATION-DROP";
 /** Interface patterns of container bridges: Slipway's own, Podman's, Docker's, CNI's. */
-export const CONTAINER_BRIDGES = ["sw+", "podman+", "docker+", "br-+", "cni+"] as const;
+export const CONTAINER_BRIDGES = [
+  `${BRIDGE_PREFIX}+`,
+  "podman+",
+  "docker+",
+  "br-+",
+  "cni+",
+] as const;
+/** The FORWARD rule that sends Slipway's bridges' traffic to the chain (after `-A FORWARD`). */
+export const ISOLATION_JUMP = ["-i", `${BRIDGE_PREFIX}+`, "-j", ISOLATION_CHAIN] as const;
 
 /** The per-bridge rule, as iptables prints it after `-A SLIPWAY-ISOLATION`. */
 export function bridgeRule(bridge: string): string[] {
@@ -61,7 +73,7 @@ export function isolationCommands(table: string, bridge: string): string[][] {
     commands.push(["-A", ISOLATION_CHAIN, ...rule]);
   }
   const forward = table.split("\n").filter((line) => line.startsWith("-A FORWARD "));
-  const jump = `-A FORWARD -j ${ISOLATION_CHAIN}`;
+  const jump = `-A FORWARD ${ISOLATION_JUMP.join(" ")}`;
   const ours = forward.indexOf(jump);
   // An accepting rule before the jump (netavark's NETAVARK_FORWARD accepts everything a
   // subnet sends) would let packets through before they reach our chain.
@@ -69,9 +81,14 @@ export function isolationCommands(table: string, bridge: string): string[][] {
     ours < 0 ||
     forward.slice(0, ours).some((line) => / -j (ACCEPT|NETAVARK_FORWARD|DOCKER\S*)$/.test(line));
   if (shadowed) {
-    for (const line of forward)
-      if (line === jump) commands.push(["-D", "FORWARD", "-j", ISOLATION_CHAIN]);
-    commands.push(["-I", "FORWARD", "1", "-j", ISOLATION_CHAIN]);
+    if (ours >= 0) commands.push(["-D", "FORWARD", ...ISOLATION_JUMP]);
+    commands.push(["-I", "FORWARD", "1", ...ISOLATION_JUMP]);
+  }
+  // Other jumps to the chain (an earlier form), removed once ours is in place.
+  for (const line of forward) {
+    if (line !== jump && line.endsWith(` -j ${ISOLATION_CHAIN}`)) {
+      commands.push(["-D", ...line.split(" ").slice(1)]);
+    }
   }
   return commands;
 }

@@ -46,7 +46,9 @@ class FakeTables {
     const chains = this.tables.get(family) ?? new Map<string, string[]>();
     const [op, chain = "", ...rest] = args;
     const rules = chains.get(chain);
-    const text = rest.map((a) => (a.includes(":") ? `"${a}"` : a)).join(" ");
+    const quote = (list: readonly string[]): string =>
+      list.map((a) => (a.includes(":") ? `"${a}"` : a)).join(" ");
+    const text = quote(rest);
     if (op === "-S") {
       return Promise.resolve(
         [...chains.entries()]
@@ -59,7 +61,7 @@ class FakeTables {
     }
     if (op === "-N" && !rules) chains.set(chain, []);
     else if (op === "-A" && rules) rules.push(text);
-    else if (op === "-I" && rules) rules.splice(Number(rest[0]) - 1, 0, rest.slice(1).join(" "));
+    else if (op === "-I" && rules) rules.splice(Number(rest[0]) - 1, 0, quote(rest.slice(1)));
     else if (op === "-D" && rules?.includes(text)) rules.splice(rules.indexOf(text), 1);
     else return Promise.reject(new DriverError("firewall", `${args.join(" ")} failed`));
     return Promise.resolve("");
@@ -71,12 +73,11 @@ class FakeTables {
 }
 
 describe("guardRules", () => {
-  it("accepts answers, DNS to the gateway and the router's ports, then drops", () => {
+  it("accepts DNS to the gateway and the router's ports, then drops", () => {
     const v4 = guardRules(net, [8080, 8443, 8080]).filter((r) => r.family === "ipv4");
     assert.deepEqual(
       v4.map((r) => r.rule.join(" ")),
       [
-        "-i swabc1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment slipway:abc:sw-abc-shop -j ACCEPT",
         "-i swabc1 -d 10.9.8.1/32 -p udp -m udp --dport 53 -m comment --comment slipway:abc:sw-abc-shop -j ACCEPT",
         "-i swabc1 -d 10.9.8.1/32 -p tcp -m tcp --dport 53 -m comment --comment slipway:abc:sw-abc-shop -j ACCEPT",
         "-i swabc1 -p tcp -m multiport --dports 8080,8443 -m comment --comment slipway:abc:sw-abc-shop -j ACCEPT",
@@ -99,6 +100,10 @@ describe("guardRules", () => {
     assert.throws(() => guardRules({ ...net, gateway: "10.0.0.1 -j ACCEPT" }, []), DriverError);
     assert.throws(() => guardRules({ ...net, network: "a b" }, []), DriverError);
   });
+
+  it("refuses a bridge its jump would never send to the chain", () => {
+    assert.throws(() => guardRules({ ...net, bridge: "podman1" }, []), /not a Slipway bridge/);
+  });
 });
 
 describe("HostGuard", () => {
@@ -107,16 +112,22 @@ describe("HostGuard", () => {
     const guard = new HostGuard([80, 443], fake.run);
     await guard.guard(net);
     await guard.guard(other);
-    assert.deepEqual(fake.chain("ipv4", "INPUT"), [`-j ${INPUT_CHAIN}`]);
-    assert.deepEqual(fake.chain("ipv6", "FORWARD"), [`-j ${FORWARD6_CHAIN}`]);
-    assert.equal(fake.chain("ipv4", INPUT_CHAIN).length, 10);
+    assert.deepEqual(fake.chain("ipv4", "INPUT"), [`-i sw+ -j ${INPUT_CHAIN}`]);
+    assert.deepEqual(fake.chain("ipv6", "INPUT"), [`-i sw+ -j ${INPUT_CHAIN}`]);
+    assert.deepEqual(fake.chain("ipv6", "FORWARD"), [`-i sw+ -j ${FORWARD6_CHAIN}`]);
+    const answers =
+      '-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "slipway:answers" -j ACCEPT';
+    assert.equal(fake.chain("ipv4", INPUT_CHAIN)[0], answers);
+    assert.equal(fake.chain("ipv4", INPUT_CHAIN).length, 9);
     fake.calls = 0;
     await guard.guard(net);
     assert.equal(fake.calls, 2, "a converged network costs one read per family");
     await guard.unguard("abc", "sw-abc-shop");
     await guard.unguard("abc", "sw-abc-shop");
-    assert.ok(fake.chain("ipv4", INPUT_CHAIN).every((r) => r.includes("sw-abc-blog")));
-    assert.equal(fake.chain("ipv4", INPUT_CHAIN).length, 5);
+    const [first, ...rest] = fake.chain("ipv4", INPUT_CHAIN);
+    assert.equal(first, answers, "the shared rule stays");
+    assert.ok(rest.every((r) => r.includes("sw-abc-blog")));
+    assert.equal(rest.length, 4);
     assert.equal(fake.chain("ipv6", INPUT_CHAIN).length, 1);
     assert.equal(fake.chain("ipv6", FORWARD6_CHAIN).length, 1);
   });
@@ -129,6 +140,7 @@ describe("HostGuard", () => {
     await guard.guard(net);
     const rules = fake.chain("ipv4", INPUT_CHAIN);
     assert.equal(rules.length, 5);
+    assert.ok(rules[0]?.includes("slipway:answers"));
     assert.ok(rules.at(-1)?.endsWith("-j DROP"));
   });
 
@@ -137,13 +149,38 @@ describe("HostGuard", () => {
       "-P INPUT ACCEPT",
       `-N ${INPUT_CHAIN}`,
       "-A INPUT -i eth0 -j ACCEPT",
-      `-A INPUT -j ${INPUT_CHAIN}`,
+      `-A INPUT -i sw+ -j ${INPUT_CHAIN}`,
     ].join("\n");
     const commands = guardCommands(table, "ipv4", net, []);
     assert.deepEqual(commands.slice(0, 2), [
-      ["-D", "INPUT", "-j", INPUT_CHAIN],
-      ["-I", "INPUT", "1", "-j", INPUT_CHAIN],
+      ["-D", "INPUT", "-i", "sw+", "-j", INPUT_CHAIN],
+      ["-I", "INPUT", "1", "-i", "sw+", "-j", INPUT_CHAIN],
     ]);
+  });
+
+  it("upgrades an earlier installation's rules: a jump for every packet, answers per app", async () => {
+    const fake = new FakeTables();
+    const tag = (n: string): string => `-m comment --comment "slipway:abc:${n}"`;
+    fake.tables.get("ipv4")?.set("INPUT", [`-j ${INPUT_CHAIN}`, "-i eth0 -j ACCEPT"]);
+    fake.tables
+      .get("ipv4")
+      ?.set(INPUT_CHAIN, [
+        `-i swabc1 -m conntrack --ctstate RELATED,ESTABLISHED ${tag("sw-abc-shop")} -j ACCEPT`,
+        `-i swabc1 -d 10.9.8.1/32 -p udp -m udp --dport 53 ${tag("sw-abc-shop")} -j ACCEPT`,
+        `-i swabc1 -d 10.9.8.1/32 -p tcp -m tcp --dport 53 ${tag("sw-abc-shop")} -j ACCEPT`,
+        `-i swabc1 -p tcp -m multiport --dports 443 ${tag("sw-abc-shop")} -j ACCEPT`,
+        `-i swabc1 ${tag("sw-abc-shop")} -j DROP`,
+      ]);
+    await new HostGuard([443], fake.run).guard(net);
+    assert.deepEqual(fake.chain("ipv4", "INPUT"), [
+      `-i sw+ -j ${INPUT_CHAIN}`,
+      "-i eth0 -j ACCEPT",
+    ]);
+    const rules = fake.chain("ipv4", INPUT_CHAIN);
+    assert.equal(rules.length, 5);
+    assert.ok(rules[0]?.includes("slipway:answers"));
+    assert.ok(rules.slice(1).every((r) => !r.includes("ESTABLISHED")));
+    assert.ok(rules.at(-1)?.endsWith("-j DROP"));
   });
 
   it("never touches another installation's rules", () => {

@@ -1,24 +1,34 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
+import { BRIDGE_PREFIX } from "./subnets.ts";
 
 /**
  * Slipway's INPUT rules: what an app's containers may reach on the host itself. The
  * FORWARD rules (bridge-firewall.ts) keep apps apart; traffic from a container to any of
  * the host's own addresses (the bridge gateway, the host's LAN address, ...) is INPUT and
- * would reach every host service listening on 0.0.0.0 or [::]. Per app bridge:
+ * would reach every host service listening on 0.0.0.0 or [::].
  *
- *   iptables  SLIPWAY-INPUT: -i BR  established/related           ACCEPT  (answers)
- *                            -i BR  -d GATEWAY udp/tcp 53          ACCEPT  (aardvark-dns)
- *                            -i BR  tcp to the router's ports      ACCEPT
- *                            -i BR                                 DROP
- *   ip6tables SLIPWAY-INPUT and SLIPWAY-FORWARD: -i BR DROP
+ *   iptables  INPUT:         -i sw+ -j SLIPWAY-INPUT  (first; only Slipway's bridges enter)
+ *             SLIPWAY-INPUT: established/related             ACCEPT  (answers; shared, first)
+ *             per app bridge: -i BR -d GATEWAY udp/tcp 53     ACCEPT  (aardvark-dns)
+ *                             -i BR tcp to the router's ports ACCEPT
+ *                             -i BR                           DROP
+ *   ip6tables INPUT and FORWARD: -i sw+ -j SLIPWAY-INPUT / SLIPWAY-FORWARD, where
+ *             per app bridge: -i BR DROP
+ *
+ * Every packet the host receives crosses INPUT, and the chain grows with the number of
+ * apps: the jump matches Slipway's bridges only (all are named "sw..."; subnets.ts), so
+ * the router's own traffic (clients on loopback or the LAN) never walks the app rules,
+ * and the shared first rule lets an app's answers to the router (the bulk of what its
+ * bridge carries) through after one conntrack lookup instead of every other app's rules.
  *
  * App networks have no IPv6 (EnableIPv6 false), but the kernel still gives every
  * interface a link-local fe80:: address, so a container could reach host services
  * listening on [::] through the bridge's link-local address: IPv6 from app bridges is
- * dropped outright. Every rule carries the comment `slipway:<instance>:<network>`; the
- * rules of a network are found, replaced and removed by that comment alone.
+ * dropped outright. Every per-bridge rule carries the comment `slipway:<instance>:<network>`;
+ * the rules of a network are found, replaced and removed by that comment alone. The jumps
+ * and the shared rule stay, like the chains.
  */
 export interface HostGuardNetwork {
   readonly instance: string;
@@ -34,6 +44,21 @@ export type FamilyRunner = (family: Family, args: readonly string[]) => Promise<
 
 export const INPUT_CHAIN = "SLIPWAY-INPUT";
 export const FORWARD6_CHAIN = "SLIPWAY-FORWARD";
+/** The interfaces that enter the chains: every bridge Slipway names (bridgeName). */
+export const BRIDGE_WILDCARD = `${BRIDGE_PREFIX}+`;
+/** The shared first rule of the IPv4 chain: answers to connections the host opened. */
+export const ANSWERS_RULE = [
+  "-m",
+  "conntrack",
+  "--ctstate",
+  "RELATED,ESTABLISHED",
+  "-m",
+  "comment",
+  "--comment",
+  "slipway:answers",
+  "-j",
+  "ACCEPT",
+] as const;
 
 /** The comment that marks a network's rules. */
 export function guardComment(instance: string, network: string): string {
@@ -50,6 +75,12 @@ export function guardRules(
   routerPorts: readonly number[],
 ): { family: Family; chain: string; rule: string[] }[] {
   checkInterface(net.bridge);
+  if (!net.bridge.startsWith(BRIDGE_PREFIX)) {
+    throw new DriverError(
+      "firewall",
+      `"${net.bridge}" is not a Slipway bridge (${BRIDGE_WILDCARD})`,
+    );
+  }
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(net.gateway)) {
     throw new DriverError("firewall", `"${net.gateway}" is not an IPv4 address`);
   }
@@ -61,7 +92,6 @@ export function guardRules(
   });
   const ports = [...new Set(routerPorts)].filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
   return [
-    input(["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]),
     input(["-d", `${net.gateway}/32`, "-p", "udp", "-m", "udp", "--dport", "53", "-j", "ACCEPT"]),
     input(["-d", `${net.gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", "53", "-j", "ACCEPT"]),
     ...(ports.length === 0
@@ -118,11 +148,9 @@ export function guardCommands(
         ];
   for (const [parent = "", chain = ""] of chains) {
     if (!lines.includes(`-N ${chain}`)) commands.push(["-N", chain]);
-    const jumps = lines.filter((l) => l.startsWith(`-A ${parent} `));
-    const jump = `-A ${parent} -j ${chain}`;
-    if (jumps[0] !== jump) {
-      for (const line of jumps) if (line === jump) commands.push(["-D", parent, "-j", chain]);
-      commands.push(["-I", parent, "1", "-j", chain]);
+    commands.push(...firstRuleCommands(lines, parent, ["-i", BRIDGE_WILDCARD, "-j", chain]));
+    if (family === "ipv4" && chain === INPUT_CHAIN) {
+      commands.push(...firstRuleCommands(lines, chain, ANSWERS_RULE));
     }
     const mine = wanted.filter((r) => r.chain === chain);
     const present = taggedLines(table, chain, comment);
@@ -134,6 +162,28 @@ export function guardCommands(
     for (const { rule } of mine) commands.push(["-A", chain, ...rule]);
   }
   return commands;
+}
+
+/**
+ * Makes `rule` the first of `chain`: nothing when it is, else deletes it (and any other
+ * jump to the same target, such as an earlier form of it) and inserts it first. Pure.
+ */
+function firstRuleCommands(
+  lines: readonly string[],
+  chain: string,
+  rule: readonly string[],
+): string[][] {
+  const present = lines
+    .filter((line) => line.startsWith(`-A ${chain} `))
+    .map((line) => splitRuleLine(line).slice(2));
+  const same = (args: readonly string[]): boolean =>
+    args.length === rule.length && args.every((arg, i) => arg === rule[i]);
+  if (present[0] !== undefined && same(present[0])) return [];
+  const target = rule.at(-1);
+  const stale = present.filter(
+    (args) => same(args) || (target?.startsWith("SLIPWAY-") === true && args.at(-1) === target),
+  );
+  return [...stale.map((args) => ["-D", chain, ...args]), ["-I", chain, "1", ...rule]];
 }
 
 /** The commands that remove every rule carrying the network's comment, in one family. Pure. */

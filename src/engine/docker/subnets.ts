@@ -71,6 +71,9 @@ export function seedOf(text: string): number {
   return createHash("sha256").update(text).digest().readUInt32BE(0);
 }
 
+/** Every bridge Slipway creates is named with this prefix (the firewall's jumps rely on it). */
+export const BRIDGE_PREFIX = "sw";
+
 /**
  * The bridge interface name of a network: "sw" and 12 hex digits of a hash of instance
  * and network name (14 characters; Linux allows 15). Unique per instance even where two
@@ -78,7 +81,7 @@ export function seedOf(text: string): number {
  */
 export function bridgeName(instance: string, network: string, attempt = 0): string {
   const hash = createHash("sha256").update(`${instance}\0${network}\0${attempt}`).digest("hex");
-  return `sw${hash.slice(0, 12)}`;
+  return `${BRIDGE_PREFIX}${hash.slice(0, 12)}`;
 }
 
 /**
