@@ -46,6 +46,8 @@ class FakeIptables {
 }
 
 const JUMP = ISOLATION_JUMP.join(" ");
+const abc = { instance: "i1", network: "sw-i1-shop", bridge: "swabc" };
+const def = { instance: "i1", network: "sw-i1-blog", bridge: "swdef" };
 const DROPS = [
   "-o sw+ -j DROP",
   "-o podman+ -j DROP",
@@ -58,21 +60,21 @@ describe("IptablesBridgeFirewall", () => {
   it("creates the chains, the drop rules, the bridge rule and the jump, once", async () => {
     const iptables = new FakeIptables();
     const firewall = new IptablesBridgeFirewall(iptables.run);
-    await firewall.isolate("swabc");
+    await firewall.isolate(abc);
     iptables.calls.length = 0;
-    await firewall.isolate("swabc");
+    await firewall.isolate(abc);
     assert.deepEqual(iptables.calls, ["-S"], "a converged table costs one read");
     assert.deepEqual(iptables.chains.get("FORWARD"), [`-i sw+ -j ${ISOLATION_CHAIN}`]);
-    assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule("swabc").join(" ")]);
+    assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule(abc).join(" ")]);
     assert.deepEqual(iptables.chains.get(DROP_CHAIN), DROPS);
   });
 
   it("moves its jump in front of netavark's accepting chain", async () => {
     const iptables = new FakeIptables();
     const firewall = new IptablesBridgeFirewall(iptables.run);
-    await firewall.isolate("swabc");
+    await firewall.isolate(abc);
     iptables.chains.get("FORWARD")?.unshift("-m comment --comment x -j NETAVARK_FORWARD");
-    await firewall.isolate("swdef");
+    await firewall.isolate(def);
     assert.deepEqual(iptables.chains.get("FORWARD"), [
       JUMP,
       "-m comment --comment x -j NETAVARK_FORWARD",
@@ -90,23 +92,24 @@ describe("IptablesBridgeFirewall", () => {
       }
       return iptables.run(args);
     });
-    await firewall.isolate("swabc");
-    assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule("swabc").join(" ")]);
+    await firewall.isolate(abc);
+    assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule(abc).join(" ")]);
   });
 
   it("releases one bridge and keeps the others", async () => {
     const iptables = new FakeIptables();
     const firewall = new IptablesBridgeFirewall(iptables.run);
-    await firewall.isolate("swabc");
-    await firewall.isolate("swdef");
-    await firewall.release("swabc");
-    await firewall.release("swabc");
-    assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule("swdef").join(" ")]);
+    await firewall.isolate(abc);
+    await firewall.isolate(def);
+    await firewall.release(abc);
+    await firewall.release(abc);
+    assert.deepEqual(iptables.chains.get(ISOLATION_CHAIN), [bridgeRule(def).join(" ")]);
   });
 
   it("refuses what is not an interface name", () => {
-    assert.throws(() => bridgeRule("sw; rm -rf /"), DriverError);
-    assert.throws(() => bridgeRule("a-name-longer-than-15"), DriverError);
+    assert.throws(() => bridgeRule({ ...abc, bridge: "sw; rm -rf /" }), DriverError);
+    assert.throws(() => bridgeRule({ ...abc, bridge: "a-name-longer-than-15" }), DriverError);
+    assert.throws(() => bridgeRule({ ...abc, network: "a b" }), DriverError);
   });
 });
 
@@ -116,7 +119,7 @@ describe("isolationCommands", () => {
     `-N ${ISOLATION_CHAIN}`,
     `-N ${DROP_CHAIN}`,
     ...DROPS.map((rule) => `-A ${DROP_CHAIN} ${rule}`),
-    `-A ${ISOLATION_CHAIN} ${bridgeRule("swabc").join(" ")}`,
+    `-A ${ISOLATION_CHAIN} ${bridgeRule(abc).join(" ")}`,
   ];
   const table: [string, string[], string[][]][] = [
     ["jump first", [`-A FORWARD ${JUMP}`, "-A FORWARD -j NETAVARK_FORWARD"], []],
@@ -149,12 +152,32 @@ describe("isolationCommands", () => {
   ];
   for (const [what, forward, expected] of table) {
     it(what, () => {
-      assert.deepEqual(isolationCommands([...converged, ...forward].join("\n"), "swabc"), expected);
+      assert.deepEqual(isolationCommands([...converged, ...forward].join("\n"), abc), expected);
     });
   }
 
-  it("removes every copy of a bridge's rule", () => {
-    const rule = `-A ${ISOLATION_CHAIN} ${bridgeRule("swabc").join(" ")}`;
-    assert.equal(releaseCommands([rule, rule, "-A X y"].join("\n"), "swabc").length, 2);
+  it("removes every copy of a network's rule, by its comment", () => {
+    const rule = `-A ${ISOLATION_CHAIN} ${bridgeRule(abc).join(" ")}`;
+    const other = `-A ${ISOLATION_CHAIN} ${bridgeRule(def).join(" ")}`;
+    const table = [rule, rule, other, "-A X y"].join("\n");
+    assert.equal(releaseCommands(table, abc).length, 2);
+    assert.equal(releaseCommands(table, { instance: "i1", network: "sw-i1-shop" }).length, 2);
+    assert.equal(releaseCommands(table, { ...abc, instance: "i2" }).length, 0);
+  });
+
+  it("replaces and releases a rule an earlier version wrote without a comment", () => {
+    const untagged = `-A ${ISOLATION_CHAIN} -i swabc ! -o swabc -j ${DROP_CHAIN}`;
+    const table = [
+      ...converged.filter((l) => !l.includes("swabc")),
+      `-A FORWARD ${JUMP}`,
+      untagged,
+    ];
+    assert.deepEqual(isolationCommands(table.join("\n"), abc), [
+      ["-A", ISOLATION_CHAIN, ...bridgeRule(abc)],
+      ["-D", ISOLATION_CHAIN, "-i", "swabc", "!", "-o", "swabc", "-j", DROP_CHAIN],
+    ]);
+    assert.deepEqual(releaseCommands(untagged, abc), [
+      ["-D", ISOLATION_CHAIN, "-i", "swabc", "!", "-o", "swabc", "-j", DROP_CHAIN],
+    ]);
   });
 });

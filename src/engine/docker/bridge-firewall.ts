@@ -1,6 +1,14 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
+import {
+  chainRules,
+  checkInterface,
+  commentOf,
+  ruleComment,
+  sameRule,
+  type RuleOwner,
+} from "./rule-text.ts";
 import { BRIDGE_PREFIX } from "./subnets.ts";
 
 /**
@@ -12,7 +20,8 @@ import { BRIDGE_PREFIX } from "./subnets.ts";
  * and also cover bridges of other engines on the host.
  *
  *   FORWARD (first): -i sw+ -j SLIPWAY-ISOLATION   (Slipway's bridges only: sw..., subnets.ts)
- *   SLIPWAY-ISOLATION: -i <app bridge> ! -o <app bridge> -j SLIPWAY-ISOLATION-DROP  (one per network)
+ *   SLIPWAY-ISOLATION: -i <app bridge> ! -o <app bridge> -j SLIPWAY-ISOLATION-DROP  (one per network,
+ *                      comment slipway:<instance>:<network>)
  *   SLIPWAY-ISOLATION-DROP: -o sw+ -j DROP, -o podman+ -j DROP, ...   (container bridges)
  *
  * Traffic from an app to the internet, and from the host to an app, does not match.
@@ -23,10 +32,18 @@ import { BRIDGE_PREFIX } from "./subnets.ts";
  * installations on the host share them.
  */
 export interface BridgeFirewall {
-  /** Makes sure the bridge cannot forward to any other container bridge. Idempotent. */
-  isolate(bridge: string): Promise<void>;
-  /** Removes the bridge's rule (after its network is gone). Idempotent. */
-  release(bridge: string): Promise<void>;
+  /** Makes sure the network's bridge cannot forward to any other container bridge. Idempotent. */
+  isolate(net: IsolatedBridge): Promise<void>;
+  /**
+   * Removes the network's rule (after the network is gone), found by its comment; with the
+   * bridge, also a rule an earlier version wrote without a comment. Idempotent.
+   */
+  release(net: RuleOwner & { readonly bridge?: string | undefined }): Promise<void>;
+}
+
+/** A network's bridge, and whose rule it is. */
+export interface IsolatedBridge extends RuleOwner {
+  readonly bridge: string;
 }
 
 /** Runs `iptables` with these arguments; resolves with stdout, rejects on failure. */
@@ -45,11 +62,16 @@ export const CONTAINER_BRIDGES = [
 /** The FORWARD rule that sends Slipway's bridges' traffic to the chain (after `-A FORWARD`). */
 export const ISOLATION_JUMP = ["-i", `${BRIDGE_PREFIX}+`, "-j", ISOLATION_CHAIN] as const;
 
-/** The per-bridge rule, as iptables prints it after `-A SLIPWAY-ISOLATION`. */
-export function bridgeRule(bridge: string): string[] {
-  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
-    throw new DriverError("firewall", `"${bridge}" is not an interface name`);
-  }
+/** The per-bridge rule, as arguments after `-A SLIPWAY-ISOLATION`. */
+export function bridgeRule(net: IsolatedBridge): string[] {
+  checkInterface(net.bridge);
+  const tag = ["-m", "comment", "--comment", ruleComment(net)];
+  return ["-i", net.bridge, "!", "-o", net.bridge, ...tag, "-j", DROP_CHAIN];
+}
+
+/** The rule as versions before 30 Nov 2026 wrote it, without a comment. */
+function untaggedRule(bridge: string): string[] {
+  checkInterface(bridge);
   return ["-i", bridge, "!", "-o", bridge, "-j", DROP_CHAIN];
 }
 
@@ -57,7 +79,7 @@ export function bridgeRule(bridge: string): string[] {
  * The iptables commands that isolate a bridge, given the filter table as `iptables -S`
  * prints it: only what is missing, so a converged table needs none. Pure.
  */
-export function isolationCommands(table: string, bridge: string): string[][] {
+export function isolationCommands(table: string, net: IsolatedBridge): string[][] {
   const lines = new Set(table.split("\n"));
   const commands: string[][] = [];
   for (const chain of [ISOLATION_CHAIN, DROP_CHAIN]) {
@@ -68,10 +90,9 @@ export function isolationCommands(table: string, bridge: string): string[][] {
     if (!lines.has(`-A ${DROP_CHAIN} ${rule.join(" ")}`))
       commands.push(["-A", DROP_CHAIN, ...rule]);
   }
-  const rule = bridgeRule(bridge);
-  if (!lines.has(`-A ${ISOLATION_CHAIN} ${rule.join(" ")}`)) {
-    commands.push(["-A", ISOLATION_CHAIN, ...rule]);
-  }
+  const rule = bridgeRule(net);
+  const present = chainRules(table, ISOLATION_CHAIN);
+  if (!present.some((r) => sameRule(r, rule))) commands.push(["-A", ISOLATION_CHAIN, ...rule]);
   const forward = table.split("\n").filter((line) => line.startsWith("-A FORWARD "));
   const jump = `-A FORWARD ${ISOLATION_JUMP.join(" ")}`;
   const ours = forward.indexOf(jump);
@@ -84,22 +105,31 @@ export function isolationCommands(table: string, bridge: string): string[][] {
     if (ours >= 0) commands.push(["-D", "FORWARD", ...ISOLATION_JUMP]);
     commands.push(["-I", "FORWARD", "1", ...ISOLATION_JUMP]);
   }
-  // Other jumps to the chain (an earlier form), removed once ours is in place.
+  // Earlier forms (a jump for every packet, the bridge's rule without a comment), removed
+  // once ours are in place.
   for (const line of forward) {
     if (line !== jump && line.endsWith(` -j ${ISOLATION_CHAIN}`)) {
       commands.push(["-D", ...line.split(" ").slice(1)]);
     }
   }
+  const untagged = untaggedRule(net.bridge);
+  for (const r of present) if (sameRule(r, untagged)) commands.push(["-D", ISOLATION_CHAIN, ...r]);
   return commands;
 }
 
-/** The commands that remove a bridge's rule (every copy of it). Pure. */
-export function releaseCommands(table: string, bridge: string): string[][] {
-  const line = `-A ${ISOLATION_CHAIN} ${bridgeRule(bridge).join(" ")}`;
-  return table
-    .split("\n")
-    .filter((l) => l === line)
-    .map(() => ["-D", ISOLATION_CHAIN, ...bridgeRule(bridge)]);
+/**
+ * The commands that remove a network's rules (every copy): those with its comment, and
+ * with the bridge, the same rule without a comment (an earlier version's). Pure.
+ */
+export function releaseCommands(
+  table: string,
+  net: RuleOwner & { readonly bridge?: string | undefined },
+): string[][] {
+  const comment = ruleComment(net);
+  const untagged = net.bridge === undefined ? undefined : untaggedRule(net.bridge);
+  return chainRules(table, ISOLATION_CHAIN)
+    .filter((r) => commentOf(r) === comment || (untagged !== undefined && sameRule(r, untagged)))
+    .map((r) => ["-D", ISOLATION_CHAIN, ...r]);
 }
 
 /** The firewall through the iptables command: one read of the table, then what is missing. */
@@ -110,19 +140,19 @@ export class IptablesBridgeFirewall implements BridgeFirewall {
     this.#run = run;
   }
 
-  async isolate(bridge: string): Promise<void> {
+  async isolate(net: IsolatedBridge): Promise<void> {
     try {
-      await this.#apply(isolationCommands(await this.#run(["-S"]), bridge));
+      await this.#apply(isolationCommands(await this.#run(["-S"]), net));
     } catch (error) {
       // Another installation may have changed the table meanwhile (a chain created
       // twice): plan again from what is there now.
       if (!(error instanceof DriverError)) throw error;
-      await this.#apply(isolationCommands(await this.#run(["-S"]), bridge));
+      await this.#apply(isolationCommands(await this.#run(["-S"]), net));
     }
   }
 
-  async release(bridge: string): Promise<void> {
-    await this.#apply(releaseCommands(await this.#run(["-S"]), bridge));
+  async release(net: RuleOwner & { readonly bridge?: string | undefined }): Promise<void> {
+    await this.#apply(releaseCommands(await this.#run(["-S"]), net));
   }
 
   async #apply(commands: readonly string[][]): Promise<void> {

@@ -388,7 +388,7 @@ export class DockerEngine implements Engine {
       if (bridge === undefined) {
         throw new DriverError("engine", `network ${name} has no bridge interface`);
       }
-      await this.#firewall.isolate(bridge);
+      await this.#firewall.isolate({ instance: this.#instance, network: name, bridge });
       await this.#guard?.guard({
         instance: this.#instance,
         network: name,
@@ -417,7 +417,7 @@ export class DockerEngine implements Engine {
       }
       throw error;
     }
-    if (bridge !== undefined) await this.#firewall?.release(bridge);
+    await this.#firewall?.release({ instance: this.#instance, network: name, bridge });
     await this.#guard?.unguard(this.#instance, name);
   }
 

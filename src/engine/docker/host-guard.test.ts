@@ -7,11 +7,11 @@ import {
   guardRules,
   HostGuard,
   INPUT_CHAIN,
-  splitRuleLine,
   unguardCommands,
   type Family,
   type HostGuardNetwork,
 } from "./host-guard.ts";
+import { splitRuleLine } from "./rule-text.ts";
 
 const net: HostGuardNetwork = {
   instance: "abc",

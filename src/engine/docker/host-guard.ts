@@ -1,6 +1,14 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
+import {
+  chainRules,
+  checkInterface,
+  commentOf,
+  ruleComment,
+  sameRule,
+  type RuleOwner,
+} from "./rule-text.ts";
 import { BRIDGE_PREFIX } from "./subnets.ts";
 
 /**
@@ -30,9 +38,7 @@ import { BRIDGE_PREFIX } from "./subnets.ts";
  * the rules of a network are found, replaced and removed by that comment alone. The jumps
  * and the shared rule stay, like the chains.
  */
-export interface HostGuardNetwork {
-  readonly instance: string;
-  readonly network: string;
+export interface HostGuardNetwork extends RuleOwner {
   readonly bridge: string;
   /** The bridge's IPv4 address, where aardvark-dns answers. */
   readonly gateway: string;
@@ -60,15 +66,6 @@ export const ANSWERS_RULE = [
   "ACCEPT",
 ] as const;
 
-/** The comment that marks a network's rules. */
-export function guardComment(instance: string, network: string): string {
-  const comment = `slipway:${instance}:${network}`;
-  if (!/^[a-zA-Z0-9_.:-]{1,200}$/.test(comment)) {
-    throw new DriverError("firewall", `"${comment}" is not a usable rule comment`);
-  }
-  return comment;
-}
-
 /** The rules (arguments after `-A CHAIN`) a network needs, by family and chain. Pure. */
 export function guardRules(
   net: HostGuardNetwork,
@@ -84,7 +81,7 @@ export function guardRules(
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(net.gateway)) {
     throw new DriverError("firewall", `"${net.gateway}" is not an IPv4 address`);
   }
-  const tag = ["-m", "comment", "--comment", guardComment(net.instance, net.network)];
+  const tag = ["-m", "comment", "--comment", ruleComment(net)];
   const input = (rule: string[]): { family: Family; chain: string; rule: string[] } => ({
     family: "ipv4",
     chain: INPUT_CHAIN,
@@ -103,23 +100,9 @@ export function guardRules(
   ];
 }
 
-/** Splits one line of `iptables -S` into arguments (it quotes comments with spaces). */
-export function splitRuleLine(line: string): string[] {
-  const out: string[] = [];
-  for (const match of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
-    out.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : (match[2] ?? ""));
-  }
-  return out;
-}
-
-/** Lines of `-S` output in `chain` that carry exactly this comment. */
-function taggedLines(table: string, chain: string, comment: string): string[] {
-  return table.split("\n").filter((line) => {
-    if (!line.startsWith(`-A ${chain} `)) return false;
-    const args = splitRuleLine(line);
-    const at = args.indexOf("--comment");
-    return at >= 0 && args[at + 1] === comment;
-  });
+/** The rules of `chain` that carry exactly this comment, as arguments after `-A CHAIN`. */
+function taggedRules(table: string, chain: string, comment: string): string[][] {
+  return chainRules(table, chain).filter((rule) => commentOf(rule) === comment);
 }
 
 /**
@@ -136,7 +119,7 @@ export function guardCommands(
   routerPorts: readonly number[],
 ): string[][] {
   const wanted = guardRules(net, routerPorts).filter((r) => r.family === family);
-  const comment = guardComment(net.instance, net.network);
+  const comment = ruleComment(net);
   const lines = table.split("\n");
   const commands: string[][] = [];
   const chains =
@@ -148,17 +131,17 @@ export function guardCommands(
         ];
   for (const [parent = "", chain = ""] of chains) {
     if (!lines.includes(`-N ${chain}`)) commands.push(["-N", chain]);
-    commands.push(...firstRuleCommands(lines, parent, ["-i", BRIDGE_WILDCARD, "-j", chain]));
+    commands.push(...firstRuleCommands(table, parent, ["-i", BRIDGE_WILDCARD, "-j", chain]));
     if (family === "ipv4" && chain === INPUT_CHAIN) {
-      commands.push(...firstRuleCommands(lines, chain, ANSWERS_RULE));
+      commands.push(...firstRuleCommands(table, chain, ANSWERS_RULE));
     }
     const mine = wanted.filter((r) => r.chain === chain);
-    const present = taggedLines(table, chain, comment);
-    const drops = present.filter((l) => l.endsWith(" -j DROP")).length;
+    const present = taggedRules(table, chain, comment);
+    const drops = present.filter((rule) => rule.at(-1) === "DROP").length;
     const converged =
-      present.length === mine.length && drops === 1 && (present.at(-1) ?? "").endsWith(" -j DROP");
+      present.length === mine.length && drops === 1 && present.at(-1)?.at(-1) === "DROP";
     if (converged) continue;
-    for (const line of present) commands.push(["-D", ...splitRuleLine(line).slice(1)]);
+    for (const rule of present) commands.push(["-D", chain, ...rule]);
     for (const { rule } of mine) commands.push(["-A", chain, ...rule]);
   }
   return commands;
@@ -168,29 +151,22 @@ export function guardCommands(
  * Makes `rule` the first of `chain`: nothing when it is, else deletes it (and any other
  * jump to the same target, such as an earlier form of it) and inserts it first. Pure.
  */
-function firstRuleCommands(
-  lines: readonly string[],
-  chain: string,
-  rule: readonly string[],
-): string[][] {
-  const present = lines
-    .filter((line) => line.startsWith(`-A ${chain} `))
-    .map((line) => splitRuleLine(line).slice(2));
-  const same = (args: readonly string[]): boolean =>
-    args.length === rule.length && args.every((arg, i) => arg === rule[i]);
-  if (present[0] !== undefined && same(present[0])) return [];
+function firstRuleCommands(table: string, chain: string, rule: readonly string[]): string[][] {
+  const present = chainRules(table, chain);
+  if (present[0] !== undefined && sameRule(present[0], rule)) return [];
   const target = rule.at(-1);
   const stale = present.filter(
-    (args) => same(args) || (target?.startsWith("SLIPWAY-") === true && args.at(-1) === target),
+    (args) =>
+      sameRule(args, rule) || (target?.startsWith("SLIPWAY-") === true && args.at(-1) === target),
   );
   return [...stale.map((args) => ["-D", chain, ...args]), ["-I", chain, "1", ...rule]];
 }
 
 /** The commands that remove every rule carrying the network's comment, in one family. Pure. */
 export function unguardCommands(table: string, instance: string, network: string): string[][] {
-  const comment = guardComment(instance, network);
+  const comment = ruleComment({ instance, network });
   return [INPUT_CHAIN, FORWARD6_CHAIN].flatMap((chain) =>
-    taggedLines(table, chain, comment).map((line) => ["-D", ...splitRuleLine(line).slice(1)]),
+    taggedRules(table, chain, comment).map((rule) => ["-D", chain, ...rule]),
   );
 }
 
@@ -225,12 +201,6 @@ export class HostGuard {
   async #apply(family: Family, plan: (table: string) => string[][]): Promise<void> {
     const commands = plan(await this.#run(family, ["-S"]));
     for (const command of commands) await this.#run(family, command);
-  }
-}
-
-function checkInterface(bridge: string): void {
-  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
-    throw new DriverError("firewall", `"${bridge}" is not an interface name`);
   }
 }
 

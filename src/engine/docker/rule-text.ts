@@ -1,0 +1,57 @@
+import { DriverError } from "../../domain/errors.ts";
+
+/**
+ * The text of iptables rules as Slipway writes and reads them: the comment that marks a
+ * network's rules, and the arguments of a line of `iptables -S`. Shared by the FORWARD
+ * (bridge-firewall.ts) and INPUT (host-guard.ts) rules.
+ */
+
+/** A network's rules: the comment `slipway:<instance>:<network>`. */
+export interface RuleOwner {
+  readonly instance: string;
+  readonly network: string;
+}
+
+/** The comment that marks a network's rules. */
+export function ruleComment(owner: RuleOwner): string {
+  const comment = `slipway:${owner.instance}:${owner.network}`;
+  if (!/^[a-zA-Z0-9_.:-]{1,200}$/.test(comment)) {
+    throw new DriverError("firewall", `"${comment}" is not a usable rule comment`);
+  }
+  return comment;
+}
+
+/** Splits one line of `iptables -S` into arguments (it quotes comments). */
+export function splitRuleLine(line: string): string[] {
+  const out: string[] = [];
+  for (const match of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
+    out.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : (match[2] ?? ""));
+  }
+  return out;
+}
+
+/** The rules of `chain` in `-S` output, each as its arguments after `-A CHAIN`. */
+export function chainRules(table: string, chain: string): string[][] {
+  return table
+    .split("\n")
+    .filter((line) => line.startsWith(`-A ${chain} `))
+    .map((line) => splitRuleLine(line).slice(2));
+}
+
+/** The comment a rule carries, if any. */
+export function commentOf(rule: readonly string[]): string | undefined {
+  const at = rule.indexOf("--comment");
+  return at >= 0 ? rule[at + 1] : undefined;
+}
+
+/** True when two rules have the same arguments. */
+export function sameRule(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((arg, i) => arg === b[i]);
+}
+
+/** Refuses what is not an interface name (it would become iptables arguments). */
+export function checkInterface(bridge: string): void {
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
+    throw new DriverError("firewall", `"${bridge}" is not an interface name`);
+  }
+}
