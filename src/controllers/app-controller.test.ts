@@ -223,6 +223,30 @@ describe("AppController", () => {
     assert.equal(router.endpoints.length, 1);
   });
 
+  it("replaces a container found running after a restart that does not answer", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    const [before] = await running();
+    state = new RuntimeState();
+    let probes = 0;
+    const restarted = makeController(() => ++probes > 1); // the adoption probe fails
+    engine.clearActions();
+    await restarted.reconcile(app.id, signal);
+    const after = await running();
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0]?.id, before?.id);
+    assert.deepEqual(
+      engine.actions.map((a) => `${a.verb} ${a.kind}`),
+      ["create container", "start container", "stop container", "remove container"],
+    );
+    assert.equal(router.endpoints.length, 1);
+    const events = await store.listEvents(app.id, 100);
+    assert.ok(
+      events.some((e) => /did not answer its check when the daemon started/.test(e.message)),
+      "the replacement says why",
+    );
+  });
+
   it("removes the containers and network of a deleted app", async () => {
     await release(1);
     await controller.reconcile(app.id, signal);

@@ -64,6 +64,9 @@ export interface ReconcileResult {
 
 /** Rolling steps one reconcile may take before it hands the key back to the queue. */
 const MAX_STEPS = 64;
+/** How long a container found running gets to answer, at least and at most. */
+const ADOPT_PROBE_MS = 2000;
+const MAX_ADOPT_PROBE_MS = 10_000;
 
 /**
  * Converges one app: the containers of its current release and formation run, are ready,
@@ -210,7 +213,12 @@ export class AppController {
     await store.setReleaseStatus(release.id, "failed", detail);
   }
 
-  /** Containers that survived a daemon restart are probed once and kept if they answer. */
+  /**
+   * Containers running but not known to be ready (they survived a daemon restart) are
+   * probed, all at once: kept if they answer, else marked unresponsive so the planner
+   * replaces them. One that started recently gets more of its boot timeout to answer (up
+   * to MAX_ADOPT_PROBE_MS: one that booted before the restart answers at once).
+   */
   async #adopt(
     app: App,
     containers: readonly ContainerInfo[],
@@ -218,19 +226,26 @@ export class AppController {
     signal: AbortSignal,
   ): Promise<void> {
     const { state, probe } = this.#deps;
-    for (const c of containers) {
-      if (c.state !== "running" || state.isReady(c.id)) continue;
-      if (c.labels[LABEL.processType] !== "web") {
-        state.markReady(c.id);
-        continue;
-      }
-      const address = c.addresses[appNetworkName(this.#deps.instance, app)];
-      if (
-        address !== undefined &&
-        (await probe(address, APP_PORT, 1000, signal, settings.healthcheckPath))
-      )
-        state.markReady(c.id);
-    }
+    const unknown = containers.filter(
+      (c) => c.state === "running" && !state.isReady(c.id) && !state.isUnresponsive(c.id),
+    );
+    await Promise.all(
+      unknown.map(async (c) => {
+        if (c.labels[LABEL.processType] !== "web") {
+          state.markReady(c.id);
+          return;
+        }
+        const address = c.addresses[appNetworkName(this.#deps.instance, app)];
+        const startedAt = c.startedAt === null ? 0 : Date.parse(c.startedAt);
+        const bootLeftMs = settings.bootTimeoutSeconds * 1000 - (this.#now() - startedAt);
+        const timeoutMs = Math.max(ADOPT_PROBE_MS, Math.min(bootLeftMs, MAX_ADOPT_PROBE_MS));
+        const answers =
+          address !== undefined &&
+          (await probe(address, APP_PORT, timeoutMs, signal, settings.healthcheckPath));
+        if (answers) state.markReady(c.id);
+        else if (!signal.aborted) state.markUnresponsive(c.id);
+      }),
+    );
   }
 
   /** Starts one container: null once ready, else why it failed its check (it is removed). */

@@ -61,6 +61,22 @@ describe("planApp", () => {
     ]);
   });
 
+  it("replaces a container that did not answer when the daemon started", () => {
+    const stuck = container({ id: "stuck", ready: false, unresponsive: true });
+    const plan = planApp(release(1), web1, [stuck]);
+    assert.equal(plan.starts.length, 1);
+    assert.deepEqual(plan.stops, [
+      {
+        kind: "stop",
+        containerId: "stuck",
+        name: "stuck",
+        reason: "did not answer its check when the daemon started",
+      },
+    ]);
+    // Still booting (not yet probed as unresponsive): kept, nothing started beside it.
+    assert.ok(isEmptyPlan(planApp(release(1), web1, [{ ...stuck, unresponsive: false }])));
+  });
+
   it("replaces a crashed container and removes the dead one", () => {
     const plan = planApp(release(1), web1, [
       container({ id: "dead", running: false, exitCode: 137, oomKilled: true }),

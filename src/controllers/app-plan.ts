@@ -14,6 +14,11 @@ export interface ObservedContainer {
   readonly oomKilled: boolean;
   /** Passed its readiness check since it started. */
   readonly ready: boolean;
+  /**
+   * Found running when the daemon started, but did not answer its check: it is replaced
+   * (otherwise it would hold its place in the formation without ever serving).
+   */
+  readonly unresponsive?: boolean;
   /** When the container started (ms since the epoch), if the engine said. */
   readonly startedAtMs?: number | null;
 }
@@ -130,6 +135,7 @@ export function planApp(
       const ofType = running.filter((c) => c.processType === entry.type);
       for (const c of ofType) handled.add(c.id);
       const isGood = (c: ObservedContainer): boolean =>
+        c.unresponsive !== true &&
         c.release === release.version &&
         c.size === entry.size &&
         !(mark > 0 && (c.startedAtMs ?? 0) < mark);
@@ -210,6 +216,7 @@ function outdatedReason(
   entry: Formation,
   mark: number,
 ): string {
+  if (c.unresponsive === true) return "did not answer its check when the daemon started";
   if (c.release !== release.version) return `replaced by v${String(release.version)}`;
   if (c.size !== entry.size) return `resized to ${entry.size}`;
   if (mark > 0) return "restarted";

@@ -24,6 +24,7 @@ export function toObserved(c: ContainerInfo, state: RuntimeState): ObservedConta
     exitCode: c.exitCode,
     oomKilled: c.oomKilled,
     ready: state.isReady(c.id),
+    unresponsive: state.isUnresponsive(c.id),
     startedAtMs: c.startedAt === null ? null : Date.parse(c.startedAt),
   };
 }

@@ -10,6 +10,7 @@ import { isCrashLooping, recordCrash, type CrashRecord } from "./crash-backoff.t
  */
 export class RuntimeState {
   readonly #ready = new Set<string>();
+  readonly #unresponsive = new Set<string>();
   readonly #serving = new Map<string, number>();
   readonly #routed = new Map<string, number>();
   /** Crash history by app id, then process type. */
@@ -23,8 +24,18 @@ export class RuntimeState {
     this.#ready.add(containerId);
   }
 
+  /** Found running at daemon start but did not answer: the planner replaces it. */
+  isUnresponsive(containerId: string): boolean {
+    return this.#unresponsive.has(containerId);
+  }
+
+  markUnresponsive(containerId: string): void {
+    this.#unresponsive.add(containerId);
+  }
+
   forget(containerId: string): void {
     this.#ready.delete(containerId);
+    this.#unresponsive.delete(containerId);
   }
 
   /** The release the app's traffic goes to, once all its new containers are ready. */

@@ -183,6 +183,34 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
     await waitFor(async () => (await p.get(host)).status === 200, 30_000, "serving again");
   });
 
+  it("replaces a container that stopped answering while the daemon was down", async () => {
+    const [hung] = await readyWeb();
+    assert.ok(hung);
+    const inspect = await engineCall(p, "GET", `/v1.41/containers/${hung.id}/json`);
+    const init = (inspect.body as { State: { Pid: number } }).State.Pid;
+    await must(p.cli(["down"]), "down");
+    // Freeze the app's process (the child of the container's init): the engine still says
+    // "running", but nothing answers.
+    const children = readFileSync(`/proc/${String(init)}/task/${String(init)}/children`, "utf8");
+    const app = Number(children.trim().split(/\s+/)[0]);
+    assert.ok(app > 0, "the app process under the container's init");
+    process.kill(app, "SIGSTOP");
+    await must(p.cli(["up"]), "up again");
+    await waitFor(
+      async () => (await readyWeb()).some((c) => c.id !== hung.id),
+      60_000,
+      "a replacement ready",
+    );
+    await waitFor(async () => (await p.get(host)).status === 200, 30_000, "serving again");
+    await waitFor(
+      async () => !(await ps()).some((c) => c.id === hung.id),
+      60_000,
+      "the frozen container removed",
+    );
+    const events = await must(p.cli(["events", "--app", "hello", "--json"]), "events");
+    assert.match(events.stdout, /did not answer its check when the daemon started/);
+  });
+
   it("runs one-off commands with their output and exit code", async () => {
     const r = await p.cli([
       "run",
