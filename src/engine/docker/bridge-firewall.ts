@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
 import {
   chainRules,
@@ -8,7 +6,8 @@ import {
   ruleComment,
   sameRule,
   type RuleOwner,
-} from "./rule-text.ts";
+  runFamily,
+} from "./iptables.ts";
 import { BRIDGE_PREFIX } from "./subnets.ts";
 
 /**
@@ -161,19 +160,6 @@ export class IptablesBridgeFirewall implements BridgeFirewall {
 }
 
 /** Runs `iptables -w` (the one on PATH, as netavark does) with the arguments. */
-export async function runIptables(args: readonly string[]): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)("iptables", ["-w", ...args], {
-      timeout: 30_000,
-    });
-    return stdout;
-  } catch (error) {
-    const { code, stderr } = error as { code?: unknown; stderr?: unknown };
-    const detail = typeof stderr === "string" ? stderr.trim() : "";
-    throw new DriverError(
-      "firewall",
-      `iptables ${args.join(" ")} failed (exit code ${String(code)}): ${detail}`,
-      { cause: error },
-    );
-  }
+export function runIptables(args: readonly string[]): Promise<string> {
+  return runFamily("ipv4", args);
 }

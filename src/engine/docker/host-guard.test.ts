@@ -8,10 +8,9 @@ import {
   HostGuard,
   INPUT_CHAIN,
   unguardCommands,
-  type Family,
   type HostGuardNetwork,
 } from "./host-guard.ts";
-import { splitRuleLine } from "./rule-text.ts";
+import { splitRuleLine, type Family } from "./iptables.ts";
 
 const net: HostGuardNetwork = {
   instance: "abc",

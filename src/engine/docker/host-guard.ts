@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
 import {
   chainRules,
@@ -8,7 +6,10 @@ import {
   ruleComment,
   sameRule,
   type RuleOwner,
-} from "./rule-text.ts";
+  runFamily,
+  type Family,
+  type FamilyRunner,
+} from "./iptables.ts";
 import { BRIDGE_PREFIX } from "./subnets.ts";
 
 /**
@@ -43,10 +44,6 @@ export interface HostGuardNetwork extends RuleOwner {
   /** The bridge's IPv4 address, where aardvark-dns answers. */
   readonly gateway: string;
 }
-
-export type Family = "ipv4" | "ipv6";
-/** Runs iptables (ipv4) or ip6tables (ipv6) with these arguments; resolves with stdout. */
-export type FamilyRunner = (family: Family, args: readonly string[]) => Promise<string>;
 
 export const INPUT_CHAIN = "SLIPWAY-INPUT";
 export const FORWARD6_CHAIN = "SLIPWAY-FORWARD";
@@ -201,22 +198,5 @@ export class HostGuard {
   async #apply(family: Family, plan: (table: string) => string[][]): Promise<void> {
     const commands = plan(await this.#run(family, ["-S"]));
     for (const command of commands) await this.#run(family, command);
-  }
-}
-
-/** Runs `iptables -w` or `ip6tables -w` (the ones on PATH, as netavark does). */
-export async function runFamily(family: Family, args: readonly string[]): Promise<string> {
-  const command = family === "ipv4" ? "iptables" : "ip6tables";
-  try {
-    const { stdout } = await promisify(execFile)(command, ["-w", ...args], { timeout: 30_000 });
-    return stdout;
-  } catch (error) {
-    const { code, stderr } = error as { code?: unknown; stderr?: unknown };
-    const detail = typeof stderr === "string" ? stderr.trim() : "";
-    throw new DriverError(
-      "firewall",
-      `${command} ${args.join(" ")} failed (exit code ${String(code)}): ${detail}`,
-      { cause: error },
-    );
   }
 }

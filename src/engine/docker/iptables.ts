@@ -1,10 +1,15 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
 
 /**
- * The text of iptables rules as Slipway writes and reads them: the comment that marks a
- * network's rules, and the arguments of a line of `iptables -S`. Shared by the FORWARD
+ * iptables as Slipway drives it: the command itself, the comment that marks a network's
+ * rules, and the arguments of a line of `iptables -S`. Shared by the FORWARD
  * (bridge-firewall.ts) and INPUT (host-guard.ts) rules.
  */
+export type Family = "ipv4" | "ipv6";
+/** Runs iptables (ipv4) or ip6tables (ipv6) with these arguments; resolves with stdout. */
+export type FamilyRunner = (family: Family, args: readonly string[]) => Promise<string>;
 
 /** A network's rules: the comment `slipway:<instance>:<network>`. */
 export interface RuleOwner {
@@ -53,5 +58,22 @@ export function sameRule(a: readonly string[], b: readonly string[]): boolean {
 export function checkInterface(bridge: string): void {
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
     throw new DriverError("firewall", `"${bridge}" is not an interface name`);
+  }
+}
+
+/** Runs `iptables -w` or `ip6tables -w` (the ones on PATH, as netavark does). */
+export async function runFamily(family: Family, args: readonly string[]): Promise<string> {
+  const command = family === "ipv4" ? "iptables" : "ip6tables";
+  try {
+    const { stdout } = await promisify(execFile)(command, ["-w", ...args], { timeout: 30_000 });
+    return stdout;
+  } catch (error) {
+    const { code, stderr } = error as { code?: unknown; stderr?: unknown };
+    const detail = typeof stderr === "string" ? stderr.trim() : "";
+    throw new DriverError(
+      "firewall",
+      `${command} ${args.join(" ")} failed (exit code ${String(code)}): ${detail}`,
+      { cause: error },
+    );
   }
 }
