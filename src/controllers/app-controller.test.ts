@@ -247,6 +247,16 @@ describe("AppController", () => {
     );
   });
 
+  it("does not fail the release when its replacement cannot answer either", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    state = new RuntimeState();
+    const restarted = makeController(() => false); // nothing answers: a host-wide fault
+    await assert.rejects(restarted.reconcile(app.id, signal), /v1 web/);
+    assert.equal((await store.currentRelease(app.id))?.version, 1, "v1 is not condemned");
+    assert.equal((await store.listReleases(app.id))[0]?.status ?? "succeeded", "succeeded");
+  });
+
   it("removes the containers and network of a deleted app", async () => {
     await release(1);
     await controller.reconcile(app.id, signal);

@@ -203,11 +203,15 @@ export class AppController {
    */
   async #failRelease(app: App, release: Release, detail: string): Promise<void> {
     const { store, state } = this.#deps;
-    const ready = (await listAppContainers(this.#deps.engine, app.id)).some(
-      (c) => c.labels[LABEL.release] === String(release.version) && state.isReady(c.id),
+    const replacing = (await listAppContainers(this.#deps.engine, app.id)).some(
+      (c) =>
+        c.labels[LABEL.release] === String(release.version) &&
+        (state.isReady(c.id) || state.isUnresponsive(c.id)),
     );
-    if (ready) {
-      // A replacement for a release that already serves: retry with the queue's back-off.
+    if (replacing) {
+      // A replacement for a release that already serves (or served until its containers
+      // stopped answering, which a host-wide fault can do to every release): retry with
+      // the queue's back-off rather than condemn the release.
       throw new DriverError("deploy", detail);
     }
     await store.setReleaseStatus(release.id, "failed", detail);
