@@ -110,6 +110,7 @@ describe("IptablesBridgeFirewall", () => {
     assert.throws(() => bridgeRule({ ...abc, bridge: "sw; rm -rf /" }), DriverError);
     assert.throws(() => bridgeRule({ ...abc, bridge: "a-name-longer-than-15" }), DriverError);
     assert.throws(() => bridgeRule({ ...abc, network: "a b" }), DriverError);
+    assert.throws(() => bridgeRule({ ...abc, bridge: "podman1" }), /not a Slipway bridge/);
   });
 });
 

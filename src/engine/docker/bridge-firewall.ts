@@ -2,13 +2,14 @@ import { DriverError } from "../../domain/errors.ts";
 import {
   chainRules,
   checkInterface,
+  checkSlipwayBridge,
   commentOf,
   ruleComment,
   sameRule,
   type RuleOwner,
   runFamily,
 } from "./iptables.ts";
-import { BRIDGE_PREFIX } from "./subnets.ts";
+import { BRIDGE_WILDCARD } from "./subnets.ts";
 
 /**
  * Slipway's own rules that keep app bridges apart. Podman's `isolate` option is not
@@ -51,19 +52,13 @@ export type IptablesRunner = (args: readonly string[]) => Promise<string>;
 export const ISOLATION_CHAIN = "SLIPWAY-ISOLATION";
 export const DROP_CHAIN = "SLIPWAY-ISOLATION-DROP";
 /** Interface patterns of container bridges: Slipway's own, Podman's, Docker's, CNI's. */
-export const CONTAINER_BRIDGES = [
-  `${BRIDGE_PREFIX}+`,
-  "podman+",
-  "docker+",
-  "br-+",
-  "cni+",
-] as const;
+export const CONTAINER_BRIDGES = [BRIDGE_WILDCARD, "podman+", "docker+", "br-+", "cni+"] as const;
 /** The FORWARD rule that sends Slipway's bridges' traffic to the chain (after `-A FORWARD`). */
-export const ISOLATION_JUMP = ["-i", `${BRIDGE_PREFIX}+`, "-j", ISOLATION_CHAIN] as const;
+export const ISOLATION_JUMP = ["-i", BRIDGE_WILDCARD, "-j", ISOLATION_CHAIN] as const;
 
 /** The per-bridge rule, as arguments after `-A SLIPWAY-ISOLATION`. */
 export function bridgeRule(net: IsolatedBridge): string[] {
-  checkInterface(net.bridge);
+  checkSlipwayBridge(net.bridge);
   const tag = ["-m", "comment", "--comment", ruleComment(net)];
   return ["-i", net.bridge, "!", "-o", net.bridge, ...tag, "-j", DROP_CHAIN];
 }

@@ -1,7 +1,7 @@
 import { DriverError } from "../../domain/errors.ts";
 import {
   chainRules,
-  checkInterface,
+  checkSlipwayBridge,
   commentOf,
   ruleComment,
   sameRule,
@@ -10,7 +10,7 @@ import {
   type Family,
   type FamilyRunner,
 } from "./iptables.ts";
-import { BRIDGE_PREFIX } from "./subnets.ts";
+import { BRIDGE_WILDCARD } from "./subnets.ts";
 
 /**
  * Slipway's INPUT rules: what an app's containers may reach on the host itself. The
@@ -47,8 +47,6 @@ export interface HostGuardNetwork extends RuleOwner {
 
 export const INPUT_CHAIN = "SLIPWAY-INPUT";
 export const FORWARD6_CHAIN = "SLIPWAY-FORWARD";
-/** The interfaces that enter the chains: every bridge Slipway names (bridgeName). */
-export const BRIDGE_WILDCARD = `${BRIDGE_PREFIX}+`;
 /** The shared first rule of the IPv4 chain: answers to connections the host opened. */
 export const ANSWERS_RULE = [
   "-m",
@@ -68,13 +66,7 @@ export function guardRules(
   net: HostGuardNetwork,
   routerPorts: readonly number[],
 ): { family: Family; chain: string; rule: string[] }[] {
-  checkInterface(net.bridge);
-  if (!net.bridge.startsWith(BRIDGE_PREFIX)) {
-    throw new DriverError(
-      "firewall",
-      `"${net.bridge}" is not a Slipway bridge (${BRIDGE_WILDCARD})`,
-    );
-  }
+  checkSlipwayBridge(net.bridge);
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(net.gateway)) {
     throw new DriverError("firewall", `"${net.gateway}" is not an IPv4 address`);
   }

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
+import { BRIDGE_PREFIX, BRIDGE_WILDCARD } from "./subnets.ts";
 
 /**
  * iptables as Slipway drives it: the command itself, the comment that marks a network's
@@ -58,6 +59,14 @@ export function sameRule(a: readonly string[], b: readonly string[]): boolean {
 export function checkInterface(bridge: string): void {
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
     throw new DriverError("firewall", `"${bridge}" is not an interface name`);
+  }
+}
+
+/** Refuses a bridge the chains' jumps (`-i sw+`) would never send to its rules. */
+export function checkSlipwayBridge(bridge: string): void {
+  checkInterface(bridge);
+  if (!bridge.startsWith(BRIDGE_PREFIX)) {
+    throw new DriverError("firewall", `"${bridge}" is not a Slipway bridge (${BRIDGE_WILDCARD})`);
   }
 }
 

@@ -73,6 +73,8 @@ export function seedOf(text: string): number {
 
 /** Every bridge Slipway creates is named with this prefix (the firewall's jumps rely on it). */
 export const BRIDGE_PREFIX = "sw";
+/** The iptables interface pattern that matches every bridge Slipway creates. */
+export const BRIDGE_WILDCARD = `${BRIDGE_PREFIX}+`;
 
 /**
  * The bridge interface name of a network: "sw" and 12 hex digits of a hash of instance
