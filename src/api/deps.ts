@@ -25,6 +25,8 @@ export interface ProcessInfo {
   readonly address: string | null;
   /** Passed its readiness check (web: accepts connections on PORT). */
   readonly ready: boolean;
+  /** Found running at daemon start but did not answer its check: being replaced. */
+  readonly unresponsive?: boolean;
   /** Container size (S, M, ...). */
   readonly size?: string;
   /** Crashed containers of this process type replaced since the daemon started. */

@@ -78,6 +78,7 @@ export function platformApiDeps(
             startedAt: c.startedAt,
             address: address === undefined ? null : `${address}:${String(APP_PORT)}`,
             ready: deps.state.isReady(c.id),
+            unresponsive: deps.state.isUnresponsive(c.id),
             size: c.labels[LABEL.size] ?? "",
             restarts: crashes.get(type)?.restarts ?? 0,
             crashLoop: deps.state.crashLooping(app.id, type),

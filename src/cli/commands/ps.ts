@@ -31,7 +31,8 @@ export function processTable(processes: readonly ProcessInfo[], now = Date.now()
 }
 
 function stateText(p: ProcessInfo): string {
-  const base = p.state === "running" && !p.ready ? "starting" : p.state;
+  const waiting = p.unresponsive === true ? "unresponsive" : "starting";
+  const base = p.state === "running" && !p.ready ? waiting : p.state;
   return p.crashLoop === true && p.state !== "crash-loop" ? `${base} (crash-loop)` : base;
 }
 
