@@ -1,8 +1,10 @@
 import type { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { BuildFailedError } from "../domain/errors.ts";
+import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { imageChanges, type ImageConfigChanges } from "../engine/docker/image-changes.ts";
 import { APP_UID, type SlugFile } from "./app-rootfs.ts";
+import type { Pack } from "tar-stream";
 import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./tar-stream-node.ts";
 
 /**
@@ -60,66 +62,103 @@ export function appImageContext(input: AppImageContextInput): Readable {
     ...(input.config === undefined ? [] : imageChanges({ ...input.config, labels: {} })),
     "",
   ].join("\n");
-  const layerOf = (rel: string): SlugLayerName =>
-    input.only ?? LAYER_OF[rel.split("/")[0] ?? ""] ?? "app";
   return packStream(async (pack) => {
     pack.entry({ name: "Dockerfile", mode: 0o644, mtime: EPOCH }, dockerfile);
     for (const layer of layers) {
-      for (const dir of [layer, `${layer}/app`]) {
-        pack.entry({ ...OWNER, name: dir, type: "directory", mode: 0o755, mtime: EPOCH });
-      }
+      pack.entry({ ...OWNER, name: layer, type: "directory", mode: 0o755, mtime: EPOCH });
     }
-    let root: string | undefined;
-    await forEachTarEntry(input.slug, async (entry) => {
-      const { header } = entry;
-      const body = asNodeReadable(entry);
-      root ??= header.name.split("/")[0] ?? "";
-      const rel = below(header.name, root);
-      // The slug root itself is /app (made above); /app/.slipway is Slipway's own.
-      if (
-        rel === null ||
-        rel === "" ||
-        !KEPT_TYPES.has(header.type) ||
-        rel.startsWith(".slipway")
-      ) {
-        await finished(body.resume());
-        return;
-      }
-      const layer = layerOf(rel);
-      const copy: PackHeader = {
-        ...OWNER,
-        name: `${layer}/app/${rel}`,
-        type: header.type,
-        mode: header.mode & 0o777,
-        size: header.type === "file" ? header.size : 0,
-        mtime: EPOCH,
-        ...(header.type === "link"
-          ? { linkname: hardLinkTarget(header.linkname, root, layerOf) }
-          : {}),
-        ...(header.type === "symlink" ? { linkname: header.linkname } : {}),
-      };
-      await pipeline(body, pack.entry(copy));
-    });
-    if (root === undefined) throw new BuildFailedError("the build produced an empty slug");
-    if (input.extra.length === 0) return;
-    const target = input.only ?? "app";
-    const dirs = new Set(input.extra.flatMap((file) => parentDirs(file.path)));
-    for (const dir of dirs) {
-      pack.entry({
-        ...OWNER,
-        name: `${target}/app/${dir}`,
-        type: "directory",
-        mode: 0o755,
-        mtime: EPOCH,
-      });
-    }
-    for (const file of input.extra) {
-      pack.entry(
-        { ...OWNER, name: `${target}/app/${file.path}`, mode: file.mode, mtime: EPOCH },
-        file.content,
-      );
-    }
+    await packSlug(pack, input, (layer) => `${layer}/app`);
   });
+}
+
+/**
+ * The slug's files as one image layer for Engine.appendLayer: entries at their paths
+ * below / (app, app/...), with the owners, modes and times appImageContext gives them.
+ */
+export function appLayerFiles(input: Pick<AppImageContextInput, "slug" | "extra">): Readable {
+  return packStream((pack) => packSlug(pack, { ...input, only: "app" }, () => "app"));
+}
+
+/**
+ * An image of `base` plus one layer of slug files (all of them in `input.only`'s layer),
+ * with the configuration given (else the base's): Engine.appendLayer when the engine has
+ * it, else a FROM + COPY build without layer cache.
+ */
+export function layerImage(
+  engine: Pick<Engine, "appendLayer" | "buildImage">,
+  input: Omit<AppImageContextInput, "only"> & { readonly only: SlugLayerName },
+  options: { readonly reference: string; readonly labels: Readonly<Record<string, string>> },
+): Promise<ImageInfo> {
+  if (engine.appendLayer !== undefined) {
+    return engine.appendLayer(input.baseImageId, appLayerFiles(input), {
+      ...options,
+      ...input.config,
+    });
+  }
+  if (engine.buildImage === undefined) throw new TypeError("layer images need an image builder");
+  return engine.buildImage(appImageContext(input), { ...options, layerCache: false });
+}
+
+/**
+ * Packs the slug's entries (and the extra files) below `appDir(layer)`, the /app of the
+ * layer each belongs to, made first. Slug entries get the app user as owner, no setuid
+ * bits and a fixed mtime.
+ */
+async function packSlug(
+  pack: Pack,
+  input: Pick<AppImageContextInput, "slug" | "extra" | "only">,
+  appDir: (layer: SlugLayerName) => string,
+): Promise<void> {
+  const layers = input.only === undefined ? LAYERS : [input.only];
+  const layerOf = (rel: string): SlugLayerName =>
+    input.only ?? LAYER_OF[rel.split("/")[0] ?? ""] ?? "app";
+  // Where a slug path goes (a hard link's target moves with the file it names).
+  const inLayer = (rel: string): string => `${appDir(layerOf(rel))}/${rel}`;
+  for (const layer of layers) {
+    pack.entry({ ...OWNER, name: appDir(layer), type: "directory", mode: 0o755, mtime: EPOCH });
+  }
+  let root: string | undefined;
+  await forEachTarEntry(input.slug, async (entry) => {
+    const { header } = entry;
+    const body = asNodeReadable(entry);
+    root ??= header.name.split("/")[0] ?? "";
+    const rel = below(header.name, root);
+    // The slug root itself is /app (made above); /app/.slipway is Slipway's own.
+    if (rel === null || rel === "" || !KEPT_TYPES.has(header.type) || rel.startsWith(".slipway")) {
+      await finished(body.resume());
+      return;
+    }
+    const copy: PackHeader = {
+      ...OWNER,
+      name: inLayer(rel),
+      type: header.type,
+      mode: header.mode & 0o777,
+      size: header.type === "file" ? header.size : 0,
+      mtime: EPOCH,
+      ...(header.type === "link" ? { linkname: inLayer(below(header.linkname, root) ?? "") } : {}),
+      ...(header.type === "symlink" ? { linkname: header.linkname } : {}),
+    };
+    await pipeline(body, pack.entry(copy));
+  });
+  if (root === undefined) throw new BuildFailedError("the build produced an empty slug");
+  if (input.extra.length === 0) return;
+  const target = appDir(input.only ?? "app");
+  const dirs = new Set(input.extra.flatMap((file) => parentDirs(file.path)));
+  for (const dir of dirs) {
+    pack.entry({
+      ...OWNER,
+      name: `${target}/${dir}`,
+      type: "directory",
+      mode: 0o755,
+      mtime: EPOCH,
+    });
+  }
+  for (const file of input.extra) {
+    pack.entry(
+      { ...OWNER, name: `${target}/${file.path}`, mode: file.mode, mtime: EPOCH },
+      file.content,
+    );
+  }
 }
 
 /** "slug/x/y" -> "x/y", "slug" -> ""; null outside the slug directory. */
@@ -127,16 +166,6 @@ function below(name: string, root: string): string | null {
   const clean = name.replace(/^\.\//, "").replace(/\/+$/, "");
   if (clean === root) return "";
   return clean.startsWith(`${root}/`) ? clean.slice(root.length + 1) : null;
-}
-
-/** A hard link's target, renamed into the layer that holds it. */
-function hardLinkTarget(
-  linkname: string,
-  root: string,
-  layerOf: (rel: string) => SlugLayerName,
-): string {
-  const rel = below(linkname, root) ?? "";
-  return `${layerOf(rel)}/app/${rel}`;
 }
 
 /** ".slipway/processes/web" -> [".slipway", ".slipway/processes"] */

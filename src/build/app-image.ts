@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { ProcessTypes } from "../domain/procfile.ts";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
-import { appImageContext } from "./app-image-layers.ts";
+import { appImageContext, layerImage } from "./app-image-layers.ts";
 import { appRootfs, APP_UID } from "./app-rootfs.ts";
 import { layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
 import type { StackImages } from "./stack-builder.ts";
@@ -29,7 +29,7 @@ export function processCommand(type: string): string[] {
 export interface AppImageInput {
   readonly engine: Pick<
     Engine,
-    "importImage" | "buildImage" | "inspectImage" | "listImages" | "removeImage"
+    "importImage" | "buildImage" | "appendLayer" | "inspectImage" | "listImages" | "removeImage"
   >;
   readonly appName: string;
   readonly buildId: string;
@@ -111,19 +111,12 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       },
       log: input.log ?? (() => undefined),
     });
-    const context = appImageContext({
-      baseImageId: base.id,
-      slug: input.slug,
-      extra,
-      config,
-      only: "app",
-    });
     // The app's files are new with every build: nothing for a layer cache to find.
-    const image = await input.engine.buildImage(context, {
-      reference,
-      labels,
-      layerCache: false,
-    });
+    const image = await layerImage(
+      input.engine,
+      { baseImageId: base.id, slug: input.slug, extra, config, only: "app" },
+      { reference, labels },
+    );
     await pruneLayerImages(input.engine, input.appName, base.chain);
     return image;
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { BuildFailedError } from "../domain/errors.ts";
 import type { LogLine, LogOptions } from "../engine/engine.ts";
@@ -45,6 +46,34 @@ describe("runToCompletion", () => {
     });
     assert.deepEqual(seen, ["-----> Node.js app detected", "       done"]);
     assert.deepEqual(calls, ["start c1"]);
+  });
+
+  it("reads the rest of a lagging followed log once the container exited, each line once", async () => {
+    // Like Podman: the followed stream has delivered only the first lines when the
+    // container exits, and would end only later; the finished log has them all.
+    const lines = ["-----> one", "       two", "       three", " !     four"];
+    const reads: string[] = [];
+    const engine: RunToCompletionOptions["engine"] = {
+      startContainer: () => Promise.resolve(),
+      stopContainer: () => Promise.resolve(),
+      waitContainer: () => sleep(20).then(() => 1),
+      logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
+        reads.push(options.follow ? "follow" : "all");
+        if (!options.follow) {
+          for (const line of lines) yield { stream: "stdout", line };
+          return;
+        }
+        for (const line of lines.slice(0, 2)) yield { stream: "stdout", line };
+        if (options.signal) await once(options.signal, "abort").catch(() => undefined);
+      },
+    };
+    const seen: string[] = [];
+    await assert.rejects(
+      runToCompletion({ engine, containerId: "c1", timeoutSeconds: 5, log: (l) => seen.push(l) }),
+      /exit code 1\): four/,
+    );
+    assert.deepEqual(seen, lines);
+    assert.deepEqual(reads, ["follow", "all"]);
   });
 
   it("fails with the buildpack's own reason", async () => {

@@ -1,5 +1,6 @@
+import { outputUntilExit } from "../engine/container-output.ts";
 import type { Engine } from "../engine/engine.ts";
-import { BuildFailedError, DriverError } from "../domain/errors.ts";
+import { BuildFailedError } from "../domain/errors.ts";
 
 export interface RunToCompletionOptions {
   readonly engine: Pick<Engine, "startContainer" | "waitContainer" | "stopContainer" | "logs">;
@@ -8,8 +9,6 @@ export interface RunToCompletionOptions {
   /** Receives every output line of the container. */
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
-  /** Called when the container has exited (before its last log lines are read). */
-  readonly onExit?: () => void;
 }
 
 /** Lines buildpacks print to say why they stopped, in the Heroku style (" !     ..."). */
@@ -25,58 +24,33 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const reason = { failure: "", last: "" };
-  const logStop = new AbortController();
 
   await engine.startContainer(containerId);
-  const streaming = streamLogs(
-    engine,
-    containerId,
-    AbortSignal.any([stop, logStop.signal]),
-    (line) => {
+  const output = outputUntilExit(engine, containerId, stop);
+  let exitCode: number;
+  try {
+    for (;;) {
+      const next = await output.next();
+      if (next.done === true) {
+        exitCode = next.value;
+        break;
+      }
+      const { line } = next.value;
       options.log(line);
       // The first " !" line is the buildpack's own reason; later ones are generic follow-ups.
       const failure = FAILURE_LINE.exec(line)?.[1];
       if (failure !== undefined && reason.failure === "") reason.failure = failure;
       if (line.trim() !== "") reason.last = line.trim();
-    },
-  );
-
-  let exitCode: number;
-  try {
-    exitCode = await engine.waitContainer(containerId, stop);
-    options.onExit?.();
+    }
   } catch (error) {
     await engine.stopContainer(containerId, 0);
-    logStop.abort();
-    await streaming;
     if (timeout.aborted) {
       throw new BuildFailedError(`build timed out after ${timeoutSeconds} s`, { cause: error });
     }
     throw error;
   }
-  // The log stream ends when the container exits; wait for its last lines.
-  const logError = await streaming;
-  if (logError !== undefined) {
-    throw new DriverError("engine", "lost the build log", { cause: logError });
-  }
   if (exitCode !== 0) {
     const why = reason.failure || reason.last || "no output";
     throw new BuildFailedError(`build failed (exit code ${exitCode}): ${why}`);
-  }
-}
-
-/** Resolves (never rejects, so it can run unawaited) with the error that ended it, if any. */
-async function streamLogs(
-  engine: Pick<Engine, "logs">,
-  containerId: string,
-  signal: AbortSignal,
-  onLine: (line: string) => void,
-): Promise<unknown> {
-  try {
-    for await (const { line } of engine.logs(containerId, { follow: true, signal })) onLine(line);
-    return undefined;
-  } catch (error) {
-    // Aborting the stream (timeout, cancel) ends it; anything else is a real failure.
-    return signal.aborted ? undefined : error;
   }
 }

@@ -100,6 +100,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   const timer = phaseTimer();
   let succeeded = false;
   const cleanedUp = Promise.withResolvers<undefined>();
+  let slug: Promise<Readable> | undefined;
 
   try {
     log(`-----> Building on the ${stack.name} stack (${stack.build.reference})`);
@@ -144,12 +145,14 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     options.signal?.throwIfAborted();
     timer.mark("prepare");
 
-    await runGuarded(options, buildContainer, [names.workspace, names.cache], () => {
-      timer.mark("buildpacks");
-    });
-    timer.mark("log");
+    await runGuarded(options, buildContainer, [names.workspace, names.cache]);
+    timer.mark("buildpacks");
 
     options.signal?.throwIfAborted();
+    // Both kinds of build read the slug next: ask for it while the metadata is read (each
+    // archive costs the engine a mount of the container, about 0.1 s).
+    slug = engine.getArchive(buildContainer, "/workspace/slug");
+    slug.catch(() => undefined); // awaited below, or destroyed in finally
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
     timer.mark("meta");
     if (meta.kind === "dockerfile") {
@@ -162,7 +165,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       const launcher = await readFile(join(options.buildpacksDir, "_runner", "launch.sh"));
       const image = await buildDockerfileImage({
         engine,
-        slug: await engine.getArchive(buildContainer, "/workspace/slug"),
+        slug: await slug,
         reference: `slipway/app-${app.name}:${buildId}`,
         labels: {
           ...labels,
@@ -207,7 +210,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       buildId,
       sourceChecksum: options.sourceChecksum,
       stack,
-      slug: await engine.getArchive(buildContainer, "/workspace/slug"),
+      slug: await slug,
       buildpacks: buildpackIds,
       processTypes: meta.processTypes,
       launcher: await readFile(join(options.buildpacksDir, "_runner", "launch.sh")),
@@ -231,6 +234,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   } finally {
     // Unread when the build stopped early: let its producer stop and close the upload.
     options.sourceTar.destroy();
+    // Consumed by then when the build succeeded; otherwise its answer must not hold the
+    // container's mount while the container is removed.
+    await slug?.then((stream) => stream.destroy()).catch(() => undefined);
     const deferred = succeeded && options.deferCleanup === true;
     // Deferred, the cleanup is not part of the build's time: it runs while the release rolls out.
     if (deferred) log(`-----> Timings: ${timer.summary()}`);
@@ -288,7 +294,6 @@ async function runGuarded(
   options: RunBuildOptions,
   containerId: string,
   volumes: readonly string[],
-  onExit: () => void,
 ): Promise<void> {
   const { engine, diskLimitBytes } = options;
   const disk = new AbortController();
@@ -321,7 +326,6 @@ async function runGuarded(
       timeoutSeconds: options.timeoutSeconds,
       log: options.log,
       signal: AbortSignal.any(signals),
-      onExit,
     });
   } catch (error) {
     if (disk.signal.aborted) {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { BuildFailedError } from "../domain/errors.ts";
 import type { Engine } from "../engine/engine.ts";
-import { appImageContext } from "./app-image-layers.ts";
+import { layerImage } from "./app-image-layers.ts";
 import type { SlugPart } from "./build-meta.ts";
 import type { StackImages } from "./stack-builder.ts";
 
@@ -16,7 +16,7 @@ export interface CachedSlugPart extends SlugPart {
 }
 
 export interface LayerBaseInput {
-  readonly engine: Pick<Engine, "buildImage" | "inspectImage">;
+  readonly engine: Pick<Engine, "appendLayer" | "buildImage" | "inspectImage">;
   readonly appName: string;
   readonly stack: StackImages;
   /** Bottom first (runtime, then dependencies). */
@@ -52,7 +52,6 @@ export const LAYER_ROLE = "layer";
  */
 export async function layerBase(input: LayerBaseInput): Promise<{ id: string; chain: string[] }> {
   const { engine, appName } = input;
-  if (engine.buildImage === undefined) throw new TypeError("layer images need Engine.buildImage");
   let base = input.stack.run.imageId;
   let key = base;
   const chain: string[] = [];
@@ -76,18 +75,18 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
       );
     } else {
       input.log(`       ${part.name}: new layer (${part.digest.slice(0, 12)})`);
-      const image = await engine.buildImage(
-        appImageContext({
+      const image = await layerImage(
+        engine,
+        {
           baseImageId: base,
           slug: await part.open(),
           extra: [],
           // The context directory its COPY reads; a buildpack's own part is a runtime.
           only: part.name === "deps" ? "deps" : "runtime",
-        }),
+        },
         {
           reference,
-          // The cache key is ours (KEY): the engine's would only hash the part again.
-          layerCache: false,
+          // The cache key is ours (KEY): an engine's layer cache would only hash it again.
           labels: {
             ...input.labels,
             [LABELS.app]: appName,

@@ -8,7 +8,8 @@ import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.
 import { LABEL } from "../domain/labels.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Release } from "../domain/release.ts";
-import type { ContainerInfo, Engine } from "../engine/engine.ts";
+import { outputUntilExit } from "../engine/container-output.ts";
+import type { ContainerInfo, Engine, LogLine } from "../engine/engine.ts";
 import type { Store } from "../store/store.ts";
 import { appLogs, type AccessLogSource } from "./app-logs.ts";
 import { OneOffSessions } from "./one-off-sessions.ts";
@@ -144,9 +145,17 @@ export function runtimeOps(deps: RuntimeOpsDeps): RuntimeDeps {
     async *oneOffOutput(app: App, id: string, signal: AbortSignal): AsyncGenerator<string> {
       const info = await ownedOneOff(app, id);
       try {
-        for await (const line of engine.logs(info.id, { follow: true, signal })) yield line.line;
-        if (signal.aborted) return;
-        const code = await engine.waitContainer(info.id, signal);
+        const output = outputUntilExit(engine, info.id, signal);
+        let next: IteratorResult<LogLine, number>;
+        try {
+          for (next = await output.next(); next.done !== true; next = await output.next()) {
+            yield next.value.line;
+          }
+        } catch (error) {
+          if (signal.aborted) return; // the client went away
+          throw error;
+        }
+        const code = next.value;
         await store.addEvent(app.id, "run.exited", `${info.name} exited with code ${String(code)}`);
         yield `${EXIT_TRAILER}${String(code)}`;
       } finally {

@@ -358,6 +358,40 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
         assert.equal((await engine.inspectContainer(child.id))?.imageId, image.id);
       },
 
+      "appends a layer of files to an image, running nothing and leaving no container":
+        async () => {
+          const { engine, instance, image: base } = fixture();
+          if (engine.appendLayer === undefined) return;
+          const reference = `contract/appended-${run}:1`;
+          created.images.push(reference);
+          const image = await engine.appendLayer(
+            base,
+            packTar([tarFile("srv/hello.txt", "hello from the layer\n", 0o640)]),
+            {
+              reference,
+              labels: { ...tag, "io.slipway.kind": "appended" },
+              env: ["FROM_LAYER=yes"],
+              cmd: [...CONTRACT_COMMANDS.catHello],
+            },
+          );
+          assert.ok(image.tags.includes(reference));
+          assert.equal(image.labels[LABEL.instance], instance);
+          assert.equal(image.labels["io.slipway.kind"], "appended");
+          assert.deepEqual(
+            (await engine.listContainers(tag)).filter((c) => c.image.includes("appended")),
+            [],
+          );
+          const child = await runToExit(
+            spec("appended-run", CONTRACT_COMMANDS.catHello, { image: image.digest }),
+          );
+          assert.equal(child.code, 0);
+          assert.deepEqual(stdout(await logs(child.id)), ["hello from the layer"]);
+          await assert.rejects(
+            engine.appendLayer(`contract/none-${run}:1`, packTar([]), { reference, labels: tag }),
+            NotFoundError,
+          );
+        },
+
       "refuses specs that ask for more than the baseline allows, before asking the engine":
         async () => {
           const bad = spec("bad", CONTRACT_COMMANDS.sleep, {
@@ -402,6 +436,14 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
                 reference: `contract/x-${run}:1`,
                 labels: {},
               }),
+          ],
+          [
+            "append to",
+            () =>
+              engine.appendLayer?.(foreign.image, packTar([tarFile("x", "x")]), {
+                reference: `contract/x-${run}:2`,
+                labels: {},
+              }) ?? Promise.reject(new ForbiddenError("no appendLayer")),
           ],
           ["inspect raw", () => engine.rawInspect(foreign.container)],
           ["remove network", () => engine.removeNetwork(foreign.network)],

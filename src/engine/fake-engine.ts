@@ -46,7 +46,8 @@ export interface FakeEngineOptions {
 
 /** One mutation, as controller tests assert them (kubernetes/sample-controller style). */
 export interface FakeAction {
-  readonly verb: "create" | "start" | "stop" | "remove" | "commit" | "import" | "put-archive";
+  readonly verb:
+    "create" | "start" | "stop" | "remove" | "commit" | "import" | "put-archive" | "append-layer";
   readonly kind: "container" | "image" | "network" | "volume";
   readonly name: string;
 }
@@ -152,6 +153,20 @@ export class FakeEngine implements Engine {
     const tree: FileTree = new Map();
     writeFiles(tree, "", await unpackTar(rootfs));
     this.#record("import", "image", options.reference);
+    return this.#images.add(options.reference, labels, tree).info;
+  }
+
+  async appendLayer(base: string, files: Readable, options: CommitOptions): Promise<ImageInfo> {
+    this.#fail("appendLayer");
+    const image = this.#images.find(base);
+    if (image === undefined) throw new NotFoundError("image", base);
+    assertOwned(this.instance, "image", base, image.info.labels);
+    // Like the engines: the base's labels are inherited, then the new ones.
+    const labels = withInstanceLabel(this.instance, { ...image.info.labels, ...options.labels });
+    imageChanges({ ...options, labels });
+    const tree = copyTree(image.files);
+    writeFiles(tree, "", await unpackTar(files));
+    this.#record("append-layer", "image", options.reference);
     return this.#images.add(options.reference, labels, tree).info;
   }
 

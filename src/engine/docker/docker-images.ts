@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { BuildImageOptions, CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
@@ -97,6 +98,41 @@ export class DockerImages {
       timeoutMs: 15 * 60_000,
     });
     return this.#require(withSha256(stringField(asObject(answer, "commit"), "Id")));
+  }
+
+  /**
+   * A throwaway container of the base image gets the files (PUT archive, which keeps the
+   * tar's owners) and is committed: 0.05 s where a FROM + COPY build took 0.3-0.4 s on
+   * Podman 4.3. The container is never started (no network, no process) and carries the
+   * new image's labels, which the image then inherits; it is removed at once.
+   */
+  async appendLayer(base: string, files: Readable, options: CommitOptions): Promise<ImageInfo> {
+    const baseInfo = await this.#inspectAny(base);
+    if (baseInfo === undefined) throw new NotFoundError("image", base);
+    assertOwned(this.#instance, "image", base, baseInfo.labels);
+    const created = await this.#api.json("POST", "/containers/create", {
+      query: { name: `slipway-layer-${randomBytes(8).toString("hex")}` },
+      json: {
+        Image: baseInfo.id,
+        Cmd: ["/nonexistent"],
+        Labels: withInstanceLabel(this.#instance, options.labels),
+        NetworkDisabled: true,
+        HostConfig: { NetworkMode: "none" },
+      },
+    });
+    const id = stringField(asObject(created, "create"), "Id");
+    try {
+      await this.#api.json("PUT", `/containers/${id}/archive`, {
+        query: { path: "/" },
+        body: files,
+        timeoutMs: 15 * 60_000,
+      });
+      return await this.commit(id, options);
+    } finally {
+      await this.#api
+        .json("DELETE", `/containers/${id}`, { query: { force: true, v: true } })
+        .catch(() => undefined);
+    }
   }
 
   /** The image if it exists and is ours. */
