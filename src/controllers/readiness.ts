@@ -1,14 +1,13 @@
 import { request } from "node:http";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pollDelayMs } from "../domain/poll-delay.ts";
 
 /**
  * Pause after the n-th failed check: short at first (an app that boots in 120 ms should not
  * wait 200 ms for the next look: that is deploy time), then 200 ms.
  */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(200, 25 * 2 ** attempt);
-}
+export const retryDelayMs = (attempt: number): number => pollDelayMs(attempt);
 
 /** Resolves true once address:port accepts a TCP connection, false if it never does in time. */
 export async function waitForTcp(

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { RolloutStatus, SubmitBuildOptions } from "../api/deps.ts";
 import type { App } from "../domain/app.ts";
 import type { Build } from "../domain/build.ts";
+import { pollDelayMs } from "../domain/poll-delay.ts";
 import type { Release } from "../domain/release.ts";
 import { outputLine, resultLine } from "./hook-protocol.ts";
 
@@ -22,6 +23,7 @@ export interface PushTimings {
   readonly settleMs: number;
   /** How long to wait for the new release to serve (boot timeout plus a margin). */
   readonly rolloutMs: number;
+  /** The longest pause between two looks (the first ones are shorter: pollDelayMs). */
   readonly pollMs: number;
 }
 
@@ -66,7 +68,7 @@ export async function* pushProgress(
   const version = `v${String(release.version)}`;
   yield outputLine(`-----> Released ${app.name} ${version}; waiting until it serves`);
   const deadline = Date.now() + timings.rolloutMs;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const status = await deps.rollout(app);
     if (status.serving !== null && status.serving >= release.version) {
       yield outputLine(`-----> ${version} is serving`);
@@ -78,7 +80,7 @@ export async function* pushProgress(
       );
       break;
     }
-    await sleep(timings.pollMs, undefined, { signal });
+    await sleep(pollDelayMs(attempt, timings.pollMs), undefined, { signal });
   }
   yield resultLine({ ok: true });
 }
@@ -90,11 +92,11 @@ async function settle(
   signal: AbortSignal,
 ): Promise<Build | undefined> {
   const deadline = Date.now() + timings.settleMs;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const current = await deps.getBuild(build.id);
     if (current === undefined) return undefined;
     if (current.status === "succeeded" || current.status === "failed") return current;
     if (Date.now() > deadline) return undefined;
-    await sleep(timings.pollMs, undefined, { signal });
+    await sleep(pollDelayMs(attempt, timings.pollMs), undefined, { signal });
   }
 }

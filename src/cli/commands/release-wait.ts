@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RolloutStatus } from "../../api/deps.ts";
+import { pollDelayMs } from "../../domain/poll-delay.ts";
 import type { Release } from "../../domain/release.ts";
 import type { ApiClient } from "../client.ts";
 import { appPath, type Items } from "./common.ts";
@@ -8,6 +9,7 @@ import { appPath, type Items } from "./common.ts";
 const ROLLOUT_TIMEOUT_MS = 120_000;
 /** A release phase may run this long before we stop waiting (the platform's own limit). */
 const PHASE_TIMEOUT_MS = 15 * 60_000;
+/** The longest pause between two looks; the first ones are shorter (pollDelayMs). */
 const INTERVAL_MS = 250;
 
 /** How waiting for a release ended. */
@@ -46,7 +48,7 @@ export async function waitForRelease(
           Math.min(Date.now(), started + PHASE_TIMEOUT_MS) + ROLLOUT_TIMEOUT_MS,
         );
     }
-    await sleep(INTERVAL_MS);
+    await sleep(pollDelayMs(round, INTERVAL_MS));
   }
   return { kind: "timeout" };
 }
