@@ -30,6 +30,50 @@ function fakeEngine(lines: readonly string[], exitCode: number | null) {
         throw options.signal.reason;
       }
     },
+    attachOutput: () => Promise.reject(new Error("not asked to attach")),
+  };
+  return { engine, calls };
+}
+
+const MARK = "slipway-build-end-0123abcd";
+
+/**
+ * A build container that prints `lines` on its attached output (after start), then, like
+ * the parked runner, never exits; `attachedUntil` cuts the attached stream after that
+ * many lines (a broken connection). Its log file has every line.
+ */
+function parkedEngine(lines: readonly string[], attachedUntil = lines.length) {
+  const calls: string[] = [];
+  let started = false;
+  const engine: RunToCompletionOptions["engine"] = {
+    startContainer: (id) => {
+      calls.push(`start ${id}`);
+      started = true;
+      return Promise.resolve();
+    },
+    stopContainer: (id, grace) => {
+      calls.push(`stop ${id} ${String(grace)}`);
+      return Promise.resolve();
+    },
+    waitContainer: async (_id, signal) => {
+      if (signal) await once(signal, "abort");
+      throw signal?.reason ?? new Error("no signal");
+    },
+    logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
+      calls.push(options.follow ? "follow" : "log");
+      for (const line of lines) yield { stream: "stdout", line };
+      if (options.follow && options.signal) await once(options.signal, "abort");
+    },
+    attachOutput: (id) => {
+      calls.push(`attach ${id}`);
+      return Promise.resolve(
+        (async function* (): AsyncGenerator<LogLine> {
+          await Promise.resolve(); // read after start, like a real stream
+          assert.ok(started, "attached before start, read after");
+          for (const line of lines.slice(0, attachedUntil)) yield { stream: "stdout", line };
+        })(),
+      );
+    },
   };
   return { engine, calls };
 }
@@ -66,6 +110,7 @@ describe("runToCompletion", () => {
         for (const line of lines.slice(0, 2)) yield { stream: "stdout", line };
         if (options.signal) await once(options.signal, "abort").catch(() => undefined);
       },
+      attachOutput: () => Promise.reject(new Error("not asked to attach")),
     };
     const seen: string[] = [];
     await assert.rejects(
@@ -132,5 +177,65 @@ describe("runToCompletion", () => {
       /cancelled by user/,
     );
     assert.deepEqual(calls, ["start c3", "stop c3 0"]);
+  });
+
+  it("ends at the runner's end marker, read live, and leaves the parked container running", async () => {
+    const { engine, calls } = parkedEngine(["-----> Node.js app detected", `${MARK} 0`, "ignored"]);
+    const seen: string[] = [];
+    await runToCompletion({
+      engine,
+      containerId: "c4",
+      timeoutSeconds: 5,
+      log: (l) => seen.push(l),
+      endMarker: MARK,
+    });
+    assert.deepEqual(seen, ["-----> Node.js app detected"]);
+    assert.deepEqual(calls, ["attach c4", "start c4"]);
+  });
+
+  it("takes the marker's status, and output printed before it on the same line", async () => {
+    const { engine } = parkedEngine([
+      " !     Failed to compile Node.js app",
+      `no newline${MARK} 1`,
+    ]);
+    const seen: string[] = [];
+    await assert.rejects(
+      runToCompletion({
+        engine,
+        containerId: "c5",
+        timeoutSeconds: 5,
+        log: (l) => seen.push(l),
+        endMarker: MARK,
+      }),
+      /exit code 1\): Failed to compile Node.js app/,
+    );
+    assert.deepEqual(seen, [" !     Failed to compile Node.js app", "no newline"]);
+  });
+
+  it("ignores a marker with another token, or without a status", async () => {
+    const { engine } = parkedEngine([`slipway-build-end-ffff 0`, MARK, `${MARK} 0`]);
+    const seen: string[] = [];
+    await runToCompletion({
+      engine,
+      containerId: "c6",
+      timeoutSeconds: 5,
+      log: (l) => seen.push(l),
+      endMarker: MARK,
+    });
+    assert.deepEqual(seen, ["slipway-build-end-ffff 0", MARK]);
+  });
+
+  it("reads the rest from the log when the attached stream breaks, up to the marker", async () => {
+    const { engine, calls } = parkedEngine(["one", "two", "three", `${MARK} 0`], 1);
+    const seen: string[] = [];
+    await runToCompletion({
+      engine,
+      containerId: "c7",
+      timeoutSeconds: 5,
+      log: (l) => seen.push(l),
+      endMarker: MARK,
+    });
+    assert.deepEqual(seen, ["one", "two", "three"]);
+    assert.deepEqual(calls, ["attach c7", "start c7", "follow"]);
   });
 });

@@ -1,46 +1,88 @@
 import { outputUntilExit } from "../engine/container-output.ts";
-import type { Engine } from "../engine/engine.ts";
+import type { Engine, LogLine } from "../engine/engine.ts";
 import { BuildFailedError } from "../domain/errors.ts";
 
 export interface RunToCompletionOptions {
-  readonly engine: Pick<Engine, "startContainer" | "waitContainer" | "stopContainer" | "logs">;
+  readonly engine: Pick<
+    Engine,
+    "startContainer" | "waitContainer" | "stopContainer" | "logs" | "attachOutput"
+  >;
   readonly containerId: string;
   readonly timeoutSeconds: number;
   /** Receives every output line of the container. */
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
+  /**
+   * The token the build runner prints, followed by its exit status, once it is done and
+   * every process the build started is gone; it then waits to be removed
+   * (buildpacks/_runner/build.sh). The build ends at that line, read live from the
+   * attached output, instead of at the container's exit: no wait for the engine to notice
+   * the exit and tear down the network, and the workspace is then read from a running
+   * container, which costs the engine no mount. Without it, the container runs to its exit.
+   */
+  readonly endMarker?: string;
 }
 
 /** Lines buildpacks print to say why they stopped, in the Heroku style (" !     ..."). */
 const FAILURE_LINE = /^\s*!\s+(?!Warning:)(\S.*)$/;
 
 /**
- * Starts a created build container, streams its output to `log` and waits for it to exit.
- * Kills it and throws BuildFailedError when it runs longer than timeoutSeconds or exits
- * non-zero (with the buildpack's own reason, or the last line it printed).
+ * Starts a created build container, streams its output to `log` and waits until the
+ * build is over (its end marker, or its exit). Kills it and throws BuildFailedError when
+ * it runs longer than timeoutSeconds or ends non-zero (with the buildpack's own reason,
+ * or the last line it printed). A container that printed its end marker is left running:
+ * removing it is the caller's.
  */
 export async function runToCompletion(options: RunToCompletionOptions): Promise<void> {
-  const { engine, containerId, timeoutSeconds, signal } = options;
+  const { engine, containerId, timeoutSeconds, signal, endMarker } = options;
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const reason = { failure: "", last: "" };
+  let delivered = 0;
+  const show = (line: string): void => {
+    delivered++;
+    options.log(line);
+    // The first " !" line is the buildpack's own reason; later ones are generic follow-ups.
+    const failure = FAILURE_LINE.exec(line)?.[1];
+    if (failure !== undefined && reason.failure === "") reason.failure = failure;
+    if (line.trim() !== "") reason.last = line.trim();
+  };
 
-  await engine.startContainer(containerId);
-  const output = outputUntilExit(engine, containerId, stop);
-  let exitCode: number;
+  // Takes one line; true when it was the runner's end marker (then exitCode is its status).
+  let exitCode: number | undefined;
+  const take = ({ line, stream }: LogLine): boolean => {
+    const end = endMarker !== undefined && stream === "stdout" ? endOf(line, endMarker) : undefined;
+    if (end === undefined) {
+      show(line);
+      return false;
+    }
+    // Output the runner printed without a newline before the marker is a line too.
+    if (end.before !== "") show(end.before);
+    exitCode = end.status;
+    return true;
+  };
   try {
-    for (;;) {
-      const next = await output.next();
-      if (next.done === true) {
-        exitCode = next.value;
-        break;
+    const attached =
+      endMarker === undefined ? undefined : await engine.attachOutput(containerId, stop);
+    await engine.startContainer(containerId);
+    if (attached !== undefined) {
+      for await (const line of attached) if (take(line)) break;
+    }
+    if (exitCode === undefined) {
+      // No end marker yet (none asked for, the runner was killed, or the attached stream
+      // broke): the log has the rest, and the exit or the marker ends the build.
+      const output = outputUntilExit(engine, containerId, stop);
+      let skip = delivered;
+      for (;;) {
+        const next = await output.next();
+        if (next.done === true) {
+          exitCode ??= next.value;
+          break;
+        }
+        if (skip > 0) skip--;
+        else if (take(next.value)) break;
       }
-      const { line } = next.value;
-      options.log(line);
-      // The first " !" line is the buildpack's own reason; later ones are generic follow-ups.
-      const failure = FAILURE_LINE.exec(line)?.[1];
-      if (failure !== undefined && reason.failure === "") reason.failure = failure;
-      if (line.trim() !== "") reason.last = line.trim();
+      await output.return(0);
     }
   } catch (error) {
     await engine.stopContainer(containerId, 0);
@@ -53,4 +95,12 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
     const why = reason.failure || reason.last || "no output";
     throw new BuildFailedError(`build failed (exit code ${exitCode}): ${why}`);
   }
+}
+
+/** "…TOKEN 0" → the output before the token and the status; undefined for other lines. */
+function endOf(line: string, marker: string): { before: string; status: number } | undefined {
+  const at = line.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const status = /^ (\d{1,3})$/.exec(line.slice(at + marker.length))?.[1];
+  return status === undefined ? undefined : { before: line.slice(0, at), status: Number(status) };
 }

@@ -165,6 +165,9 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     // Dependencies too: only the code is new.
     assert.match(text, /deps: unchanged/);
     assert.match(text, /-----> Timings: prepare [\d.]+ s, buildpacks [\d.]+ s, meta /);
+    // The runner's end marker ended the build; it is not part of the log.
+    assert.doesNotMatch(text, /slipway-build-end/);
+    assert.match(text, /Compiled slug size/);
     const layers = await engine.listImages({
       "io.slipway.app": "hello",
       "io.slipway.role": "layer",

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -98,6 +99,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   const labels = { [IMAGE_LABELS.app]: app.name, [IMAGE_LABELS.build]: buildId };
   const cleanup: (() => Promise<void>)[] = [];
   const timer = phaseTimer();
+  // The runner's last line once the build is over (build-container.ts).
+  const endMarker = `slipway-build-end-${randomBytes(12).toString("hex")}`;
   let succeeded = false;
   const cleanedUp = Promise.withResolvers<undefined>();
   let slug: Promise<Readable> | undefined;
@@ -122,6 +125,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
         // Not a buildpack's business, but tools (pip, go) want a writable place.
         SLIPWAY_BUILD_ID: buildId,
         SLIPWAY_NPM_REGISTRY: options.npmRegistry,
+        SLIPWAY_BUILD_END: endMarker,
         ...(options.buildpacks ? { SLIPWAY_BUILDPACKS: options.buildpacks.join(" ") } : {}),
       },
       labels: { ...labels, [IMAGE_LABELS.role]: "build" },
@@ -145,7 +149,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     options.signal?.throwIfAborted();
     timer.mark("prepare");
 
-    await runGuarded(options, buildContainer, [names.workspace, names.cache]);
+    await runGuarded(options, buildContainer, [names.workspace, names.cache], endMarker);
     timer.mark("buildpacks");
 
     options.signal?.throwIfAborted();
@@ -294,6 +298,7 @@ async function runGuarded(
   options: RunBuildOptions,
   containerId: string,
   volumes: readonly string[],
+  endMarker: string,
 ): Promise<void> {
   const { engine, diskLimitBytes } = options;
   const disk = new AbortController();
@@ -326,6 +331,7 @@ async function runGuarded(
       timeoutSeconds: options.timeoutSeconds,
       log: options.log,
       signal: AbortSignal.any(signals),
+      endMarker,
     });
   } catch (error) {
     if (disk.signal.aborted) {

@@ -49,6 +49,27 @@ function slowBuilder(): Builder & {
 }
 
 describe("BuildController", () => {
+  it("fails builds a dead daemon left running and has their containers removed", async () => {
+    const store = new SqliteStore(":memory:");
+    let leftoversRemoved = 0;
+    const builder: Builder = {
+      build: () => Promise.reject(new Error("no build runs here")),
+      removeLeftovers: () => {
+        leftoversRemoved++;
+        return Promise.resolve();
+      },
+    };
+    const builds = new BuildController({ store, builder, files, logger: silentLogger });
+    const app = await store.createApp("shop");
+    const build = await store.createBuild(app.id, "a1");
+    await store.updateBuild(build.id, { status: "running" });
+    await builds.failInterrupted();
+    const after = (await store.listBuilds(app.id))[0];
+    assert.equal(after?.status, "failed");
+    assert.match(after.error ?? "", /interrupted by a platform restart/);
+    assert.equal(leftoversRemoved, 1);
+  });
+
   it("runs an app's pending builds one at a time, oldest first, releasing in push order", async () => {
     const store = new SqliteStore(":memory:");
     const builder = slowBuilder();

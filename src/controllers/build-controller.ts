@@ -38,6 +38,12 @@ export interface BuildResult {
 /** The builder port: turns source into an image (buildpacks in a build container). */
 export interface Builder {
   build(request: BuildRequest): Promise<BuildResult>;
+  /**
+   * Removes what builds of an earlier run of the daemon left behind (build containers,
+   * which may still be running, and their workspaces). Called once at start, before any
+   * build runs.
+   */
+  removeLeftovers?(): Promise<void>;
 }
 
 /**
@@ -74,9 +80,13 @@ export class BuildController {
     this.#deps = deps;
   }
 
-  /** A daemon that died mid-build left builds "running": they will never finish. */
+  /**
+   * A daemon that died mid-build left builds "running": they will never finish. Their
+   * containers go too.
+   */
   async failInterrupted(): Promise<void> {
     const { store } = this.#deps;
+    await this.#deps.builder.removeLeftovers?.();
     for (const app of await store.listApps()) {
       for (const build of await store.listBuilds(app.id)) {
         if (build.status === "running") {

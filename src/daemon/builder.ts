@@ -4,6 +4,7 @@ import { runBuild } from "../build/builder.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
 import type { Config } from "../config/config.ts";
 import type { Builder, BuildRequest, BuildResult } from "../controllers/build-controller.ts";
+import { LABEL } from "../domain/labels.ts";
 import type { Engine } from "../engine/engine.ts";
 import { currentStack } from "./stack.ts";
 
@@ -53,14 +54,23 @@ export function buildpackBuilder(config: Config, engine: Engine): Builder {
       });
       return { ...result, manifest };
     },
+
+    async removeLeftovers(): Promise<void> {
+      for (const container of await engine.listContainers({ [LABEL.role]: "build" })) {
+        await engine.removeContainer(container.id);
+      }
+      for (const volume of await engine.listVolumes({ [LABEL.role]: "build" })) {
+        await engine.removeVolume(volume.name);
+      }
+    },
   };
 }
 
-/** The engine without buildImage, so app images are imported whole (for comparisons). */
+/** The engine without image builds, so app images are imported whole (for comparisons). */
 function withoutImageBuilds(engine: Engine): Engine {
   return new Proxy(engine, {
     get(target, key) {
-      if (key === "buildImage") return undefined;
+      if (key === "buildImage" || key === "appendLayer") return undefined;
       const value: unknown = Reflect.get(target, key, target);
       // Methods run on the real object: its private fields are not on the proxy.
       return typeof value === "function" ? (value as () => unknown).bind(target) : value;

@@ -227,6 +227,38 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
         await engine.removeContainer(id);
       },
 
+      "attaches to a container's output live, from its start to its exit": async () => {
+        const { engine } = fixture();
+        const id = await create(spec("attach-out", CONTRACT_COMMANDS.exitThree));
+        const output = await engine.attachOutput(id, AbortSignal.timeout(30_000));
+        const lines: LogLine[] = [];
+        const reading = (async () => {
+          for await (const line of output) lines.push(line);
+        })();
+        await engine.startContainer(id);
+        await reading;
+        assert.deepEqual(stdout(lines), ["out-1", "out-2"]);
+        assert.deepEqual(
+          lines.filter((l) => l.stream === "stderr").map((l) => l.line),
+          ["err-1"],
+        );
+        assert.equal(await engine.waitContainer(id), 3);
+      },
+
+      "stops reading attached output when asked, leaving the container running": async () => {
+        const { engine } = fixture();
+        const id = await create(spec("attach-stop", CONTRACT_COMMANDS.readyThenSleep));
+        const output = await engine.attachOutput(id, AbortSignal.timeout(30_000));
+        const first = (async () => {
+          for await (const line of output) return line.line;
+          return undefined;
+        })();
+        await engine.startContainer(id);
+        assert.equal(await first, "ready");
+        assert.equal((await engine.inspectContainer(id))?.state, "running");
+        await engine.stopContainer(id, 0);
+      },
+
       "attaches to a terminal container: output through the stream, resizable": async () => {
         const { engine } = fixture();
         const id = await create(spec("tty", CONTRACT_COMMANDS.twoLines, { tty: true }));

@@ -58,6 +58,14 @@ export interface Engine {
    * stream closes stdin.
    */
   attachContainer(id: string): Promise<Duplex>;
+  /**
+   * Attaches to the output of a created container without a terminal; resolves once
+   * attached, so start it after. The lines then come live from its start until it exits,
+   * the caller stops iterating, or the signal aborts (which ends the iteration quietly).
+   * Unlike a followed log, nothing is read from a file: lines come as they are written,
+   * and the end comes with the exit.
+   */
+  attachOutput(id: string, signal?: AbortSignal): Promise<AsyncIterable<LogLine>>;
   /** Resizes the terminal of a `tty` container. */
   resizeContainer(id: string, size: TerminalSize): Promise<void>;
   /** Extracts a tar stream into the container at path (works on created containers). */

@@ -338,6 +338,24 @@ export class FakeEngine implements Engine {
     });
   }
 
+  attachOutput(id: string, signal?: AbortSignal): Promise<AsyncIterable<LogLine>> {
+    return this.#run("attachOutput", () => {
+      const container = this.#owned(id);
+      const logs = (id: string, options: LogOptions) => this.logs(id, options);
+      return (async function* () {
+        while (container.info.state === "created") {
+          try {
+            await container.changed(signal);
+          } catch (error) {
+            if (signal?.aborted === true) return;
+            throw error;
+          }
+        }
+        yield* logs(container.info.id, { follow: true, ...(signal ? { signal } : {}) });
+      })();
+    });
+  }
+
   resizeContainer(id: string, size: TerminalSize): Promise<void> {
     return this.#run("resizeContainer", () => {
       this.#sizes.set(this.#owned(id).info.id, size);

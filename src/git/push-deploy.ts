@@ -30,7 +30,7 @@ export interface PushTimings {
 export const DEFAULT_PUSH_TIMINGS: PushTimings = {
   settleMs: 60_000,
   rolloutMs: 120_000,
-  pollMs: 250,
+  pollMs: 50,
 };
 
 /**

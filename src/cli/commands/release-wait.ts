@@ -10,7 +10,7 @@ const ROLLOUT_TIMEOUT_MS = 120_000;
 /** A release phase may run this long before we stop waiting (the platform's own limit). */
 const PHASE_TIMEOUT_MS = 15 * 60_000;
 /** The longest pause between two looks; the first ones are shorter (pollDelayMs). */
-const INTERVAL_MS = 250;
+const INTERVAL_MS = 100;
 
 /** How waiting for a release ended. */
 export type ReleaseOutcome =

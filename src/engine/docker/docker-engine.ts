@@ -229,6 +229,16 @@ export class DockerEngine implements Engine {
     });
   }
 
+  async attachOutput(id: string, signal?: AbortSignal): Promise<AsyncIterable<LogLine>> {
+    const container = await this.#ownedContainer(id);
+    const stream = await this.#api.upgrade("POST", `/containers/${container.id}/attach`, {
+      query: { stream: true, stdout: true, stderr: true },
+      timeoutMs: null,
+      ...(signal ? { signal } : {}),
+    });
+    return attachedLines(stream, signal);
+  }
+
   async resizeContainer(id: string, size: TerminalSize): Promise<void> {
     const container = await this.#ownedContainer(id);
     await this.#api.json("POST", `/containers/${container.id}/resize`, {
@@ -493,6 +503,24 @@ export class DockerEngine implements Engine {
     if (container === undefined) throw new NotFoundError("container", id);
     assertOwned(this.#instance, "container", id, container.labels);
     return container;
+  }
+}
+
+/** The lines of an attached container's stream; the signal ends it quietly. */
+async function* attachedLines(stream: Duplex, signal?: AbortSignal): AsyncGenerator<LogLine> {
+  // The upgraded socket has left its request: the signal must end it here.
+  const end = (): void => {
+    stream.destroy();
+  };
+  signal?.addEventListener("abort", end, { once: true });
+  try {
+    if (signal?.aborted === true) return;
+    yield* demultiplexLines(stream);
+  } catch (error) {
+    if (signal?.aborted !== true) throw error;
+  } finally {
+    signal?.removeEventListener("abort", end);
+    stream.destroy();
   }
 }
 
