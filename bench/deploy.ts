@@ -16,7 +16,8 @@
  * service and HAProxy); the app's repository gets its remote from `slipway git:remote`
  * (HTTPS, the token through the credential helper). "Serving" means: `git push` returned
  * (the push waits until the router sends all traffic to the new release) and an HTTPS
- * request through the router returns the new body. For the baseline: the new container
+ * request through the router returns the new body. Before each push, the app runs only its
+ * newest release (the last push's old containers drained; not timed). For the baseline: the new container
  * answers the new body on its port, the old one removed. The baseline's base image (the
  * stack's run root filesystem with Node.js and npm, standing in for `node:24`) is prepared
  * before timing, as a pulled base image would be; Slipway's cold deploy includes
@@ -93,8 +94,24 @@ async function appRepository(p: TestPlatform, base: string): Promise<string> {
   return repo;
 }
 
+/**
+ * Waits (untimed) until the app runs only its newest release: the previous push's old
+ * containers drained and gone, as on a server where pushes are not seconds apart.
+ */
+async function settled(p: TestPlatform): Promise<void> {
+  await until(async () => {
+    const result = await p.cli(["ps", "--app", "bench", "--json"]);
+    if (result.code !== 0) return false;
+    const releases = new Set(
+      (JSON.parse(result.stdout) as { release: number }[]).map((c) => c.release),
+    );
+    return releases.size <= 1;
+  });
+}
+
 /** Commits the example with its own body, then seconds from `git push` to the router serving it. */
 async function pushSlipway(p: TestPlatform, repo: string, label: string): Promise<number> {
+  await settled(p);
   writeFileSync(join(repo, "server.js"), serverSource(label));
   await git(p, repo, ["add", "-A"]);
   await git(p, repo, [

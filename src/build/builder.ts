@@ -138,7 +138,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
         { volume: names.cache, target: "/cache", readOnly: false },
       ],
     });
-    cleanup.push(() => engine.removeContainer(buildContainer));
+    // Removed once nothing more is read from it (see below), else at the end.
+    let removal: Promise<void> | undefined;
+    const removeBuildContainer = (): Promise<void> =>
+      (removal ??= engine.removeContainer(buildContainer));
+    cleanup.push(removeBuildContainer);
 
     // Layer images a buildpack may reuse without making their files (engines that import
     // whole images need every part's files, so they get none).
@@ -155,7 +159,17 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     options.signal?.throwIfAborted();
     // Both kinds of build read the slug next: ask for it while the metadata is read (each
     // archive costs the engine a mount of the container, about 0.1 s).
-    slug = engine.getArchive(buildContainer, "/workspace/slug");
+    slug = engine.getArchive(buildContainer, "/workspace/slug").then((stream) => {
+      // The slug is the last thing read from the build container (the layered image reads
+      // the parts it needs first; a Dockerfile build reads nothing else): its removal
+      // starts as soon as the slug is read, not after the image is made. The engine
+      // tears down its network then (0.2 s), which would otherwise hold up the network
+      // setup of the release's first container.
+      if (engine.buildImage !== undefined) {
+        stream.once("end", () => void removeBuildContainer().catch(() => undefined));
+      }
+      return stream;
+    });
     slug.catch(() => undefined); // awaited below, or destroyed in finally
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
     timer.mark("meta");

@@ -214,8 +214,9 @@ export class DockerEngine implements Engine {
         return;
       } catch (error) {
         // Podman may report a failed unmount after it has already forgotten the
-        // container; the next inspect tells. Anything still there is retried briefly.
+        // container; an inspect tells at once. Anything still there is retried briefly.
         if (error instanceof NotFoundError) return;
+        if ((await this.#inspectAnyContainer(container.id)) === undefined) return;
         if (attempt >= REMOVE_ATTEMPTS) throw error;
         await sleep(100 * attempt);
       }
