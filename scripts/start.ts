@@ -46,6 +46,27 @@ if (releases.code !== 0 || (JSON.parse(releases.stdout) as unknown[]).length ===
   await slipway(["deploy", join(root, "examples", "hello-node"), "--app", app]);
 }
 
+// After a restart the app's containers are adopted, or replaced when they stopped answering
+// meanwhile (docs/runtime.md): the URL below should answer when it is printed.
+if (!(await serving(app))) {
+  console.log(`==> waiting until "${app}" serves`);
+  const deadline = Date.now() + 90_000;
+  while (!(await serving(app)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (!(await serving(app))) {
+    console.error(`"${app}" is not serving yet; see: npx slipway ps --app ${app}`);
+  }
+}
+
+/** Whether a web container of the app passed its readiness check. */
+async function serving(name: string): Promise<boolean> {
+  const ps = await quiet(["ps", "--app", name, "--json"]);
+  if (ps.code !== 0) return false;
+  const containers = JSON.parse(ps.stdout) as { type: string; ready: boolean }[];
+  return containers.some((c) => c.type === "web" && c.ready);
+}
+
 const port = config.httpsPort === 443 ? "" : `:${String(config.httpsPort)}`;
 const url = `https://${app}.${config.domain}${port}/`;
 console.log(`
