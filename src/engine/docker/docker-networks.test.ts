@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Duplex, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { ConflictError, ForbiddenError } from "../../domain/errors.ts";
-import type { EngineApi, RequestOptions } from "./api-client.ts";
+import type { RequestOptions } from "./api-client.ts";
+import { ApiStub } from "./testing/api-stub.ts";
 import { mapEngineError } from "./api-errors.ts";
 import {
   ensureIsolatedNetwork,
@@ -19,7 +19,7 @@ interface StoredNetwork {
 }
 
 /** An engine that knows networks only, refusing creations as scripted. */
-class NetworkStub implements EngineApi {
+class NetworkStub extends ApiStub {
   readonly networks: StoredNetwork[] = [];
   readonly refusals: string[] = [];
   readonly creations: Record<string, unknown>[] = [];
@@ -49,17 +49,6 @@ class NetworkStub implements EngineApi {
       Labels: body.Labels,
     });
     return Promise.resolve({ Id: `id-${body.Name}` });
-  }
-
-  text(): Promise<string> {
-    return Promise.reject(new Error("not used"));
-  }
-
-  stream(): Promise<Readable> {
-    return Promise.reject(new Error("not used"));
-  }
-  upgrade(): Promise<Duplex> {
-    return Promise.reject(new Error("not used"));
   }
 }
 

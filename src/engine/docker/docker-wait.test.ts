@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
-import type { Duplex, Readable } from "node:stream";
 import { describe, it } from "node:test";
-import type { EngineApi, RequestOptions } from "./api-client.ts";
+import type { RequestOptions } from "./api-client.ts";
+import { ApiStub } from "./testing/api-stub.ts";
 import { mapEngineError } from "./api-errors.ts";
 import { DockerEngine } from "./docker-engine.ts";
 
 const INSTANCE = "abc";
 
 /** One running container, owned by INSTANCE; a Podman (libpod API) or a Docker daemon. */
-class WaitStub implements EngineApi {
+class WaitStub extends ApiStub {
   readonly calls: string[] = [];
   readonly #libpod: boolean;
 
   constructor(libpod: boolean) {
+    super();
     this.#libpod = libpod;
   }
 
@@ -41,21 +42,9 @@ class WaitStub implements EngineApi {
     }
     return Promise.reject(new Error(`unexpected ${method} ${path}`));
   }
-
-  text(): Promise<string> {
-    return Promise.reject(new Error("not used"));
-  }
-
-  stream(): Promise<Readable> {
-    return Promise.reject(new Error("not used"));
-  }
-
-  upgrade(): Promise<Duplex> {
-    return Promise.reject(new Error("not used"));
-  }
 }
 
-function engineOn(api: EngineApi): DockerEngine {
+function engineOn(api: ApiStub): DockerEngine {
   return new DockerEngine({
     socketPath: "/nonexistent",
     instance: INSTANCE,
