@@ -32,9 +32,9 @@ import {
 } from "./docker-networks.ts";
 import { hostSubnets } from "./host-networks.ts";
 import { HostGuard } from "./host-guard.ts";
-import { asArray, asObject, numberField, objectField, stringField } from "./json-reader.ts";
+import { asArray, asObject, objectField, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
-import { containerEvents, containerStats } from "./docker-runtime.ts";
+import { attachedLines, containerEvents, containerStats, waitForExit } from "./docker-runtime.ts";
 import {
   assertOwned,
   hasLabels,
@@ -79,8 +79,6 @@ export interface DockerEngineOptions {
 /** Removal right after exit races with Podman's own cleanup ("device or resource busy"). */
 const REMOVE_ATTEMPTS = 5;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-/** How often Podman looks at a waited-for container: 1-2% of a core, 25 ms late at most. */
-const WAIT_INTERVAL = "25ms";
 
 /**
  * The Engine port over the Docker Engine API, as served by Podman's compat API (and,
@@ -251,37 +249,12 @@ export class DockerEngine implements Engine {
     const container = await this.#ownedContainer(id);
     // "not-running" is also true of a container never started: there is no exit to come.
     if (container.state === "created") throw notStarted(id);
-    const code = await this.#waitForExit(container.id, signal);
+    const code = await waitForExit(this.#api, container.id, signal);
     if (code >= 0) return code;
     // Podman answers -1 when the container was reset to "created" meanwhile.
     const exitCode = (await this.#inspectAnyContainer(container.id))?.exitCode;
     if (exitCode !== null && exitCode !== undefined) return exitCode;
     throw notStarted(id);
-  }
-
-  /**
-   * The exit code, or -1. Podman 4.3's compat wait spins on the container's state for as
-   * long as it waits (more than a whole core: the build it waits for got less than one of
-   * this machine's two), and answers up to 0.25 s late; its own endpoint polls at the
-   * interval given. A Docker daemon has no libpod API and waits on events.
-   */
-  async #waitForExit(id: string, signal: AbortSignal | undefined): Promise<number> {
-    const options = { timeoutMs: null, ...(signal ? { signal } : {}) };
-    try {
-      const answer = await this.#api.json("POST", `/containers/${id}/wait`, {
-        ...options,
-        api: "libpod",
-        query: { condition: ["stopped", "exited"], interval: WAIT_INTERVAL },
-      });
-      if (typeof answer === "number") return answer;
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-    const answer = await this.#api.json("POST", `/containers/${id}/wait`, {
-      ...options,
-      query: { condition: "not-running" },
-    });
-    return numberField(asObject(answer, "wait"), "StatusCode", -1);
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
@@ -504,24 +477,6 @@ export class DockerEngine implements Engine {
     if (container === undefined) throw new NotFoundError("container", id);
     assertOwned(this.#instance, "container", id, container.labels);
     return container;
-  }
-}
-
-/** The lines of an attached container's stream; the signal ends it quietly. */
-async function* attachedLines(stream: Duplex, signal?: AbortSignal): AsyncGenerator<LogLine> {
-  // The upgraded socket has left its request: the signal must end it here.
-  const end = (): void => {
-    stream.destroy();
-  };
-  signal?.addEventListener("abort", end, { once: true });
-  try {
-    if (signal?.aborted === true) return;
-    yield* demultiplexLines(stream);
-  } catch (error) {
-    if (signal?.aborted !== true) throw error;
-  } finally {
-    signal?.removeEventListener("abort", end);
-    stream.destroy();
   }
 }
 

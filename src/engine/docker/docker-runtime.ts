@@ -1,6 +1,9 @@
 import { createInterface } from "node:readline";
-import type { ContainerEvent, ContainerStats } from "../engine.ts";
+import type { Duplex } from "node:stream";
+import { NotFoundError } from "../../domain/errors.ts";
+import type { ContainerEvent, ContainerStats, LogLine } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
+import { demultiplexLines } from "./multiplex.ts";
 import { withInstanceLabel } from "./ownership.ts";
 
 type Json = Record<string, unknown>;
@@ -88,5 +91,61 @@ export async function* containerEvents(
     if (!signal.aborted) throw error;
   } finally {
     body?.destroy();
+  }
+}
+
+/** How often Podman looks at a waited-for container: 1-2% of a core, 25 ms late at most. */
+const WAIT_INTERVAL = "25ms";
+
+/**
+ * The exit code of a started container once it stopped, or -1. Podman 4.3's compat wait
+ * spins on the container's state for as long as it waits (more than a whole core: the
+ * build it waits for got less than one of this machine's two), and answers up to 0.7 s
+ * late; its own endpoint polls at the interval given. A Docker daemon has no libpod API
+ * and waits on events.
+ */
+export async function waitForExit(
+  api: EngineApi,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const options = { timeoutMs: null, ...(signal ? { signal } : {}) };
+  try {
+    const answer = await api.json("POST", `/containers/${id}/wait`, {
+      ...options,
+      api: "libpod",
+      query: { condition: ["stopped", "exited"], interval: WAIT_INTERVAL },
+    });
+    if (typeof answer === "number") return answer;
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  const answer = obj(
+    await api.json("POST", `/containers/${id}/wait`, {
+      ...options,
+      query: { condition: "not-running" },
+    }),
+  );
+  return typeof answer.StatusCode === "number" ? answer.StatusCode : -1;
+}
+
+/** The lines of an attached container's stream; the signal ends it quietly. */
+export async function* attachedLines(
+  stream: Duplex,
+  signal?: AbortSignal,
+): AsyncGenerator<LogLine> {
+  // The upgraded socket has left its request: the signal must end it here.
+  const end = (): void => {
+    stream.destroy();
+  };
+  signal?.addEventListener("abort", end, { once: true });
+  try {
+    if (signal?.aborted === true) return;
+    yield* demultiplexLines(stream);
+  } catch (error) {
+    if (signal?.aborted !== true) throw error;
+  } finally {
+    signal?.removeEventListener("abort", end);
+    stream.destroy();
   }
 }
