@@ -76,7 +76,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
       for (;;) {
         const next = await output.next();
         if (next.done === true) {
-          exitCode ??= next.value;
+          exitCode = next.value;
           break;
         }
         if (skip > 0) skip--;

@@ -157,14 +157,14 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     timer.mark("buildpacks");
 
     options.signal?.throwIfAborted();
-    // Both kinds of build read the slug next: ask for it while the metadata is read (each
-    // archive costs the engine a mount of the container, about 0.1 s).
+    // Both kinds of build read the slug next: ask for it while the metadata is read.
     slug = engine.getArchive(buildContainer, "/workspace/slug").then((stream) => {
-      // The slug is the last thing read from the build container (the layered image reads
-      // the parts it needs first; a Dockerfile build reads nothing else): its removal
-      // starts as soon as the slug is read, not after the image is made. The engine
-      // tears down its network then (0.2 s), which would otherwise hold up the network
-      // setup of the release's first container.
+      // With layered images (and for a Dockerfile build) the slug is the last thing read
+      // from the build container: the parts are read before it. Its removal then starts as
+      // soon as the slug is read, not after the image is made: the engine tears down its
+      // network (0.2 s), which would otherwise hold up the network setup of the release's
+      // first container. A whole-image import (no buildImage) reads the parts after the
+      // slug, so there the container goes at the end.
       if (engine.buildImage !== undefined) {
         stream.once("end", () => void removeBuildContainer().catch(() => undefined));
       }
