@@ -107,14 +107,20 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
 
   try {
     log(`-----> Building on the ${stack.name} stack (${stack.build.reference})`);
-    await engine.ensureNetwork(network, { [IMAGE_LABELS.role]: "build" });
-    await engine.ensureVolume(names.workspace, { ...labels, [IMAGE_LABELS.role]: "build" });
     cleanup.push(() => engine.removeVolume(names.workspace));
-    // Kept between builds: downloaded toolchains and the npm cache make rebuilds fast.
-    await engine.ensureVolume(names.cache, {
-      [IMAGE_LABELS.app]: app.name,
-      [IMAGE_LABELS.role]: "build-cache",
-    });
+    // Independent lookups, asked at once. Layer images a buildpack may reuse without
+    // making their files (engines that import whole images need every part's files, so
+    // they get none).
+    const [known] = await Promise.all([
+      engine.buildImage === undefined ? "" : knownLayers(engine, app.name, stack.run.imageId),
+      engine.ensureNetwork(network, { [IMAGE_LABELS.role]: "build" }),
+      engine.ensureVolume(names.workspace, { ...labels, [IMAGE_LABELS.role]: "build" }),
+      // Kept between builds: downloaded toolchains and the npm cache make rebuilds fast.
+      engine.ensureVolume(names.cache, {
+        [IMAGE_LABELS.app]: app.name,
+        [IMAGE_LABELS.role]: "build-cache",
+      }),
+    ]);
 
     const buildContainer = await engine.createContainer({
       name: names.buildContainer,
@@ -144,10 +150,6 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       (removal ??= engine.removeContainer(buildContainer));
     cleanup.push(removeBuildContainer);
 
-    // Layer images a buildpack may reuse without making their files (engines that import
-    // whole images need every part's files, so they get none).
-    const known =
-      engine.buildImage === undefined ? "" : await knownLayers(engine, app.name, stack.run.imageId);
     await engine.putArchive(buildContainer, "/workspace", buildInputs(options, known));
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
     options.signal?.throwIfAborted();
