@@ -125,7 +125,7 @@ describe("runBuild (fake engine)", () => {
     assert.match(files.get("app/.slipway/launch") ?? "", /^#!\/usr\/bin\/env bash/);
   });
 
-  it("with deferCleanup, returns with the image and removes the container afterwards", async () => {
+  it("with deferCleanup, returns with the image and leaves the container to cleanUp", async () => {
     const { engine, options } = await setUp(0);
     const lines: string[] = [];
     const result = await runBuild({
@@ -134,7 +134,10 @@ describe("runBuild (fake engine)", () => {
       log: (line) => lines.push(line),
     });
     assert.ok(await engine.inspectImage(result.imageRef));
-    await result.cleanedUp;
+    assert.ok(await engine.inspectContainer("slipway-build-b-1"), "left for cleanUp");
+    await Promise.all([result.cleanUp(), result.cleanUp()]);
+    await result.cleanUp();
+    assert.equal(await engine.inspectContainer("slipway-build-b-1"), undefined);
     const done = engine.actions.map((a) => `${a.verb} ${a.kind} ${a.name}`);
     assert.deepEqual(done.slice(-2), [
       "remove container slipway-build-b-1",

@@ -59,9 +59,11 @@ export interface RunBuildOptions {
   readonly diskLimitBytes?: number;
   readonly diskCheckMs?: number;
   /**
-   * After a successful build, remove the build container and workspace in the background
-   * and resolve BuildResult.cleanedUp when done, so the caller can make the release
-   * meanwhile (a failed build always cleans up before it throws). Default: before returning.
+   * After a successful build, leave the build container and workspace for the caller to
+   * remove with BuildResult.cleanUp, once their removal no longer holds up the release:
+   * removing a container makes the engine tear down its network, and Podman does the
+   * network setup of other containers only after that. A failed build always cleans up
+   * before it throws. Default: removed before returning.
    */
   readonly deferCleanup?: boolean;
 }
@@ -73,8 +75,11 @@ export interface BuildResult {
   readonly processTypes: ProcessTypes;
   readonly buildpacks: readonly string[];
   readonly stack: string;
-  /** Resolves once the build container and workspace are gone (never rejects). */
-  readonly cleanedUp: Promise<void>;
+  /**
+   * Removes the build container and workspace, if deferCleanup left them (else does
+   * nothing); rejects with what could not be removed. Safe to call more than once.
+   */
+  readonly cleanUp: () => Promise<void>;
 }
 
 const BUILD_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -102,7 +107,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   // The runner's last line once the build is over (build-container.ts).
   const endMarker = `slipway-build-end-${randomBytes(12).toString("hex")}`;
   let succeeded = false;
-  const cleanedUp = Promise.withResolvers<undefined>();
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> => (cleaning ??= removeAll(cleanup));
   let slug: Promise<Readable> | undefined;
 
   try {
@@ -144,11 +150,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
         { volume: names.cache, target: "/cache", readOnly: false },
       ],
     });
-    // Removed once nothing more is read from it (see below), else at the end.
-    let removal: Promise<void> | undefined;
-    const removeBuildContainer = (): Promise<void> =>
-      (removal ??= engine.removeContainer(buildContainer));
-    cleanup.push(removeBuildContainer);
+    cleanup.push(() => engine.removeContainer(buildContainer));
 
     await engine.putArchive(buildContainer, "/workspace", buildInputs(options, known));
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
@@ -160,18 +162,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
 
     options.signal?.throwIfAborted();
     // Both kinds of build read the slug next: ask for it while the metadata is read.
-    slug = engine.getArchive(buildContainer, "/workspace/slug").then((stream) => {
-      // With layered images (and for a Dockerfile build) the slug is the last thing read
-      // from the build container: the parts are read before it. Its removal then starts as
-      // soon as the slug is read, not after the image is made: the engine tears down its
-      // network (0.2 s), which would otherwise hold up the network setup of the release's
-      // first container. A whole-image import (no buildImage) reads the parts after the
-      // slug, so there the container goes at the end.
-      if (engine.buildImage !== undefined) {
-        stream.once("end", () => void removeBuildContainer().catch(() => undefined));
-      }
-      return stream;
-    });
+    slug = engine.getArchive(buildContainer, "/workspace/slug");
     slug.catch(() => undefined); // awaited below, or destroyed in finally
     const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
     timer.mark("meta");
@@ -217,7 +208,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
         processTypes,
         buildpacks: ["dockerfile"],
         stack: stack.name,
-        cleanedUp: cleanedUp.promise,
+        cleanUp,
       };
     }
     const buildpackIds = meta.buildpacks.map((bp) => bp.id);
@@ -249,7 +240,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       processTypes: meta.processTypes,
       buildpacks: buildpackIds,
       stack: stack.name,
-      cleanedUp: cleanedUp.promise,
+      cleanUp,
     };
   } finally {
     // Unread when the build stopped early: let its producer stop and close the upload.
@@ -257,25 +248,31 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     // Consumed by then when the build succeeded; otherwise its answer must not hold the
     // container's mount while the container is removed.
     await slug?.then((stream) => stream.destroy()).catch(() => undefined);
-    const deferred = succeeded && options.deferCleanup === true;
-    // Deferred, the cleanup is not part of the build's time: it runs while the release rolls out.
-    if (deferred) log(`-----> Timings: ${timer.summary()}`);
-    const cleaning = (async () => {
-      for (const step of cleanup.reverse()) {
-        await step().catch((error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
+    if (succeeded && options.deferCleanup === true) {
+      // The cleanup is then not part of the build's time.
+      log(`-----> Timings: ${timer.summary()}`);
+    } else {
+      await cleanUp().catch((error: unknown) => {
+        const errors = error instanceof AggregateError ? error.errors : [error];
+        for (const each of errors) {
+          const message = each instanceof Error ? each.message : String(each);
           log(` !     Warning: cleaning up after the build failed: ${message}`);
-        });
-      }
-      if (succeeded && !deferred) {
+        }
+      });
+      if (succeeded) {
         timer.mark("cleanup");
         log(`-----> Timings: ${timer.summary()}`);
       }
-    })().then(() => {
-      cleanedUp.resolve(undefined);
-    });
-    if (!deferred) await cleaning;
+    }
   }
+}
+
+/** Runs the cleanup steps, last added first, every one even when one fails. */
+async function removeAll(steps: readonly (() => Promise<void>)[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps.toReversed()) await step().catch((error: unknown) => errors.push(error));
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, "cleaning up after the build failed");
 }
 
 /** The per-app build cache volume; remove it when the app is deleted. */

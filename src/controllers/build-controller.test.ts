@@ -6,6 +6,7 @@ import { FakeEngine } from "../engine/fake-engine.ts";
 import type { AppController } from "./app-controller.ts";
 import { BuildController, type Builder, type BuildFiles } from "./build-controller.ts";
 import { ControllerManager } from "./manager.ts";
+import { RuntimeState } from "./runtime-state.ts";
 
 const files: BuildFiles = {
   sourcePath: (build) => `/nowhere/${build.sourceChecksum}`,
@@ -124,5 +125,86 @@ describe("BuildController", () => {
     assert.deepEqual(builder.order, ["a1"]);
     const statuses = (await store.listBuilds(app.id)).map((build) => build.status);
     assert.deepEqual(statuses, ["pending", "succeeded"]);
+  });
+
+  it("removes what a build left once its release serves, in the background", async () => {
+    const store = new SqliteStore(":memory:");
+    const state = new RuntimeState();
+    const events: string[] = [];
+    const builder: Builder = {
+      async build(request) {
+        const result = await slowBuilder().build(request);
+        return {
+          ...result,
+          cleanUp: () => {
+            events.push(`clean ${request.build.sourceChecksum}`);
+            return Promise.resolve();
+          },
+        };
+      },
+    };
+    const controller = new BuildController({
+      store,
+      builder,
+      files,
+      logger: silentLogger,
+      rolledOut: (appId, version, signal) => state.whenRouted(appId, version, signal),
+    });
+    const app = await store.createApp("shop");
+    await store.createBuild(app.id, "a1");
+    await controller.reconcileApp(app.id, AbortSignal.timeout(5000));
+    assert.equal((await store.listBuilds(app.id))[0]?.status, "succeeded");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(events, [], "kept while the release does not serve yet");
+    state.markRouted(app.id, 1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(events, ["clean a1"]);
+
+    // Stopping the controller removes what still waits, at once.
+    await store.createBuild(app.id, "b2");
+    await controller.reconcileApp(app.id, AbortSignal.timeout(5000));
+    assert.deepEqual(events, ["clean a1"]);
+    await controller.stop();
+    assert.deepEqual(events, ["clean a1", "clean b2"]);
+  });
+
+  it("removes at once what a build left when no release came of it, and logs a failed removal", async () => {
+    const store = new SqliteStore(":memory:");
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    let cleaned = 0;
+    const builder: Builder = {
+      async build(request) {
+        const result = await slowBuilder().build(request);
+        // The app is deleted while it builds: no release can be made of the image.
+        await store.deleteApp(request.app.id);
+        return {
+          ...result,
+          cleanUp: () => {
+            cleaned++;
+            return Promise.reject(new Error("engine gone"));
+          },
+        };
+      },
+    };
+    let waited = 0;
+    const controller = new BuildController({
+      store,
+      builder,
+      files,
+      logger,
+      rolledOut: () => {
+        waited++;
+        return Promise.resolve();
+      },
+    });
+    const app = await store.createApp("shop");
+    await store.createBuild(app.id, "a1");
+    // The build went with its app, so recording its outcome fails too (the queue logs it).
+    await controller.reconcileApp(app.id, AbortSignal.timeout(5000)).catch(() => undefined);
+    await controller.stop();
+    assert.equal(waited, 0);
+    assert.equal(cleaned, 1);
+    assert.deepEqual(warnings, ["removing a build's container and workspace failed"]);
   });
 });

@@ -29,10 +29,11 @@ export interface BuildResult {
   /** What the app's app.json says, if it has one. */
   readonly manifest?: AppManifest | null;
   /**
-   * When the builder still removes its build container after returning: resolves once it
-   * is done (never rejects). The release is made and the build marked finished meanwhile.
+   * When the builder left its build container for later: removes it. The controller calls
+   * it once the release serves (rolledOut), so that the removal does not compete with the
+   * rollout for the engine.
    */
-  readonly cleanedUp?: Promise<void>;
+  readonly cleanUp?: () => Promise<void>;
 }
 
 /** The builder port: turns source into an image (buildpacks in a build container). */
@@ -66,7 +67,19 @@ export interface BuildControllerDeps {
   readonly configVars?: (
     appId: string,
   ) => Promise<{ version: number | null; vars: Record<string, string> }>;
+  /**
+   * Resolves once the app's traffic goes to this release or a newer one, or the app is
+   * gone; rejects when the signal aborts. What a build left behind is removed then (or
+   * after CLEANUP_WAIT_MS). Absent: at once.
+   */
+  readonly rolledOut?: (appId: string, version: number, signal: AbortSignal) => Promise<void>;
 }
+
+/**
+ * How long the removal of a build's container waits for its release to serve. A release
+ * that takes longer to boot (or has no web process) does not keep it longer than that.
+ */
+export const CLEANUP_WAIT_MS = 10_000;
 
 /**
  * Runs pending builds. A build that succeeds becomes the app's next release (which the
@@ -75,6 +88,9 @@ export interface BuildControllerDeps {
  */
 export class BuildController {
   readonly #deps: BuildControllerDeps;
+  /** Removals of build containers still waiting for their release (or running). */
+  readonly #cleanups = new Set<Promise<void>>();
+  readonly #stopping = new AbortController();
 
   constructor(deps: BuildControllerDeps) {
     this.#deps = deps;
@@ -98,6 +114,12 @@ export class BuildController {
         }
       }
     }
+  }
+
+  /** Removes what finished builds left behind at once, without waiting for their releases. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await Promise.all(this.#cleanups);
   }
 
   /**
@@ -128,7 +150,8 @@ export class BuildController {
     await store.updateBuild(build.id, { status: "running" });
     const log = files.openLog(build.id);
     const started = Date.now();
-    let cleanedUp: Promise<void> | undefined;
+    let cleanUp: (() => Promise<void>) | undefined;
+    let released: number | undefined;
     try {
       const config = (await this.#deps.configVars?.(app.id)) ?? { version: null, vars: {} };
       const result = await builder.build({
@@ -141,7 +164,7 @@ export class BuildController {
         signal,
         configVars: config.vars,
       });
-      ({ cleanedUp } = result);
+      ({ cleanUp } = result);
       const release = await store.createRelease({
         appId: app.id,
         imageDigest: result.imageDigest,
@@ -158,6 +181,7 @@ export class BuildController {
         source: build.sourceCommit ?? build.sourceChecksum,
         manifest: result.manifest ?? null,
       });
+      released = release.version;
       await applyFormationDefaults(store, app.id, release.version, result.manifest);
       await store.addEvent(
         app.id,
@@ -191,9 +215,7 @@ export class BuildController {
       });
       await store.addEvent(app.id, "build.failed", `build ${build.id} failed: ${reason}`);
     } finally {
-      // The builder may still be removing its build container (the release rolls out
-      // meanwhile); it may log a warning, so the log closes after it.
-      await cleanedUp;
+      if (cleanUp !== undefined) this.#cleanUpLater(build.id, cleanUp, app.id, released);
       await log.close();
       const waiting = (await store.listBuilds(app.id)).some(
         (b) =>
@@ -203,5 +225,37 @@ export class BuildController {
       );
       if (!waiting) await files.removeSource(build);
     }
+  }
+
+  /**
+   * Removes a build's leftovers once its release serves (or at once without a release),
+   * in the background: the next build need not wait for it. A removal that fails is
+   * logged; the build containers a daemon left are removed at its next start.
+   */
+  #cleanUpLater(
+    buildId: string,
+    cleanUp: () => Promise<void>,
+    appId: string,
+    version: number | undefined,
+  ): void {
+    const { rolledOut, logger } = this.#deps;
+    const waited =
+      version === undefined || rolledOut === undefined || this.#stopping.signal.aborted
+        ? Promise.resolve()
+        : rolledOut(
+            appId,
+            version,
+            AbortSignal.any([AbortSignal.timeout(CLEANUP_WAIT_MS), this.#stopping.signal]),
+          ).catch(() => undefined);
+    const task = waited
+      .then(cleanUp)
+      .catch((error: unknown) => {
+        logger.warn("removing a build's container and workspace failed", {
+          build: buildId,
+          error,
+        });
+      })
+      .finally(() => this.#cleanups.delete(task));
+    this.#cleanups.add(task);
   }
 }

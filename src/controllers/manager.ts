@@ -124,6 +124,7 @@ export class ControllerManager {
     this.#watch.abort();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await Promise.all([this.#appQueue.shutdown(), this.#buildQueue.shutdown()]);
+    await this.#deps.builds.stop();
   }
 
   async #enqueuePendingBuilds(appId: string): Promise<void> {

@@ -13,6 +13,8 @@ export class RuntimeState {
   readonly #unresponsive = new Set<string>();
   readonly #serving = new Map<string, number>();
   readonly #routed = new Map<string, number>();
+  /** Called with the app's newly routed release (Infinity once the app is forgotten). */
+  readonly #routedWatchers = new Map<string, Set<(release: number) => void>>();
   /** Crash history by app id, then process type. */
   readonly #crashes = new Map<string, Map<string, CrashRecord>>();
 
@@ -47,6 +49,7 @@ export class RuntimeState {
     this.#serving.delete(appId);
     this.#routed.delete(appId);
     this.#crashes.delete(appId);
+    for (const watcher of this.#routedWatchers.get(appId) ?? []) watcher(Infinity);
   }
 
   /** Records that a container of the type crashed; returns the updated history. */
@@ -86,6 +89,36 @@ export class RuntimeState {
   /** The router was handed a table that sends the app's traffic to this release. */
   markRouted(appId: string, release: number): void {
     this.#routed.set(appId, release);
+    for (const watcher of this.#routedWatchers.get(appId) ?? []) watcher(release);
+  }
+
+  /**
+   * Resolves once the router sends the app's traffic to `release` or a newer one, or the
+   * app is forgotten (deleted); rejects with the signal's reason when it aborts first.
+   */
+  whenRouted(appId: string, release: number, signal: AbortSignal): Promise<void> {
+    if ((this.#routed.get(appId) ?? 0) >= release) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    const { promise, resolve, reject } = Promise.withResolvers<undefined>();
+    const watchers = this.#routedWatchers.get(appId) ?? new Set();
+    this.#routedWatchers.set(appId, watchers);
+    const done = (): void => {
+      watchers.delete(watcher);
+      if (watchers.size === 0) this.#routedWatchers.delete(appId);
+      signal.removeEventListener("abort", aborted);
+    };
+    const watcher = (routed: number): void => {
+      if (routed < release) return;
+      done();
+      resolve(undefined);
+    };
+    const aborted = (): void => {
+      done();
+      reject(signal.reason as Error);
+    };
+    watchers.add(watcher);
+    signal.addEventListener("abort", aborted, { once: true });
+    return promise;
   }
 
   routedRelease(appId: string): number | undefined {

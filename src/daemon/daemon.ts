@@ -125,6 +125,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     files: buildFiles(paths.sourcesDir, paths.buildLogsDir),
     logger,
     configVars: (appId) => latestConfigVars(store, secrets, appId),
+    // A build container goes once its release serves: its removal (the engine tears down
+    // its network) would otherwise hold up the network setup of the release's containers.
+    rolledOut: (appId, version, signal) => state.whenRouted(appId, version, signal),
   });
   const controllers = new ControllerManager({
     store,
@@ -150,6 +153,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       getBuild: (id) => store.getBuild(id),
       getRelease: (id) => store.getRelease(id),
       rollout: (app) => platform.rollout(app),
+      whenServing: (app, version, signal) => state.whenRouted(app.id, version, signal),
       addEvent: (appId, type, message) => store.addEvent(appId, type, message),
     },
     store,

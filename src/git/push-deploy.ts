@@ -14,6 +14,11 @@ export interface PushDeployDeps {
   getBuild(id: string): Promise<Build | undefined>;
   getRelease(id: string): Promise<Release | undefined>;
   rollout(app: App): Promise<RolloutStatus>;
+  /**
+   * Resolves as soon as the app's traffic goes to `version` or a newer one (or the app is
+   * gone); rejects when the signal aborts. Without it, the rollout is only looked at.
+   */
+  whenServing?(app: App, version: number, signal: AbortSignal): Promise<void>;
   addEvent(appId: string, type: string, message: string): Promise<void>;
 }
 
@@ -68,19 +73,34 @@ export async function* pushProgress(
   const version = `v${String(release.version)}`;
   yield outputLine(`-----> Released ${app.name} ${version}; waiting until it serves`);
   const deadline = Date.now() + timings.rolloutMs;
-  for (let attempt = 0; ; attempt++) {
-    const status = await deps.rollout(app);
-    if (status.serving !== null && status.serving >= release.version) {
-      yield outputLine(`-----> ${version} is serving`);
-      break;
+  // Wakes the loop up the moment the router switches, instead of at its next look.
+  const done = new AbortController();
+  let switched = deps
+    .whenServing?.(app, release.version, AbortSignal.any([signal, done.signal]))
+    .catch(() => undefined);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const status = await deps.rollout(app);
+      if (status.serving !== null && status.serving >= release.version) {
+        yield outputLine(`-----> ${version} is serving`);
+        break;
+      }
+      if ((status.desired !== null && status.desired > release.version) || Date.now() > deadline) {
+        yield outputLine(
+          `!      ${version} is not serving yet; the previous release keeps serving. See: slipway ps --app ${app.name}`,
+        );
+        break;
+      }
+      const pause = sleep(pollDelayMs(attempt, timings.pollMs), "paused", { signal });
+      if (switched === undefined) await pause;
+      else {
+        pause.catch(() => undefined); // when the switch wins, an abort later is no error
+        // Once it woke the loop up, only the pauses are left (it also wakes when the app is gone).
+        if ((await Promise.race([pause, switched])) !== "paused") switched = undefined;
+      }
     }
-    if ((status.desired !== null && status.desired > release.version) || Date.now() > deadline) {
-      yield outputLine(
-        `!      ${version} is not serving yet; the previous release keeps serving. See: slipway ps --app ${app.name}`,
-      );
-      break;
-    }
-    await sleep(pollDelayMs(attempt, timings.pollMs), undefined, { signal });
+  } finally {
+    done.abort();
   }
   yield resultLine({ ok: true });
 }

@@ -6,7 +6,7 @@ import type { EngineApi } from "./api-client.ts";
 import { toImageInfo, withSha256 } from "./decode.ts";
 import { imageChanges } from "./image-changes.ts";
 import { splitReference } from "./image-reference.ts";
-import { asArray, asObject, stringField } from "./json-reader.ts";
+import { asArray, asObject, stringField, stringMap } from "./json-reader.ts";
 import {
   assertOwned,
   hasLabels,
@@ -150,7 +150,12 @@ export class DockerImages {
       }),
       "images",
     );
-    const ids = summaries.map((summary) => stringField(asObject(summary, "image"), "Id"));
+    // The summaries carry the labels: only the images asked for are inspected (a build
+    // lists its app's layer images; inspecting every image of every app costs a request each).
+    const ids = summaries
+      .map((summary) => asObject(summary, "image"))
+      .filter((summary) => hasLabels(stringMap(summary, "Labels"), labels))
+      .map((summary) => stringField(summary, "Id"));
     const infos = await Promise.all(ids.map((id) => this.inspect(withSha256(id))));
     return infos.filter(
       (info): info is ImageInfo => info !== undefined && hasLabels(info.labels, labels),
