@@ -16,8 +16,10 @@
  * service and HAProxy); the app's repository gets its remote from `slipway git:remote`
  * (HTTPS, the token through the credential helper). "Serving" means: `git push` returned
  * (the push waits until the router sends all traffic to the new release) and an HTTPS
- * request through the router returns the new body. Before each push, the app runs only its
- * newest release (the last push's old containers drained; not timed). For the baseline: the new container
+ * request through the router returns the new body. After each push, untimed, the bench
+ * waits until the app runs only its newest release (the old containers drained) and 2 s
+ * have passed (the platform's work after a push: removing the build container, starting
+ * one for the next push), before the next run of either. For the baseline: the new container
  * answers the new body on its port, the old one removed. The baseline's base image (the
  * stack's run root filesystem with Node.js and npm, standing in for `node:24`) is prepared
  * before timing, as a pulled base image would be; Slipway's cold deploy includes
@@ -29,6 +31,7 @@ import { readdir } from "node:fs/promises";
 import { request } from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs, promisify } from "node:util";
 import { freePort, must, startPlatform, type TestPlatform } from "../test/e2e/harness.ts";
 
@@ -95,10 +98,14 @@ async function appRepository(p: TestPlatform, base: string): Promise<string> {
 }
 
 /**
- * Waits (untimed) until the app runs only its newest release: the previous push's old
- * containers drained and gone, as on a server where pushes are not seconds apart.
+ * Waits (untimed) until the platform is done with a push: the app runs only its newest
+ * release (the old containers drained and gone), and 2 s have passed since the push, in
+ * which the platform removes the build container and starts one for the next push. As on
+ * a server where pushes are not seconds apart; and the baseline's next run does not share
+ * the machine with that work.
  */
 async function settled(p: TestPlatform): Promise<void> {
+  const quiet = sleep(2000);
   await until(async () => {
     const result = await p.cli(["ps", "--app", "bench", "--json"]);
     if (result.code !== 0) return false;
@@ -107,11 +114,11 @@ async function settled(p: TestPlatform): Promise<void> {
     );
     return releases.size <= 1;
   });
+  await quiet;
 }
 
 /** Commits the example with its own body, then seconds from `git push` to the router serving it. */
 async function pushSlipway(p: TestPlatform, repo: string, label: string): Promise<number> {
-  await settled(p);
   writeFileSync(join(repo, "server.js"), serverSource(label));
   await git(p, repo, ["add", "-A"]);
   await git(p, repo, [
@@ -134,6 +141,7 @@ async function pushSlipway(p: TestPlatform, repo: string, label: string): Promis
     for (const line of [...timeline, `${seconds.toFixed(2)}  serving the new body`])
       log(`  ${line}`);
   }
+  await settled(p);
   return seconds;
 }
 

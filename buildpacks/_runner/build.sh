@@ -11,9 +11,15 @@
 #      process types (later buildpacks win for a type both name).
 #   4. No buildpack matched but the app has a Dockerfile: the platform builds that instead.
 #
-# Slipway puts these into the workspace volume before the container starts:
+# Slipway starts the container before the build is asked for (an app's next push then
+# finds one waiting): with SLIPWAY_BUILD_GO=stdin, the runner first waits for the build's
+# go line on stdin, "END_MARKER [BUILDPACK ...]" (see SLIPWAY_BUILD_END below, and
+# SLIPWAY_BUILDPACKS); without it (tests) those come from the environment.
+#
+# Slipway puts these into the workspace volume before the go line:
+#   /workspace/buildpacks    built-in buildpack directories ("_" names are not buildpacks),
+#                            before the container starts
 #   /workspace/src           the validated source tree
-#   /workspace/buildpacks    built-in buildpack directories ("_" names are not buildpacks)
 #   /workspace/env           the app's config vars, one file per variable (ENV_DIR)
 #   /workspace/ca            extra CA certificates (PEM), e.g. a TLS-intercepting proxy's
 #   /cache                   the app's build cache volume (one subdirectory per buildpack)
@@ -76,6 +82,13 @@ fail() {
 # removed: the platform reads the workspace from it while it still runs (no exit to notice
 # and no network to tear down first, no mount to make for each read). Only in a container
 # of the platform's (it sets the token): the kill reaches every process this user can see.
+if [[ ${SLIPWAY_BUILD_GO:-} == stdin ]]; then
+  unset SLIPWAY_BUILD_GO
+  IFS=' ' read -r SLIPWAY_BUILD_END SLIPWAY_BUILDPACKS || exit 70
+  if [[ -n $SLIPWAY_BUILDPACKS ]]; then export SLIPWAY_BUILDPACKS; else unset SLIPWAY_BUILDPACKS; fi
+  # Nothing more comes on stdin: a tool that reads it gets its end, as without a terminal.
+  exec </dev/null
+fi
 END_MARK=${SLIPWAY_BUILD_END:-}
 unset SLIPWAY_BUILD_END
 if [[ -n $END_MARK ]]; then

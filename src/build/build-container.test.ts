@@ -6,14 +6,17 @@ import { BuildFailedError } from "../domain/errors.ts";
 import type { LogLine, LogOptions } from "../engine/engine.ts";
 import { runToCompletion, type RunToCompletionOptions } from "./build-container.ts";
 
-/** A container that prints `lines`, then exits with `exitCode` (or never, when null). */
+const MARK = "slipway-build-end-0123abcd";
+const GO = `${MARK} nodejs\n`;
+
+/**
+ * A build container whose runner prints `lines` once it got its go line and then exits
+ * with `exitCode` without printing the end marker (killed, out of memory), or never
+ * exits (null). Its attached output ends with the exit; its log file has every line.
+ */
 function fakeEngine(lines: readonly string[], exitCode: number | null) {
   const calls: string[] = [];
   const engine: RunToCompletionOptions["engine"] = {
-    startContainer: (id) => {
-      calls.push(`start ${id}`);
-      return Promise.resolve();
-    },
     stopContainer: (id, grace) => {
       calls.push(`stop ${id} ${String(grace)}`);
       return Promise.resolve();
@@ -30,27 +33,28 @@ function fakeEngine(lines: readonly string[], exitCode: number | null) {
         throw options.signal.reason;
       }
     },
-    attachOutput: () => Promise.reject(new Error("not asked to attach")),
+    attachOutput: (id, signal, input) => {
+      calls.push(`attach ${id} ${JSON.stringify(input)}`);
+      return Promise.resolve(
+        (async function* (): AsyncGenerator<LogLine> {
+          for (const line of lines) yield { stream: "stdout", line };
+          // Still running: the stream ends when the signal aborts.
+          if (exitCode === null && signal) await once(signal, "abort").catch(() => undefined);
+        })(),
+      );
+    },
   };
   return { engine, calls };
 }
 
-const MARK = "slipway-build-end-0123abcd";
-
 /**
- * A build container that prints `lines` on its attached output (after start), then, like
+ * A build container that prints `lines` on its attached output (after its go line), then, like
  * the parked runner, never exits; `attachedUntil` cuts the attached stream after that
  * many lines (a broken connection). Its log file has every line.
  */
 function parkedEngine(lines: readonly string[], attachedUntil = lines.length) {
   const calls: string[] = [];
-  let started = false;
   const engine: RunToCompletionOptions["engine"] = {
-    startContainer: (id) => {
-      calls.push(`start ${id}`);
-      started = true;
-      return Promise.resolve();
-    },
     stopContainer: (id, grace) => {
       calls.push(`stop ${id} ${String(grace)}`);
       return Promise.resolve();
@@ -64,12 +68,11 @@ function parkedEngine(lines: readonly string[], attachedUntil = lines.length) {
       for (const line of lines) yield { stream: "stdout", line };
       if (options.follow && options.signal) await once(options.signal, "abort");
     },
-    attachOutput: (id) => {
-      calls.push(`attach ${id}`);
+    attachOutput: (id, _signal, input) => {
+      calls.push(`attach ${id} ${JSON.stringify(input)}`);
       return Promise.resolve(
         (async function* (): AsyncGenerator<LogLine> {
-          await Promise.resolve(); // read after start, like a real stream
-          assert.ok(started, "attached before start, read after");
+          await Promise.resolve();
           for (const line of lines.slice(0, attachedUntil)) yield { stream: "stdout", line };
         })(),
       );
@@ -86,10 +89,12 @@ describe("runToCompletion", () => {
       engine,
       containerId: "c1",
       timeoutSeconds: 5,
+      goLine: GO,
+      endMarker: MARK,
       log: (l) => seen.push(l),
     });
     assert.deepEqual(seen, ["-----> Node.js app detected", "       done"]);
-    assert.deepEqual(calls, ["start c1"]);
+    assert.deepEqual(calls, [`attach c1 ${JSON.stringify(GO)}`]);
   });
 
   it("reads the rest of a lagging followed log once the container exited, each line once", async () => {
@@ -98,7 +103,6 @@ describe("runToCompletion", () => {
     const lines = ["-----> one", "       two", "       three", " !     four"];
     const reads: string[] = [];
     const engine: RunToCompletionOptions["engine"] = {
-      startContainer: () => Promise.resolve(),
       stopContainer: () => Promise.resolve(),
       waitContainer: () => sleep(20).then(() => 1),
       logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
@@ -110,11 +114,19 @@ describe("runToCompletion", () => {
         for (const line of lines.slice(0, 2)) yield { stream: "stdout", line };
         if (options.signal) await once(options.signal, "abort").catch(() => undefined);
       },
-      attachOutput: () => Promise.reject(new Error("not asked to attach")),
+      // The attached stream broke at once: the log has it all.
+      attachOutput: () => Promise.resolve((async function* (): AsyncGenerator<LogLine> {})()),
     };
     const seen: string[] = [];
     await assert.rejects(
-      runToCompletion({ engine, containerId: "c1", timeoutSeconds: 5, log: (l) => seen.push(l) }),
+      runToCompletion({
+        engine,
+        containerId: "c1",
+        timeoutSeconds: 5,
+        goLine: GO,
+        endMarker: MARK,
+        log: (l) => seen.push(l),
+      }),
       /exit code 1\): four/,
     );
     assert.deepEqual(seen, lines);
@@ -134,7 +146,14 @@ describe("runToCompletion", () => {
       1,
     );
     await assert.rejects(
-      runToCompletion({ engine, containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
+      runToCompletion({
+        engine,
+        containerId: "c1",
+        timeoutSeconds: 5,
+        goLine: GO,
+        endMarker: MARK,
+        log: () => undefined,
+      }),
       (error: unknown) =>
         error instanceof BuildFailedError &&
         error.message ===
@@ -145,7 +164,14 @@ describe("runToCompletion", () => {
   it("falls back to the last line printed", async () => {
     const { engine } = fakeEngine(["bash: oops: command not found", ""], 127);
     await assert.rejects(
-      runToCompletion({ engine, containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
+      runToCompletion({
+        engine,
+        containerId: "c1",
+        timeoutSeconds: 5,
+        goLine: GO,
+        endMarker: MARK,
+        log: () => undefined,
+      }),
       /exit code 127\): bash: oops: command not found/,
     );
   });
@@ -153,11 +179,18 @@ describe("runToCompletion", () => {
   it("kills a build that runs past its timeout", async () => {
     const { engine, calls } = fakeEngine(["-----> Installing node"], null);
     await assert.rejects(
-      runToCompletion({ engine, containerId: "c2", timeoutSeconds: 0.2, log: () => undefined }),
+      runToCompletion({
+        engine,
+        containerId: "c2",
+        timeoutSeconds: 0.2,
+        goLine: GO,
+        endMarker: MARK,
+        log: () => undefined,
+      }),
       (error: unknown) =>
         error instanceof BuildFailedError && error.message === "build timed out after 0.2 s",
     );
-    assert.deepEqual(calls, ["start c2", "stop c2 0"]);
+    assert.deepEqual(calls, [`attach c2 ${JSON.stringify(GO)}`, "stop c2 0"]);
   });
 
   it("stops the container and passes the abort on when cancelled", async () => {
@@ -171,12 +204,14 @@ describe("runToCompletion", () => {
         engine,
         containerId: "c3",
         timeoutSeconds: 60,
+        goLine: GO,
+        endMarker: MARK,
         log: () => undefined,
         signal: controller.signal,
       }),
       /cancelled by user/,
     );
-    assert.deepEqual(calls, ["start c3", "stop c3 0"]);
+    assert.deepEqual(calls, [`attach c3 ${JSON.stringify(GO)}`, "stop c3 0"]);
   });
 
   it("ends at the runner's end marker, read live, and leaves the parked container running", async () => {
@@ -186,11 +221,12 @@ describe("runToCompletion", () => {
       engine,
       containerId: "c4",
       timeoutSeconds: 5,
-      log: (l) => seen.push(l),
+      goLine: GO,
       endMarker: MARK,
+      log: (l) => seen.push(l),
     });
     assert.deepEqual(seen, ["-----> Node.js app detected"]);
-    assert.deepEqual(calls, ["attach c4", "start c4"]);
+    assert.deepEqual(calls, [`attach c4 ${JSON.stringify(GO)}`]);
   });
 
   it("takes the marker's status, and output printed before it on the same line", async () => {
@@ -204,8 +240,9 @@ describe("runToCompletion", () => {
         engine,
         containerId: "c5",
         timeoutSeconds: 5,
-        log: (l) => seen.push(l),
+        goLine: GO,
         endMarker: MARK,
+        log: (l) => seen.push(l),
       }),
       /exit code 1\): Failed to compile Node.js app/,
     );
@@ -219,8 +256,9 @@ describe("runToCompletion", () => {
       engine,
       containerId: "c6",
       timeoutSeconds: 5,
-      log: (l) => seen.push(l),
+      goLine: GO,
       endMarker: MARK,
+      log: (l) => seen.push(l),
     });
     assert.deepEqual(seen, ["slipway-build-end-ffff 0", MARK]);
   });
@@ -232,10 +270,11 @@ describe("runToCompletion", () => {
       engine,
       containerId: "c7",
       timeoutSeconds: 5,
-      log: (l) => seen.push(l),
+      goLine: GO,
       endMarker: MARK,
+      log: (l) => seen.push(l),
     });
     assert.deepEqual(seen, ["one", "two", "three"]);
-    assert.deepEqual(calls, ["attach c7", "start c7", "follow"]);
+    assert.deepEqual(calls, [`attach c7 ${JSON.stringify(GO)}`, "follow"]);
   });
 });

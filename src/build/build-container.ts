@@ -3,35 +3,37 @@ import type { Engine, LogLine } from "../engine/engine.ts";
 import { BuildFailedError } from "../domain/errors.ts";
 
 export interface RunToCompletionOptions {
-  readonly engine: Pick<
-    Engine,
-    "startContainer" | "waitContainer" | "stopContainer" | "logs" | "attachOutput"
-  >;
+  readonly engine: Pick<Engine, "waitContainer" | "stopContainer" | "logs" | "attachOutput">;
+  /** A started build container, waiting for its go line (startBuildContainer). */
   readonly containerId: string;
   readonly timeoutSeconds: number;
   /** Receives every output line of the container. */
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** What the runner waits for on stdin before it begins: ends with a newline. */
+  readonly goLine: string;
   /**
    * The token the build runner prints, followed by its exit status, once it is done and
    * every process the build started is gone; it then waits to be removed
    * (buildpacks/_runner/build.sh). The build ends at that line, read live from the
    * attached output, instead of at the container's exit: no wait for the engine to notice
    * the exit and tear down the network, and the workspace is then read from a running
-   * container, which costs the engine no mount. Without it, the container runs to its exit.
+   * container, which costs the engine no mount. A runner that dies without it (killed,
+   * out of memory) ends the build at its exit.
    */
-  readonly endMarker?: string;
+  readonly endMarker: string;
 }
 
 /** Lines buildpacks print to say why they stopped, in the Heroku style (" !     ..."). */
 const FAILURE_LINE = /^\s*!\s+(?!Warning:)(\S.*)$/;
 
 /**
- * Starts a created build container, streams its output to `log` and waits until the
- * build is over (its end marker, or its exit). Kills it and throws BuildFailedError when
- * it runs longer than timeoutSeconds or ends non-zero (with the buildpack's own reason,
- * or the last line it printed). A container that printed its end marker is left running:
- * removing it is the caller's.
+ * Begins the build in a started build container (its go line, written through an
+ * attached stdin), streams its output to `log` and waits until the build is over (its
+ * end marker, or its exit). Kills it and throws BuildFailedError when it runs longer than
+ * timeoutSeconds or ends non-zero (with the buildpack's own reason, or the last line it
+ * printed). A container that printed its end marker is left running: removing it is the
+ * caller's.
  */
 export async function runToCompletion(options: RunToCompletionOptions): Promise<void> {
   const { engine, containerId, timeoutSeconds, signal, endMarker } = options;
@@ -51,7 +53,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
   // Takes one line; true when it was the runner's end marker (then exitCode is its status).
   let exitCode: number | undefined;
   const take = ({ line, stream }: LogLine): boolean => {
-    const end = endMarker !== undefined && stream === "stdout" ? endOf(line, endMarker) : undefined;
+    const end = stream === "stdout" ? endOf(line, endMarker) : undefined;
     if (end === undefined) {
       show(line);
       return false;
@@ -62,15 +64,13 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
     return true;
   };
   try {
-    const attached =
-      endMarker === undefined ? undefined : await engine.attachOutput(containerId, stop);
-    await engine.startContainer(containerId);
-    if (attached !== undefined) {
-      for await (const line of attached) if (take(line)) break;
-    }
+    const attached = await engine.attachOutput(containerId, stop, options.goLine);
+    for await (const line of attached) if (take(line)) break;
+    // An abort ends the attached output quietly: it is the timeout or a cancel.
+    stop.throwIfAborted();
     if (exitCode === undefined) {
-      // No end marker yet (none asked for, the runner was killed, or the attached stream
-      // broke): the log has the rest, and the exit or the marker ends the build.
+      // No end marker yet (the runner was killed, or the attached stream broke): the log
+      // has the rest, and the exit or the marker ends the build.
       const output = outputUntilExit(engine, containerId, stop);
       let skip = delivered;
       for (;;) {

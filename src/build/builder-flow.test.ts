@@ -8,6 +8,7 @@ import type { ContainerSpec } from "../engine/engine.ts";
 import { FakeEngine, type FakeProgram } from "../engine/fake-engine.ts";
 import { unpackTar } from "../engine/tar-files.ts";
 import { runBuild, type RunBuildOptions } from "./builder.ts";
+import { startBuildContainer } from "./started-build-container.ts";
 import { buildStack, type StackImages } from "./stack-builder.ts";
 import { packTar } from "./tar-files.ts";
 import { DEFAULT_RECIPE, seedStackCache } from "./testing-stack.ts";
@@ -93,9 +94,12 @@ describe("runBuild (fake engine)", () => {
         "create volume slipway-build-b-1",
         "create volume slipway-cache-hello",
         "create container slipway-build-b-1",
-        "put-archive container slipway-build-b-1",
+        // The buildpacks, then the start: the runner waits for its go line.
         "put-archive container slipway-build-b-1",
         "start container slipway-build-b-1",
+        // The build's inputs (CA, ENV_DIR, known layers), then the source.
+        "put-archive container slipway-build-b-1",
+        "put-archive container slipway-build-b-1",
         "import image slipway/app-hello:b-1",
         "remove container slipway-build-b-1",
         "remove volume slipway-build-b-1",
@@ -123,6 +127,40 @@ describe("runBuild (fake engine)", () => {
     assert.equal(files.get("app/server.js"), "console.log('hi')");
     assert.equal(files.get("app/.slipway/processes/worker"), "node worker.js");
     assert.match(files.get("app/.slipway/launch") ?? "", /^#!\/usr\/bin\/env bash/);
+  });
+
+  it("builds in a container started ahead for the app, or replaces one made for another setup", async () => {
+    const { engine, options } = await setUp(0);
+    const ahead = await startBuildContainer(options, "slipway-build-next-1");
+    engine.clearActions();
+    await runBuild({ ...options, container: ahead });
+    const verbs = engine.actions.map((a) => `${a.verb} ${a.kind} ${a.name}`);
+    assert.ok(!verbs.some((v) => v.startsWith("create container") || v.startsWith("start")));
+    assert.deepEqual(
+      verbs.filter((v) => v.includes("slipway-build-")),
+      [
+        "put-archive container slipway-build-next-1",
+        "put-archive container slipway-build-next-1",
+        "remove container slipway-build-next-1",
+        "remove volume slipway-build-next-1",
+      ],
+    );
+
+    // Made before the build limits changed: it goes, and the build starts its own.
+    const stale = await startBuildContainer(options, "slipway-build-next-2");
+    engine.clearActions();
+    await runBuild({
+      ...options,
+      limits: { ...options.limits, memoryBytes: 2 * options.limits.memoryBytes },
+      container: stale,
+    });
+    const after = engine.actions.map((a) => `${a.verb} ${a.kind} ${a.name}`);
+    assert.deepEqual(after.slice(0, 3), [
+      "remove container slipway-build-next-2",
+      "remove volume slipway-build-next-2",
+      "create volume slipway-build-b-1",
+    ]);
+    assert.ok(after.includes("start container slipway-build-b-1"));
   });
 
   it("with deferCleanup, returns with the image and leaves the container to cleanUp", async () => {

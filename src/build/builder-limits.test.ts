@@ -69,7 +69,7 @@ const success: FakeProgram = () => ({
 describe("runBuild config vars and limits (fake engine)", () => {
   it("writes config vars as ENV_DIR files and records every buildpack that ran", async () => {
     let seen: Record<string, string | undefined> = {};
-    const { options } = await setUp((spec: ContainerSpec, read) => {
+    const { options } = await setUp((spec: ContainerSpec, read, input) => {
       if (!spec.name.startsWith("slipway-build-")) return { untilStopped: true };
       seen = {
         greeting: read("/workspace/env/GREETING"),
@@ -77,7 +77,7 @@ describe("runBuild config vars and limits (fake engine)", () => {
         bad: read("/workspace/env/not a name"),
         runner: read("/workspace/buildpacks/_runner/build.sh"),
       };
-      return success(spec, read);
+      return success(spec, read, input);
     });
     const result = await runBuild({
       ...options,

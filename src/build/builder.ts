@@ -3,10 +3,8 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { App } from "../domain/app.ts";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import type { ProcessTypes } from "../domain/procfile.ts";
-import type { ContainerLimits, Engine } from "../engine/engine.ts";
 import { runToCompletion } from "./build-container.ts";
 import { readBuildMeta } from "./build-meta.ts";
 import {
@@ -16,37 +14,39 @@ import {
 } from "./dockerfile-build.ts";
 import { createAppImage, IMAGE_LABELS } from "./app-image.ts";
 import { knownLayers } from "./layer-images.ts";
-import type { StackImages } from "./stack-builder.ts";
 import { phaseTimer } from "./build-timings.ts";
+import {
+  buildCacheVolume,
+  buildContainerKey,
+  removeBuildContainer,
+  startBuildContainer,
+  type BuildContainerSetup,
+  type StartedBuildContainer,
+} from "./started-build-container.ts";
 import { packTar } from "./tar-files.ts";
 
-export interface RunBuildOptions {
-  readonly engine: Engine;
-  readonly app: Pick<App, "id" | "name">;
+export { buildCacheVolume } from "./started-build-container.ts";
+
+export interface RunBuildOptions extends BuildContainerSetup {
   /** Used in container, volume and image names: letters, digits and dashes. */
   readonly buildId: string;
   /** The validated source as a plain tar with entries under "src/" (SourceArchive.tar()). */
   readonly sourceTar: Readable;
   /** sha256:... of the uploaded archive (SourceArchive.checksum), recorded on the image. */
   readonly sourceChecksum: string;
-  readonly stack: StackImages;
-  /** Directory of buildpacks (buildpacks/ in the repo), including _runner. */
-  readonly buildpacksDir: string;
   /** CA bundles (PEM) the build trusts in addition to the stack's. */
   readonly caFiles: readonly string[];
-  readonly npmRegistry: string;
-  readonly limits: ContainerLimits;
   readonly timeoutSeconds: number;
   /** The build log users see, line by line. */
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
-  /** Buildpacks to try, in order; default: all in buildpacksDir, by name. */
+  /** Buildpacks to try, in order (one word each); default: the runner's detection. */
   readonly buildpacks?: readonly string[];
   /**
-   * Network build containers join (egress to registries only). Its name should carry the
-   * instance: netavark keeps per-network DNS state host-wide.
+   * A build container started ahead for this app (startBuildContainer), used when it was
+   * made for this build's setup. Either way the build owns it: it goes with the build.
    */
-  readonly network: string;
+  readonly container?: StartedBuildContainer | undefined;
   /**
    * The app's config vars: files in ENV_DIR for bin/compile. BUILDPACK_URL / BUILDPACKS
    * among them choose the buildpacks; PIP_INDEX_URL, GOFLAGS and the like reach the tools.
@@ -94,13 +94,16 @@ const BUILD_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
  */
 export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   const { engine, app, buildId, stack, log } = options;
-  if (!BUILD_ID.test(buildId)) throw new ValidationError(`invalid build id "${buildId}"`);
-  const names = {
-    workspace: `slipway-build-${buildId}`,
-    cache: buildCacheVolume(app.name),
-    buildContainer: `slipway-build-${buildId}`,
-  };
-  const { network } = options;
+  const invalid = !BUILD_ID.test(buildId)
+    ? `invalid build id "${buildId}"`
+    : options.buildpacks?.some((buildpack) => !/^\S+$/.test(buildpack)) === true
+      ? "a buildpack is named by one word (a URL or a directory)"
+      : undefined;
+  if (invalid !== undefined) {
+    // The container started for this build is the build's, whatever happens.
+    if (options.container) await removeBuildContainer(engine, options.container).catch(() => {});
+    throw new ValidationError(invalid);
+  }
   const labels = { [IMAGE_LABELS.app]: app.name, [IMAGE_LABELS.build]: buildId };
   const cleanup: (() => Promise<void>)[] = [];
   const timer = phaseTimer();
@@ -113,51 +116,28 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
 
   try {
     log(`-----> Building on the ${stack.name} stack (${stack.build.reference})`);
-    cleanup.push(() => engine.removeVolume(names.workspace));
-    // Independent lookups, asked at once. Layer images a buildpack may reuse without
-    // making their files (engines that import whole images need every part's files, so
-    // they get none).
-    const [known] = await Promise.all([
-      engine.buildImage === undefined ? "" : knownLayers(engine, app.name, stack.run.imageId),
-      engine.ensureNetwork(network, { [IMAGE_LABELS.role]: "build" }),
-      engine.ensureVolume(names.workspace, { ...labels, [IMAGE_LABELS.role]: "build" }),
-      // Kept between builds: downloaded toolchains and the npm cache make rebuilds fast.
-      engine.ensureVolume(names.cache, {
-        [IMAGE_LABELS.app]: app.name,
-        [IMAGE_LABELS.role]: "build-cache",
-      }),
-    ]);
+    // Layer images a buildpack may reuse without making their files (engines that import
+    // whole images need every part's files, so they get none).
+    const known =
+      engine.buildImage === undefined
+        ? Promise.resolve("")
+        : knownLayers(engine, app.name, stack.run.imageId);
+    known.catch(() => undefined); // awaited below, unless the container fails first
+    const started = await readyBuildContainer(options);
+    cleanup.push(() => removeBuildContainer(engine, started));
+    const buildContainer = started.id;
 
-    const buildContainer = await engine.createContainer({
-      name: names.buildContainer,
-      image: stack.build.reference,
-      cmd: ["/bin/bash", "/workspace/buildpacks/_runner/build.sh"],
-      env: {
-        STACK: stack.name,
-        // Not a buildpack's business, but tools (pip, go) want a writable place.
-        SLIPWAY_BUILD_ID: buildId,
-        SLIPWAY_NPM_REGISTRY: options.npmRegistry,
-        SLIPWAY_BUILD_END: endMarker,
-        ...(options.buildpacks ? { SLIPWAY_BUILDPACKS: options.buildpacks.join(" ") } : {}),
-      },
-      labels: { ...labels, [IMAGE_LABELS.role]: "build" },
-      network,
-      limits: options.limits,
-      workingDir: "/workspace",
-      user: "0:0",
-      volumes: [
-        { volume: names.workspace, target: "/workspace", readOnly: false },
-        { volume: names.cache, target: "/cache", readOnly: false },
-      ],
-    });
-    cleanup.push(() => engine.removeContainer(buildContainer));
-
-    await engine.putArchive(buildContainer, "/workspace", buildInputs(options, known));
+    await engine.putArchive(buildContainer, "/workspace", buildInputs(options, await known));
     await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
     options.signal?.throwIfAborted();
     timer.mark("prepare");
 
-    await runGuarded(options, buildContainer, [names.workspace, names.cache], endMarker);
+    // The runner waits for this line: the token it ends with, and the buildpacks asked for.
+    const goLine = `${[endMarker, ...(options.buildpacks ?? [])].join(" ")}\n`;
+    await runGuarded(options, buildContainer, [started.name, buildCacheVolume(app.name)], {
+      endMarker,
+      goLine,
+    });
     timer.mark("buildpacks");
 
     options.signal?.throwIfAborted();
@@ -275,18 +255,23 @@ async function removeAll(steps: readonly (() => Promise<void>)[]): Promise<void>
   if (errors.length > 1) throw new AggregateError(errors, "cleaning up after the build failed");
 }
 
-/** The per-app build cache volume; remove it when the app is deleted. */
-export function buildCacheVolume(appName: string): string {
-  return `slipway-cache-${appName}`;
+/**
+ * The build container: the one started ahead for the app (options.container) when it was
+ * made for this setup, else a new one. A container that does not fit is removed.
+ */
+async function readyBuildContainer(options: RunBuildOptions): Promise<StartedBuildContainer> {
+  const ahead = options.container;
+  if (ahead !== undefined) {
+    if (ahead.key === buildContainerKey(options)) return ahead;
+    await removeBuildContainer(options.engine, ahead).catch(() => undefined);
+  }
+  return startBuildContainer(options, `slipway-build-${options.buildId}`);
 }
 
 /** Config var names that become ENV_DIR files (others are skipped: not file names). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
-/**
- * Buildpacks (with the runner), the CA bundles, ENV_DIR and the known layers ("NAME DIGEST"
- * lines), as one tar for /workspace.
- */
+/** The CA bundles, ENV_DIR and the known layers ("NAME KEY" lines), as one tar for /workspace. */
 function buildInputs(options: RunBuildOptions, knownLayers: string): Readable {
   const caFiles = options.caFiles.map((path, index) => ({
     name: `ca/${String(index)}-${basename(path)}`,
@@ -296,10 +281,7 @@ function buildInputs(options: RunBuildOptions, knownLayers: string): Readable {
     .filter(([name]) => ENV_NAME.test(name))
     .map(([name, value]) => ({ name: `env/${name}`, content: value, mode: 0o600 }));
   const known = { name: "known-layers", content: knownLayers, mode: 0o644 };
-  return packTar(
-    [...caFiles, ...envFiles, known],
-    [{ dir: options.buildpacksDir, prefix: "buildpacks" }],
-  );
+  return packTar([...caFiles, ...envFiles, known], []);
 }
 
 /**
@@ -311,7 +293,7 @@ async function runGuarded(
   options: RunBuildOptions,
   containerId: string,
   volumes: readonly string[],
-  endMarker: string,
+  runner: { readonly endMarker: string; readonly goLine: string },
 ): Promise<void> {
   const { engine, diskLimitBytes } = options;
   const disk = new AbortController();
@@ -344,7 +326,7 @@ async function runGuarded(
       timeoutSeconds: options.timeoutSeconds,
       log: options.log,
       signal: AbortSignal.any(signals),
-      endMarker,
+      ...runner,
     });
   } catch (error) {
     if (disk.signal.aborted) {

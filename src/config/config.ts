@@ -70,6 +70,11 @@ export interface BuildConfig {
   /** Builds that may run at once. */
   readonly concurrency: number;
   /**
+   * How long a build container started for an app's next build waits for it, in seconds
+   * (SLIPWAY_BUILD_STANDBY; 0: none is started ahead).
+   */
+  readonly standbySeconds: number;
+  /**
    * Build app images as cached layers on the run stack image (default) rather than import
    * each as one whole root filesystem (SLIPWAY_APP_IMAGE_LAYERS=0; for comparison).
    */
@@ -173,6 +178,7 @@ export function loadConfig(env: Env): Config {
       debianMirror: get("SLIPWAY_DEBIAN_MIRROR") ?? "http://deb.debian.org/debian",
       stackCacheDir: resolve(get("SLIPWAY_STACK_CACHE") ?? join(home, "cache", "stacks")),
       concurrency: int(get("SLIPWAY_BUILD_CONCURRENCY") ?? "1", "SLIPWAY_BUILD_CONCURRENCY"),
+      standbySeconds: int(get("SLIPWAY_BUILD_STANDBY") ?? "600", "SLIPWAY_BUILD_STANDBY"),
       layeredImages: get("SLIPWAY_APP_IMAGE_LAYERS") !== "0",
     },
     api: {

@@ -127,7 +127,7 @@ describe("BuildController", () => {
     assert.deepEqual(statuses, ["pending", "succeeded"]);
   });
 
-  it("removes what a build left once its release serves, in the background", async () => {
+  it("removes what a build left once its release serves, then prepares the next build", async () => {
     const store = new SqliteStore(":memory:");
     const state = new RuntimeState();
     const events: string[] = [];
@@ -141,6 +141,9 @@ describe("BuildController", () => {
             return Promise.resolve();
           },
         };
+      },
+      prepareNext(app) {
+        events.push(`prepare ${app.name}`);
       },
     };
     const controller = new BuildController({
@@ -156,16 +159,21 @@ describe("BuildController", () => {
     assert.equal((await store.listBuilds(app.id))[0]?.status, "succeeded");
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(events, [], "kept while the release does not serve yet");
-    state.markRouted(app.id, 1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    assert.deepEqual(events, ["clean a1"]);
-
-    // Stopping the controller removes what still waits, at once.
+    // The next push came meanwhile: its build prepares its own container.
     await store.createBuild(app.id, "b2");
-    await controller.reconcileApp(app.id, AbortSignal.timeout(5000));
+    state.markRouted(app.id, 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(events, ["clean a1"]);
+    await controller.reconcileApp(app.id, AbortSignal.timeout(5000));
+    state.markRouted(app.id, 2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(events, ["clean a1", "clean b2", "prepare shop"]);
+
+    // Stopping the controller removes what still waits, at once, and prepares nothing.
+    await store.createBuild(app.id, "c3");
+    await controller.reconcileApp(app.id, AbortSignal.timeout(5000));
     await controller.stop();
-    assert.deepEqual(events, ["clean a1", "clean b2"]);
+    assert.deepEqual(events, ["clean a1", "clean b2", "prepare shop", "clean c3"]);
   });
 
   it("removes at once what a build left when no release came of it, and logs a failed removal", async () => {
@@ -173,7 +181,11 @@ describe("BuildController", () => {
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
     let cleaned = 0;
+    let prepared = 0;
     const builder: Builder = {
+      prepareNext: () => {
+        prepared++;
+      },
       async build(request) {
         const result = await slowBuilder().build(request);
         // The app is deleted while it builds: no release can be made of the image.
@@ -205,6 +217,7 @@ describe("BuildController", () => {
     await controller.stop();
     assert.equal(waited, 0);
     assert.equal(cleaned, 1);
+    assert.equal(prepared, 0, "the app is gone: nothing to prepare for");
     assert.deepEqual(warnings, ["removing a build's container and workspace failed"]);
   });
 });

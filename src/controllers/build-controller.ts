@@ -45,6 +45,19 @@ export interface Builder {
    * build runs.
    */
   removeLeftovers?(): Promise<void>;
+  /**
+   * Prepares the app's next build ahead (starts its build container), in the background:
+   * called once a build of the app is over and its release serves, and only while no
+   * build of the app is pending or running.
+   */
+  prepareNext?(app: App): void;
+  /**
+   * Drops what prepareNext made for the app: called before the app or its build cache
+   * goes.
+   */
+  forget?(appName: string): Promise<void>;
+  /** Removes what it keeps for next builds; called once, when the platform stops. */
+  stop?(): Promise<void>;
 }
 
 /**
@@ -88,8 +101,8 @@ export const CLEANUP_WAIT_MS = 10_000;
  */
 export class BuildController {
   readonly #deps: BuildControllerDeps;
-  /** Removals of build containers still waiting for their release (or running). */
-  readonly #cleanups = new Set<Promise<void>>();
+  /** What runs after each build (#afterBuild), until done. */
+  readonly #afterBuilds = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
 
   constructor(deps: BuildControllerDeps) {
@@ -116,10 +129,14 @@ export class BuildController {
     }
   }
 
-  /** Removes what finished builds left behind at once, without waiting for their releases. */
+  /**
+   * Removes what finished builds left behind at once, without waiting for their releases,
+   * then stops the builder.
+   */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    await Promise.all(this.#cleanups);
+    await Promise.all(this.#afterBuilds);
+    await this.#deps.builder.stop?.();
   }
 
   /**
@@ -215,7 +232,7 @@ export class BuildController {
       });
       await store.addEvent(app.id, "build.failed", `build ${build.id} failed: ${reason}`);
     } finally {
-      if (cleanUp !== undefined) this.#cleanUpLater(build.id, cleanUp, app.id, released);
+      this.#afterBuild(build, app, cleanUp, released);
       await log.close();
       const waiting = (await store.listBuilds(app.id)).some(
         (b) =>
@@ -228,34 +245,39 @@ export class BuildController {
   }
 
   /**
-   * Removes a build's leftovers once its release serves (or at once without a release),
-   * in the background: the next build need not wait for it. A removal that fails is
-   * logged; the build containers a daemon left are removed at its next start.
+   * After a build, in the background (the app's next build need not wait): once its
+   * release serves (or at once without a release), removes what the build left and has
+   * the builder prepare the app's next build, unless the app went meanwhile or the
+   * controller stops. Failures are logged; the build containers a daemon left behind are
+   * removed at its next start.
    */
-  #cleanUpLater(
-    buildId: string,
-    cleanUp: () => Promise<void>,
-    appId: string,
+  #afterBuild(
+    build: Build,
+    app: App,
+    cleanUp: (() => Promise<void>) | undefined,
     version: number | undefined,
   ): void {
-    const { rolledOut, logger } = this.#deps;
-    const waited =
-      version === undefined || rolledOut === undefined || this.#stopping.signal.aborted
-        ? Promise.resolve()
-        : rolledOut(
-            appId,
-            version,
-            AbortSignal.any([AbortSignal.timeout(CLEANUP_WAIT_MS), this.#stopping.signal]),
-          ).catch(() => undefined);
-    const task = waited
-      .then(cleanUp)
-      .catch((error: unknown) => {
+    const { store, builder, rolledOut, logger } = this.#deps;
+    const task = (async () => {
+      if (version !== undefined && rolledOut !== undefined && !this.#stopping.signal.aborted) {
+        const until = AbortSignal.any([
+          AbortSignal.timeout(CLEANUP_WAIT_MS),
+          this.#stopping.signal,
+        ]);
+        await rolledOut(app.id, version, until).catch(() => undefined);
+      }
+      await cleanUp?.().catch((error: unknown) => {
         logger.warn("removing a build's container and workspace failed", {
-          build: buildId,
+          build: build.id,
           error,
         });
-      })
-      .finally(() => this.#cleanups.delete(task));
-    this.#cleanups.add(task);
+      });
+      if (this.#stopping.signal.aborted || (await store.getAppById(app.id)) === undefined) return;
+      // A build of the app that is due or under way prepares its own container.
+      const builds = await store.listBuilds(app.id);
+      if (builds.some((b) => b.status === "pending" || b.status === "running")) return;
+      builder.prepareNext?.(app);
+    })().finally(() => this.#afterBuilds.delete(task));
+    this.#afterBuilds.add(task);
   }
 }

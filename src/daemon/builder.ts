@@ -2,9 +2,13 @@ import { join } from "node:path";
 import { readAppManifest } from "../build/app-json.ts";
 import { runBuild } from "../build/builder.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
+import { StandbyBuildContainers } from "../build/standby-build-containers.ts";
+import type { BuildContainerSetup } from "../build/started-build-container.ts";
 import type { Config } from "../config/config.ts";
 import type { Builder, BuildRequest, BuildResult } from "../controllers/build-controller.ts";
 import { LABEL } from "../domain/labels.ts";
+import type { App } from "../domain/app.ts";
+import type { Logger } from "../domain/logger.ts";
 import type { Engine } from "../engine/engine.ts";
 import { currentStack } from "./stack.ts";
 
@@ -14,8 +18,30 @@ export const BUILDPACKS_DIR = join(import.meta.dirname, "..", "..", "buildpacks"
 /** What one upload may hold once unpacked. */
 export const SOURCE_LIMITS: SourceArchiveLimits = { maxEntries: 100_000, maxBytes: 2 * 1024 ** 3 };
 
-/** The Builder port on buildpacks in build containers of the default stack. */
-export function buildpackBuilder(config: Config, engine: Engine): Builder {
+/**
+ * The Builder port on buildpacks in build containers of the default stack. prepareNext
+ * starts a build container for the app's next build (StandbyBuildContainers;
+ * SLIPWAY_BUILD_STANDBY), which that build then uses instead of starting its own.
+ */
+export function buildpackBuilder(config: Config, engine: Engine, logger: Logger): Builder {
+  const standby = new StandbyBuildContainers({
+    idleMs: config.build.standbySeconds * 1000,
+    logger,
+  });
+  const setupFor = async (app: Pick<App, "id" | "name">): Promise<BuildContainerSetup> => ({
+    engine: config.build.layeredImages ? engine : withoutImageBuilds(engine),
+    app,
+    stack: await currentStack(config, engine),
+    buildpacksDir: BUILDPACKS_DIR,
+    npmRegistry: config.build.npmRegistry,
+    limits: {
+      memoryBytes: config.build.memoryBytes,
+      cpus: config.build.cpus,
+      pids: config.build.pids,
+      tmpBytes: 1024 ** 3,
+    },
+    network: `sw-${config.instance}-build`,
+  });
   return {
     async build(request: BuildRequest): Promise<BuildResult> {
       const archive = await openSourceArchive(request.sourcePath, {
@@ -24,36 +50,35 @@ export function buildpackBuilder(config: Config, engine: Engine): Builder {
       });
       // A malformed app.json fails the build here, before a build container starts.
       const manifest = await readAppManifest(archive.tar());
-      const stack = await currentStack(config, engine);
+      const setup = await setupFor(request.app);
       const result = await runBuild({
-        engine: config.build.layeredImages ? engine : withoutImageBuilds(engine),
-        app: request.app,
+        ...setup,
         // Store ids use "_", engine object names want dashes.
         buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
         sourceTar: archive.tar(),
         sourceChecksum: archive.checksum,
-        stack,
-        buildpacksDir: BUILDPACKS_DIR,
         caFiles: config.build.caFiles,
-        npmRegistry: config.build.npmRegistry,
-        limits: {
-          memoryBytes: config.build.memoryBytes,
-          cpus: config.build.cpus,
-          pids: config.build.pids,
-          tmpBytes: 1024 ** 3,
-        },
         timeoutSeconds: config.build.timeoutSeconds,
         diskLimitBytes: config.build.diskBytes,
         log: request.log,
         signal: request.signal,
-        network: `sw-${config.instance}-build`,
         // Config vars reach the buildpacks as ENV_DIR files (never the build log).
         env: request.configVars ?? {},
-        // The release is made while the build container is removed.
+        // Removed once the release serves (BuildController): removing it sooner would
+        // hold up the rollout.
         deferCleanup: true,
+        // Last: from here on, runBuild owns it.
+        container: await standby.take(request.app.name),
       });
       return { ...result, manifest };
     },
+
+    prepareNext(app: App): void {
+      standby.prepare(app.name, setupFor(app));
+    },
+
+    forget: (appName) => standby.forget(appName),
+    stop: () => standby.stop(),
 
     async removeLeftovers(): Promise<void> {
       for (const container of await engine.listContainers({ [LABEL.role]: "build" })) {

@@ -119,9 +119,10 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       servingVersion: (appId) => state.routedRelease(appId),
     }),
   });
+  const builder = buildpackBuilder(config, engine, logger);
   const builds = new BuildController({
     store,
-    builder: buildpackBuilder(config, engine),
+    builder,
     files: buildFiles(paths.sourcesDir, paths.buildLogsDir),
     logger,
     configVars: (appId) => latestConfigVars(store, secrets, appId),
@@ -188,6 +189,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     sourcesDir: paths.sourcesDir,
     buildLogsDir: paths.buildLogsDir,
     git,
+    builder,
   });
   const api = createApi({
     ...platform,

@@ -4,6 +4,7 @@ import type { ApiDeps, ProcessInfo, RolloutStatus, SubmitBuildOptions } from "..
 import { buildCacheVolume } from "../build/builder.ts";
 import { openSourceArchive } from "../build/source-archive.ts";
 import { APP_PORT, appNetworkName } from "../controllers/container-spec.ts";
+import type { Builder } from "../controllers/build-controller.ts";
 import type { ControllerManager } from "../controllers/manager.ts";
 import type { RuntimeState } from "../controllers/runtime-state.ts";
 import { listAppContainers } from "../controllers/observe.ts";
@@ -28,6 +29,8 @@ export interface PlatformDeps {
   readonly buildLogsDir: string;
   /** The git host: its repositories go with their apps. */
   readonly git?: GitServer;
+  /** What it keeps for an app's next build goes before the app's build cache. */
+  readonly builder?: Pick<Builder, "forget">;
 }
 
 /**
@@ -128,6 +131,7 @@ export function platformApiDeps(
       for (const image of images) {
         await engine.removeImage(image.id);
       }
+      await deps.builder?.forget?.(app.name);
       await engine.removeVolume(buildCacheVolume(app.name));
       await deps.git?.removeRepo(app.name);
       for (const build of builds)
@@ -136,6 +140,7 @@ export function platformApiDeps(
     async clearBuildCache(app: App): Promise<void> {
       // The volume is per app (its name holds the app's): removing it cannot touch another
       // app's cache. A build using it right now makes this a ConflictError (409).
+      await deps.builder?.forget?.(app.name);
       await engine.removeVolume(buildCacheVolume(app.name));
     },
   };

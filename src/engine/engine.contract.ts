@@ -42,6 +42,7 @@ export const CONTRACT_COMMANDS = {
   catHello: ["cat", "/srv/hello.txt"],
   catInput: ["cat", "/data/input.txt"],
   writeOutput: ["sh", "-c", "echo second-run > /data/output.txt && cat /data/output.txt"],
+  readInput: ["sh", "-c", "read -r a b && echo got $a and $b"],
 } as const satisfies Record<string, readonly string[]>;
 
 const MiB = 1024 * 1024;
@@ -243,6 +244,19 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
           ["err-1"],
         );
         assert.equal(await engine.waitContainer(id), 3);
+      },
+
+      "writes input to a started container's stdin, then streams what it prints": async () => {
+        const { engine } = fixture();
+        const id = await create(spec("stdin", CONTRACT_COMMANDS.readInput, { stdin: true }));
+        await engine.startContainer(id);
+        // Started, it waits for its input (as a build container waits for its build).
+        assert.equal((await engine.inspectContainer(id))?.state, "running");
+        const output = await engine.attachOutput(id, AbortSignal.timeout(30_000), "one two\n");
+        const lines: LogLine[] = [];
+        for await (const line of output) lines.push(line);
+        assert.deepEqual(stdout(lines), ["got one and two"]);
+        assert.equal(await engine.waitContainer(id), 0);
       },
 
       "stops reading attached output when asked, leaving the container running": async () => {

@@ -59,13 +59,14 @@ export interface Engine {
    */
   attachContainer(id: string): Promise<Duplex>;
   /**
-   * Attaches to the output of a created container without a terminal; resolves once
-   * attached, so start it after. The lines then come live from its start until it exits,
-   * the caller stops iterating, or the signal aborts (which ends the iteration quietly).
-   * Unlike a followed log, nothing is read from a file: lines come as they are written,
-   * and the end comes with the exit.
+   * Attaches to the output of a container without a terminal; resolves once attached.
+   * Attach before start to get every line: they then come live from its start until it
+   * exits, the caller stops iterating, or the signal aborts (which ends the iteration
+   * quietly). Unlike a followed log, nothing is read from a file: lines come as they are
+   * written, and the end comes with the exit. With `input` (a container created with
+   * `stdin`), its stdin is attached too and the input written to it once attached.
    */
-  attachOutput(id: string, signal?: AbortSignal): Promise<AsyncIterable<LogLine>>;
+  attachOutput(id: string, signal?: AbortSignal, input?: string): Promise<AsyncIterable<LogLine>>;
   /** Resizes the terminal of a `tty` container. */
   resizeContainer(id: string, size: TerminalSize): Promise<void>;
   /** Extracts a tar stream into the container at path (works on created containers). */
@@ -190,6 +191,12 @@ export interface ContainerSpec {
    * terminal); attach before start. Default false.
    */
   readonly tty?: boolean;
+  /**
+   * An open stdin without a terminal, written through attachOutput's `input` (a build
+   * container, started ahead of its build, waits on it for the build's go line).
+   * Default false.
+   */
+  readonly stdin?: boolean;
 }
 
 /** A terminal's size in character cells. */

@@ -23,10 +23,15 @@ export interface FakeRun {
   readonly writes?: Readonly<Record<string, string>>;
 }
 
-/** Decides what a started container does; `read` sees its files (image, layer, volumes). */
+/**
+ * Decides what a started container does; `read` sees its files (image, layer, volumes).
+ * A container created with `stdin` runs its program only once input is written to it
+ * (attachOutput's `input`), which the program then gets.
+ */
 export type FakeProgram = (
   spec: ContainerSpec,
   read: (path: string) => string | undefined,
+  input: string,
 ) => FakeRun;
 
 /** Finds the files of a named volume. */
@@ -66,12 +71,17 @@ export class FakeContainer {
 
   /** Starts it: output appears at once; it keeps running (no exit code) or exits. */
   start(stdout: readonly string[], stderr: readonly string[], exitCode: number | undefined): void {
+    const startedAt = new Date().toISOString();
+    this.info = { ...this.info, state: "running", exitCode: null, startedAt };
+    this.run(stdout, stderr, exitCode);
+  }
+
+  /** The running process writes this output, then keeps running (no exit code) or exits. */
+  run(stdout: readonly string[], stderr: readonly string[], exitCode: number | undefined): void {
     this.output.push(
       ...stdout.map((line): LogLine => ({ stream: "stdout", line })),
       ...stderr.map((line): LogLine => ({ stream: "stderr", line })),
     );
-    const startedAt = new Date().toISOString();
-    this.info = { ...this.info, state: "running", exitCode: null, startedAt };
     if (exitCode === undefined) this.#notify();
     else this.finish(exitCode, false);
   }

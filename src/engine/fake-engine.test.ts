@@ -8,7 +8,7 @@ import { purgeInstance } from "./purge.ts";
 import { packTar, tarDirectory } from "./tar-files.ts";
 
 /** The fake's stand-in for busybox: the contract's commands, nothing else. */
-const contractProgram: FakeProgram = (spec, read) => {
+const contractProgram: FakeProgram = (spec, read, input) => {
   const is = (cmd: readonly string[]): boolean => JSON.stringify(spec.cmd) === JSON.stringify(cmd);
   const cat = (path: string): FakeRun => {
     const text = read(path);
@@ -23,6 +23,10 @@ const contractProgram: FakeProgram = (spec, read) => {
   if (is(CONTRACT_COMMANDS.twoLines)) return { stdout: ["first", "second"] };
   if (is(CONTRACT_COMMANDS.catHello)) return cat("/srv/hello.txt");
   if (is(CONTRACT_COMMANDS.catInput)) return cat("/data/input.txt");
+  if (is(CONTRACT_COMMANDS.readInput)) {
+    const [a = "", b = ""] = input.split("\n")[0]?.split(" ") ?? [];
+    return { stdout: [`got ${a} and ${b}`] };
+  }
   if (is(CONTRACT_COMMANDS.writeOutput)) {
     return { stdout: ["second-run"], writes: { "/data/output.txt": "second-run\n" } };
   }

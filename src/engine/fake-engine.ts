@@ -63,6 +63,9 @@ export class FakeEngine implements Engine {
   readonly #program: FakeProgram;
   readonly #ignoresSigterm = new Set<string>();
   readonly #stdin = new Map<string, string[]>();
+  /** Input for `stdin` containers: written before their start, or awaited while running. */
+  readonly #input = new Map<string, string>();
+  readonly #awaitingInput = new Set<string>();
   readonly #sizes = new Map<string, TerminalSize>();
   readonly #images = new FakeImageStore();
   readonly #containers = new Map<string, FakeContainer>();
@@ -250,14 +253,31 @@ export class FakeEngine implements Engine {
       const container = this.#owned(id);
       if (container.info.state === "running") return;
       this.#record("start", "container", container.info.name);
-      const run = this.#program(container.spec, (path) => container.read(path, this.#volumeFiles));
-      for (const [path, content] of Object.entries(run.writes ?? {})) {
-        container.write(path, content, this.#volumeFiles);
+      const input = this.#input.get(container.info.id);
+      if (container.spec.stdin === true && input === undefined) {
+        // Waits for its input, as `read` on stdin would.
+        container.start([], [], undefined);
+        this.#awaitingInput.add(container.info.id);
+        return;
       }
-      if (run.ignoresSigterm === true) this.#ignoresSigterm.add(container.info.id);
-      const exitCode = run.untilStopped === true ? undefined : (run.exitCode ?? 0);
-      container.start(run.stdout ?? [], run.stderr ?? [], exitCode);
+      const run = this.#runProgram(container, input ?? "");
+      container.start(run.stdout, run.stderr, run.exitCode);
     });
+  }
+
+  /** What the program does, with its writes applied; exitCode undefined: keeps running. */
+  #runProgram(
+    container: FakeContainer,
+    input: string,
+  ): { stdout: readonly string[]; stderr: readonly string[]; exitCode: number | undefined } {
+    const read = (path: string): string | undefined => container.read(path, this.#volumeFiles);
+    const run = this.#program(container.spec, read, input);
+    for (const [path, content] of Object.entries(run.writes ?? {})) {
+      container.write(path, content, this.#volumeFiles);
+    }
+    if (run.ignoresSigterm === true) this.#ignoresSigterm.add(container.info.id);
+    const exitCode = run.untilStopped === true ? undefined : (run.exitCode ?? 0);
+    return { stdout: run.stdout ?? [], stderr: run.stderr ?? [], exitCode };
   }
 
   stopContainer(id: string, graceSeconds: number): Promise<void> {
@@ -338,10 +358,18 @@ export class FakeEngine implements Engine {
     });
   }
 
-  attachOutput(id: string, signal?: AbortSignal): Promise<AsyncIterable<LogLine>> {
+  attachOutput(id: string, signal?: AbortSignal, input?: string): Promise<AsyncIterable<LogLine>> {
     return this.#run("attachOutput", () => {
       const container = this.#owned(id);
       const logs = (id: string, options: LogOptions) => this.logs(id, options);
+      if (input !== undefined && container.spec.stdin === true) {
+        if (this.#awaitingInput.delete(container.info.id)) {
+          const run = this.#runProgram(container, input);
+          container.run(run.stdout, run.stderr, run.exitCode);
+        } else if (container.info.state === "created") {
+          this.#input.set(container.info.id, input);
+        }
+      }
       return (async function* () {
         while (container.info.state === "created") {
           try {

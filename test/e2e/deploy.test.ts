@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { must, startPlatform, type TestPlatform, engineGet } from "./harness.ts";
+import { loadLoop, waitFor } from "./load.ts";
 
 const example = join(import.meta.dirname, "..", "..", "examples", "hello-node");
 
@@ -126,13 +127,18 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     const before = await ps(p);
 
     const load = loadLoop(p, host);
-    const deploy = await must(p.cli(["deploy", src, "--app", "hello"]), "deploy v2");
-    // Keep the load on until the old container is gone.
-    await waitFor(
-      async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
-      60_000,
-    );
-    const stats = await load.stop();
+    let deploy;
+    try {
+      deploy = await must(p.cli(["deploy", src, "--app", "hello"]), "deploy v2");
+      // Keep the load on until the old container is gone.
+      await waitFor(
+        async () => (await ps(p)).every((c) => !before.some((b) => b.id === c.id)),
+        60_000,
+      );
+    } finally {
+      await load.stop();
+    }
+    const { stats } = load;
 
     assert.match(deploy.stdout, /v2/);
     assert.equal(stats.failed, 0, `failed requests: ${stats.errors.slice(0, 5).join("; ")}`);
@@ -253,52 +259,4 @@ function processesOf(home: string): number[] {
     }
   }
   return pids;
-}
-
-interface LoadStats {
-  ok: number;
-  failed: number;
-  errors: string[];
-  bodies: Set<string>;
-}
-
-/** A bounded client loop on loopback: requests back to back until stopped (5 min at most). */
-function loadLoop(p: TestPlatform, host: string): { stop: () => Promise<LoadStats> } {
-  const stats: LoadStats = { ok: 0, failed: 0, errors: [], bodies: new Set() };
-  const control = { running: true };
-  const deadline = Date.now() + 300_000;
-  const loop = (async () => {
-    while (control.running && Date.now() < deadline) {
-      try {
-        const res = await p.get(host);
-        if (res.status === 200) {
-          stats.ok += 1;
-          const match = /Hello[a-z ]*from Slipway/.exec(res.body);
-          if (match) stats.bodies.add(match[0]);
-        } else {
-          stats.failed += 1;
-          stats.errors.push(`HTTP ${res.status}`);
-        }
-      } catch (error) {
-        stats.failed += 1;
-        stats.errors.push(String(error));
-      }
-    }
-  })();
-  return {
-    stop: async () => {
-      control.running = false;
-      await loop;
-      return stats;
-    },
-  };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
 }

@@ -28,6 +28,11 @@ export function loadLoop(
   const stats: LoadStats = { ok: 0, failed: 0, errors: [], latencies: [], bodies: new Set() };
   const control = { running: true };
   const deadline = Date.now() + 300_000;
+  // Counted always, kept up to a hundred: a loop left running must not fill the memory.
+  const failure = (what: string): void => {
+    stats.failed += 1;
+    if (stats.errors.length < 100) stats.errors.push(`${new Date().toISOString()} ${what}`);
+  };
   const one = async (): Promise<void> => {
     while (control.running && Date.now() < deadline) {
       const start = performance.now();
@@ -41,12 +46,10 @@ export function loadLoop(
           const match = /Hello[a-z ]*from Slipway/.exec(res.body);
           if (match) stats.bodies.add(match[0]);
         } else {
-          stats.failed += 1;
-          stats.errors.push(`${new Date().toISOString()} HTTP ${String(res.status)}`);
+          failure(`HTTP ${String(res.status)}`);
         }
       } catch (error) {
-        stats.failed += 1;
-        stats.errors.push(`${new Date().toISOString()} ${String(error)}`);
+        failure(String(error));
       }
     }
   };

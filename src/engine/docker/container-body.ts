@@ -19,7 +19,7 @@ export interface ContainerCreateBody {
   readonly Labels: Readonly<Record<string, string>>;
   readonly WorkingDir?: string;
   readonly User?: string;
-  /** An interactive one-off's terminal and stdin. */
+  /** An interactive one-off's terminal and stdin, or a build container's stdin alone. */
   readonly Tty?: boolean;
   readonly OpenStdin?: boolean;
   readonly StdinOnce?: boolean;
@@ -115,7 +115,9 @@ export function containerCreateBody(
           AttachStdout: true,
           AttachStderr: true,
         }
-      : {}),
+      : spec.stdin === true
+        ? { OpenStdin: true, StdinOnce: false, AttachStdin: true }
+        : {}),
 
     HostConfig: {
       UsernsMode: USERNS_MODE,

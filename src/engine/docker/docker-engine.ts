@@ -228,13 +228,19 @@ export class DockerEngine implements Engine {
     });
   }
 
-  async attachOutput(id: string, signal?: AbortSignal): Promise<AsyncIterable<LogLine>> {
+  async attachOutput(
+    id: string,
+    signal?: AbortSignal,
+    input?: string,
+  ): Promise<AsyncIterable<LogLine>> {
     const container = await this.#ownedContainer(id);
     const stream = await this.#api.upgrade("POST", `/containers/${container.id}/attach`, {
-      query: { stream: true, stdout: true, stderr: true },
+      query: { stream: true, stdin: input !== undefined, stdout: true, stderr: true },
       timeoutMs: null,
       ...(signal ? { signal } : {}),
     });
+    // Stdin stays open (StdinOnce is false): the container decides when it has read enough.
+    if (input !== undefined) stream.write(input);
     return attachedLines(stream, signal);
   }
 
