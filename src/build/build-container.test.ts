@@ -81,18 +81,19 @@ function parkedEngine(lines: readonly string[], attachedUntil = lines.length) {
   return { engine, calls };
 }
 
+/** runToCompletion with this file's go line and end marker. */
+function runIn(
+  engine: RunToCompletionOptions["engine"],
+  options: Omit<RunToCompletionOptions, "engine" | "goLine" | "endMarker">,
+): Promise<void> {
+  return runToCompletion({ engine, goLine: GO, endMarker: MARK, ...options });
+}
+
 describe("runToCompletion", () => {
   it("streams every line and succeeds on exit code 0", async () => {
     const { engine, calls } = fakeEngine(["-----> Node.js app detected", "       done"], 0);
     const seen: string[] = [];
-    await runToCompletion({
-      engine,
-      containerId: "c1",
-      timeoutSeconds: 5,
-      goLine: GO,
-      endMarker: MARK,
-      log: (l) => seen.push(l),
-    });
+    await runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["-----> Node.js app detected", "       done"]);
     assert.deepEqual(calls, [`attach c1 ${JSON.stringify(GO)}`]);
   });
@@ -119,14 +120,7 @@ describe("runToCompletion", () => {
     };
     const seen: string[] = [];
     await assert.rejects(
-      runToCompletion({
-        engine,
-        containerId: "c1",
-        timeoutSeconds: 5,
-        goLine: GO,
-        endMarker: MARK,
-        log: (l) => seen.push(l),
-      }),
+      runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: (l) => seen.push(l) }),
       /exit code 1\): four/,
     );
     assert.deepEqual(seen, lines);
@@ -146,14 +140,7 @@ describe("runToCompletion", () => {
       1,
     );
     await assert.rejects(
-      runToCompletion({
-        engine,
-        containerId: "c1",
-        timeoutSeconds: 5,
-        goLine: GO,
-        endMarker: MARK,
-        log: () => undefined,
-      }),
+      runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
       (error: unknown) =>
         error instanceof BuildFailedError &&
         error.message ===
@@ -164,14 +151,7 @@ describe("runToCompletion", () => {
   it("falls back to the last line printed", async () => {
     const { engine } = fakeEngine(["bash: oops: command not found", ""], 127);
     await assert.rejects(
-      runToCompletion({
-        engine,
-        containerId: "c1",
-        timeoutSeconds: 5,
-        goLine: GO,
-        endMarker: MARK,
-        log: () => undefined,
-      }),
+      runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
       /exit code 127\): bash: oops: command not found/,
     );
   });
@@ -179,14 +159,7 @@ describe("runToCompletion", () => {
   it("kills a build that runs past its timeout", async () => {
     const { engine, calls } = fakeEngine(["-----> Installing node"], null);
     await assert.rejects(
-      runToCompletion({
-        engine,
-        containerId: "c2",
-        timeoutSeconds: 0.2,
-        goLine: GO,
-        endMarker: MARK,
-        log: () => undefined,
-      }),
+      runIn(engine, { containerId: "c2", timeoutSeconds: 0.2, log: () => undefined }),
       (error: unknown) =>
         error instanceof BuildFailedError && error.message === "build timed out after 0.2 s",
     );
@@ -200,12 +173,9 @@ describe("runToCompletion", () => {
       controller.abort(new Error("cancelled by user"));
     }, 50);
     await assert.rejects(
-      runToCompletion({
-        engine,
+      runIn(engine, {
         containerId: "c3",
         timeoutSeconds: 60,
-        goLine: GO,
-        endMarker: MARK,
         log: () => undefined,
         signal: controller.signal,
       }),
@@ -217,14 +187,7 @@ describe("runToCompletion", () => {
   it("ends at the runner's end marker, read live, and leaves the parked container running", async () => {
     const { engine, calls } = parkedEngine(["-----> Node.js app detected", `${MARK} 0`, "ignored"]);
     const seen: string[] = [];
-    await runToCompletion({
-      engine,
-      containerId: "c4",
-      timeoutSeconds: 5,
-      goLine: GO,
-      endMarker: MARK,
-      log: (l) => seen.push(l),
-    });
+    await runIn(engine, { containerId: "c4", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["-----> Node.js app detected"]);
     assert.deepEqual(calls, [`attach c4 ${JSON.stringify(GO)}`]);
   });
@@ -236,14 +199,7 @@ describe("runToCompletion", () => {
     ]);
     const seen: string[] = [];
     await assert.rejects(
-      runToCompletion({
-        engine,
-        containerId: "c5",
-        timeoutSeconds: 5,
-        goLine: GO,
-        endMarker: MARK,
-        log: (l) => seen.push(l),
-      }),
+      runIn(engine, { containerId: "c5", timeoutSeconds: 5, log: (l) => seen.push(l) }),
       /exit code 1\): Failed to compile Node.js app/,
     );
     assert.deepEqual(seen, [" !     Failed to compile Node.js app", "no newline"]);
@@ -252,28 +208,14 @@ describe("runToCompletion", () => {
   it("ignores a marker with another token, or without a status", async () => {
     const { engine } = parkedEngine([`slipway-build-end-ffff 0`, MARK, `${MARK} 0`]);
     const seen: string[] = [];
-    await runToCompletion({
-      engine,
-      containerId: "c6",
-      timeoutSeconds: 5,
-      goLine: GO,
-      endMarker: MARK,
-      log: (l) => seen.push(l),
-    });
+    await runIn(engine, { containerId: "c6", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["slipway-build-end-ffff 0", MARK]);
   });
 
   it("reads the rest from the log when the attached stream breaks, up to the marker", async () => {
     const { engine, calls } = parkedEngine(["one", "two", "three", `${MARK} 0`], 1);
     const seen: string[] = [];
-    await runToCompletion({
-      engine,
-      containerId: "c7",
-      timeoutSeconds: 5,
-      goLine: GO,
-      endMarker: MARK,
-      log: (l) => seen.push(l),
-    });
+    await runIn(engine, { containerId: "c7", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["one", "two", "three"]);
     assert.deepEqual(calls, [`attach c7 ${JSON.stringify(GO)}`, "follow"]);
   });

@@ -113,7 +113,10 @@ export async function startBuildContainer(
   }
 }
 
-/** Removes a build container and its workspace volume (missing ones are fine). */
+/**
+ * Removes a build container, then its workspace volume (missing ones are fine); the volume
+ * is not tried while the container is still there, since the container would hold it.
+ */
 export async function removeBuildContainer(
   engine: Engine,
   container: Pick<StartedBuildContainer, "id" | "name">,
