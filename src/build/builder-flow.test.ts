@@ -133,7 +133,9 @@ describe("runBuild (fake engine)", () => {
     const { engine, options } = await setUp(0);
     const ahead = await startBuildContainer(options, "slipway-build-next-1");
     engine.clearActions();
-    await runBuild({ ...options, container: ahead });
+    const lines: string[] = [];
+    await runBuild({ ...options, container: ahead, log: (line) => lines.push(line) });
+    assert.ok(lines.includes("       In the build container started after the app's last build"));
     const verbs = engine.actions.map((a) => `${a.verb} ${a.kind} ${a.name}`);
     assert.ok(!verbs.some((v) => v.startsWith("create container") || v.startsWith("start")));
     assert.deepEqual(
@@ -149,11 +151,14 @@ describe("runBuild (fake engine)", () => {
     // Made before the build limits changed: it goes, and the build starts its own.
     const stale = await startBuildContainer(options, "slipway-build-next-2");
     engine.clearActions();
+    lines.length = 0;
     await runBuild({
       ...options,
       limits: { ...options.limits, memoryBytes: 2 * options.limits.memoryBytes },
       container: stale,
+      log: (line) => lines.push(line),
     });
+    assert.ok(!lines.some((line) => line.includes("started after")));
     const after = engine.actions.map((a) => `${a.verb} ${a.kind} ${a.name}`);
     assert.deepEqual(after.slice(0, 3), [
       "remove container slipway-build-next-2",

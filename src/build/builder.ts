@@ -125,6 +125,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     known.catch(() => undefined); // awaited below, unless the container fails first
     const started = await readyBuildContainer(options);
     cleanup.push(() => removeBuildContainer(engine, started));
+    if (started === options.container) {
+      log("       In the build container started after the app's last build");
+    }
     const buildContainer = started.id;
 
     await engine.putArchive(buildContainer, "/workspace", buildInputs(options, await known));

@@ -57,6 +57,24 @@ describe("StandbyBuildContainers", () => {
     await standby.stop();
   });
 
+  it("keeps at most `max`: the one waiting longest goes first", async () => {
+    const { setup, start, removed } = world();
+    const standby = new StandbyBuildContainers({
+      idleMs: 60_000,
+      max: 2,
+      logger: silentLogger,
+      start,
+    });
+    standby.prepare(...setup("a"));
+    standby.prepare(...setup("b"));
+    standby.prepare(...setup("c"));
+    assert.equal(await standby.take("a"), undefined);
+    assert.equal((await standby.take("b"))?.id, "c2-b");
+    assert.equal((await standby.take("c"))?.id, "c3-c");
+    await standby.stop();
+    assert.deepEqual(removed, ["c1-a"]);
+  });
+
   it("removes one that waited longer than idleMs", async () => {
     const { setup, start, removed } = world();
     const standby = new StandbyBuildContainers({ idleMs: 20, logger: silentLogger, start });

@@ -10,6 +10,11 @@ import {
 export interface StandbyOptions {
   /** How long a started container waits for its app's next build before it goes. */
   readonly idleMs: number;
+  /**
+   * Most containers waiting at once (default 16): each holds an address of the build
+   * network and a little memory. Past it, the one waiting longest goes.
+   */
+  readonly max?: number;
   readonly logger: Logger;
   /** Starts a container (startBuildContainer; tests count the calls). */
   readonly start?: typeof startBuildContainer;
@@ -40,6 +45,8 @@ interface Standby {
 export class StandbyBuildContainers {
   readonly #options: StandbyOptions;
   readonly #waiting = new Map<string, Standby>();
+  /** Removals under way (stop() waits for them). */
+  readonly #removing = new Set<Promise<void>>();
   #stopped = false;
 
   constructor(options: StandbyOptions) {
@@ -53,6 +60,10 @@ export class StandbyBuildContainers {
   prepare(app: string, setup: Promise<BuildContainerSetup>): void {
     if (this.#stopped || this.#options.idleMs <= 0) return;
     const previous = this.#take(app);
+    const oldest = this.#waiting.keys().next();
+    if (!oldest.done && this.#waiting.size >= (this.#options.max ?? 16)) {
+      void this.forget(oldest.value);
+    }
     const start = this.#options.start ?? startBuildContainer;
     const name = `slipway-build-next-${randomBytes(6).toString("hex")}`;
     setup.catch(() => undefined); // reported by `ready`
@@ -90,6 +101,7 @@ export class StandbyBuildContainers {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([...this.#waiting.keys()].map((app) => this.forget(app)));
+    await Promise.all(this.#removing);
   }
 
   #take(appName: string): Standby | undefined {
@@ -100,7 +112,13 @@ export class StandbyBuildContainers {
     return standby;
   }
 
-  async #remove(standby: Standby | undefined): Promise<void> {
+  #remove(standby: Standby | undefined): Promise<void> {
+    const removal = this.#removeNow(standby).finally(() => this.#removing.delete(removal));
+    this.#removing.add(removal);
+    return removal;
+  }
+
+  async #removeNow(standby: Standby | undefined): Promise<void> {
     const container = await standby?.ready;
     if (standby === undefined || container === undefined) return;
     await removeBuildContainer(await standby.engine, container).catch((error: unknown) => {

@@ -11,7 +11,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { must, startPlatform, type CliResult, type TestPlatform } from "./harness.ts";
+import { engineGet, must, startPlatform, type CliResult, type TestPlatform } from "./harness.ts";
+import { waitFor } from "./load.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const example = join(root, "examples", "hello-node");
@@ -147,6 +148,38 @@ describe("deploy by git push", { timeout: 1_800_000 }, () => {
     assert.equal(push.code, 0, push.stderr);
     assert.match(push.stderr, /remote: -----> v2 is serving/);
     assert.match((await p.get(host)).body, /Hello over SSH/);
+  });
+
+  it("builds the next push in a build container started after the last build", async () => {
+    // Started once the last build's release serves, for the app's next push.
+    const waiting = async (): Promise<string[]> => {
+      const all = (await engineGet(p, "/containers/json?all=true")) as {
+        Names: string[];
+        Labels: Record<string, string>;
+      }[];
+      return all
+        .filter((c) => c.Labels["io.slipway.app"] === "hello")
+        .map((c) => c.Names[0]?.replace(/^\//, "") ?? "")
+        .filter((name) => name.startsWith("slipway-build-next-"));
+    };
+    await waitFor(async () => (await waiting()).length === 1, 30_000, "a waiting build container");
+    const [name] = await waiting();
+    const server = readFileSync(join(repo, "server.js"), "utf8");
+    writeFileSync(join(repo, "server.js"), server.replace("Hello over SSH", "Hello again"));
+    await commit("again");
+    const push = await git(["push", "slipway", "main"]);
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /remote: +In the build container started after the app's last build/);
+    assert.match((await p.get(host)).body, /Hello again/);
+    // Used by that build only: it went with it, and the next one waits in its place.
+    await waitFor(
+      async () => {
+        const now = await waiting();
+        return now.length === 1 && now[0] !== name;
+      },
+      30_000,
+      "the next waiting build container",
+    );
   });
 
   it("refuses an unregistered key and anything but git over SSH", async () => {
