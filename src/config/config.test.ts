@@ -23,3 +23,15 @@ describe("loadConfig: router threads", () => {
     }
   });
 });
+
+describe("loadConfig: build containers started ahead", () => {
+  it("wait 600 s by default; SLIPWAY_BUILD_STANDBY sets it, 0 for none", () => {
+    assert.equal(loadConfig(HOME).build.standbySeconds, 600);
+    assert.equal(loadConfig({ ...HOME, SLIPWAY_BUILD_STANDBY: "0" }).build.standbySeconds, 0);
+    assert.throws(
+      () => loadConfig({ ...HOME, SLIPWAY_BUILD_STANDBY: "ten" }),
+      (error: unknown) =>
+        error instanceof ValidationError && /SLIPWAY_BUILD_STANDBY/.test(error.message),
+    );
+  });
+});
