@@ -199,6 +199,16 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     const deletion = await git(work, ["push", remote(), ":main"]);
     assert.notEqual(deletion.code, 0);
     assert.match(deletion.out, /deletion prohibited|deleting the deploy branch/);
+    await git(work, ["tag", "-f", "v1"]);
+    const tag = await git(work, ["push", remote(), "v1"]);
+    assert.notEqual(tag.code, 0);
+    assert.match(tag.out, /\[remote rejected\] v1 -> v1 \(refs\/tags\/v1: this app deploys only/);
+    // Refused whole: the deploy branch does not move along with a refused ref.
+    const both = await git(work, ["push", remote(), "main", "main:feature"]);
+    assert.notEqual(both.code, 0);
+    assert.match(both.out, /\[remote rejected\] main -> main/);
+    const refs = (await git(work, ["ls-remote", remote()])).out;
+    assert.doesNotMatch(refs, /refs\/(tags\/v1|heads\/feature)/);
     assert.equal(submitted.length, count);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The conversation between the pre-receive hook (a child of `git receive-pack`) and the
+ * The conversation between the proc-receive hook (a child of `git receive-pack`) and the
  * daemon, over a private unix socket: the hook POSTs the pushed commit as a tar.gz to
  * /pushes/ID/deploy; the daemon answers with text lines, "L text" for output the pusher
  * sees and one final "R ok" or "R fail REASON". Tagging every line means nothing a build

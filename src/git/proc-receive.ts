@@ -1,9 +1,11 @@
 /**
- * The proc-receive hook of every Slipway repository (receive.procReceiveRefs covers the
- * deploy branches). git hands it the ref updates that passed pre-receive, with the pushed
- * objects stored; it builds the commit through the daemon, streams the log to the pusher,
- * and only if the build succeeded moves the branch itself and answers "ok". A failed build
- * answers "ng REF build failed: REASON", which git prints next to the ref.
+ * The one hook of every Slipway repository: receive.procReceiveRefs covers every ref, so
+ * git hands it all the ref updates of a push, with the pushed objects stored. A push that
+ * may not be made (src/git/push-plan.ts) is refused whole, each reason a "remote:" line
+ * and next to every ref. Otherwise it builds the commit through the daemon, streams the
+ * log to the pusher, and only if the build succeeded moves the branch itself and answers
+ * "ok". A failed build answers "ng REF build failed: REASON", which git prints next to the
+ * ref.
  * Protocol: githooks(5), "proc-receive", version 1, in pkt-lines on stdin and stdout.
  */
 import { spawnSync } from "node:child_process";
@@ -47,7 +49,10 @@ async function main(): Promise<number> {
     return reject("this repository only accepts pushes through Slipway");
   }
   const plan = planPush(updates, decodeBranches(process.env[HOOK_ENV.branches]));
-  if (plan.kind === "refuse") return reject(plan.reasons.join("; "));
+  if (plan.kind === "refuse") {
+    for (const reason of plan.reasons) say(`! refused: ${reason}`);
+    return reject(plan.reasons.join("; "));
+  }
   if (plan.kind === "nothing") {
     send([]);
     return 0;

@@ -1,5 +1,5 @@
 /**
- * What a push may do, decided from the ref updates git hands the pre-receive hook (one
+ * What a push may do, decided from the ref updates git hands the proc-receive hook (one
  * "OLD NEW REFNAME" line each). Pure: the hook and the SSH shell call it; tests table it.
  */
 
@@ -12,7 +12,7 @@ export const ZERO_SHA = "0".repeat(40);
  */
 export const DEPLOY_BRANCHES: readonly string[] = ["main", "master"];
 
-/** One line of pre-receive input. */
+/** One ref update of a push. */
 export interface RefUpdate {
   readonly oldSha: string;
   readonly newSha: string;
@@ -27,7 +27,7 @@ export type PushPlan =
 
 const SHA = /^[0-9a-f]{40}$/;
 
-/** Parses pre-receive input; throws RangeError on a line git would never write. */
+/** Parses "OLD NEW REF" lines; throws RangeError on a line git would never write. */
 export function parseRefUpdates(text: string): RefUpdate[] {
   const updates: RefUpdate[] = [];
   for (const line of text.split("\n")) {
