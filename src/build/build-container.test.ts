@@ -10,11 +10,17 @@ const MARK = "slipway-build-end-0123abcd";
 const GO = `${MARK} nodejs\n`;
 
 /**
- * A build container whose runner prints `lines` once it got its go line and then exits
- * with `exitCode` without printing the end marker (killed, out of memory), or never
- * exits (null). Its attached output ends with the exit; its log file has every line.
+ * A build container that, once it got its go line, prints `lines` on its attached output
+ * and in its log. With `exitCode`, the runner then exits without printing the end marker
+ * (killed, out of memory); without, it keeps running (parked after its marker, or hung).
+ * `attachedUntil` cuts the attached stream after that many lines (a broken connection).
  */
-function fakeEngine(lines: readonly string[], exitCode: number | null) {
+function buildEngine(
+  lines: readonly string[],
+  options: { exitCode?: number; attachedUntil?: number } = {},
+) {
+  const { exitCode } = options;
+  const attachedUntil = options.attachedUntil ?? lines.length;
   const calls: string[] = [];
   const engine: RunToCompletionOptions["engine"] = {
     stopContainer: (id, grace) => {
@@ -22,58 +28,27 @@ function fakeEngine(lines: readonly string[], exitCode: number | null) {
       return Promise.resolve();
     },
     waitContainer: async (_id, signal) => {
-      if (exitCode !== null) return exitCode;
-      if (signal) await once(signal, "abort");
-      throw signal?.reason ?? new Error("no signal");
-    },
-    logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
-      for (const line of lines) yield { stream: "stdout", line };
-      if (exitCode === null && options.signal) {
-        await once(options.signal, "abort");
-        throw options.signal.reason;
-      }
-    },
-    attachOutput: (id, signal, input) => {
-      calls.push(`attach ${id} ${JSON.stringify(input)}`);
-      return Promise.resolve(
-        (async function* (): AsyncGenerator<LogLine> {
-          for (const line of lines) yield { stream: "stdout", line };
-          // Still running: the stream ends when the signal aborts.
-          if (exitCode === null && signal) await once(signal, "abort").catch(() => undefined);
-        })(),
-      );
-    },
-  };
-  return { engine, calls };
-}
-
-/**
- * A build container that prints `lines` on its attached output (after its go line), then, like
- * the parked runner, never exits; `attachedUntil` cuts the attached stream after that
- * many lines (a broken connection). Its log file has every line.
- */
-function parkedEngine(lines: readonly string[], attachedUntil = lines.length) {
-  const calls: string[] = [];
-  const engine: RunToCompletionOptions["engine"] = {
-    stopContainer: (id, grace) => {
-      calls.push(`stop ${id} ${String(grace)}`);
-      return Promise.resolve();
-    },
-    waitContainer: async (_id, signal) => {
+      if (exitCode !== undefined) return exitCode;
       if (signal) await once(signal, "abort");
       throw signal?.reason ?? new Error("no signal");
     },
     logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
       calls.push(options.follow ? "follow" : "log");
       for (const line of lines) yield { stream: "stdout", line };
-      if (options.follow && options.signal) await once(options.signal, "abort");
+      if (exitCode === undefined && options.follow && options.signal) {
+        await once(options.signal, "abort").catch(() => undefined);
+      }
     },
-    attachOutput: (id, _signal, input) => {
+    attachOutput: (id, signal, input) => {
       calls.push(`attach ${id} ${JSON.stringify(input)}`);
       return Promise.resolve(
         (async function* (): AsyncGenerator<LogLine> {
           await Promise.resolve();
           for (const line of lines.slice(0, attachedUntil)) yield { stream: "stdout", line };
+          // Still running and attached: the stream ends when the signal aborts.
+          if (exitCode === undefined && attachedUntil === lines.length && signal) {
+            await once(signal, "abort").catch(() => undefined);
+          }
         })(),
       );
     },
@@ -91,11 +66,14 @@ function runIn(
 
 describe("runToCompletion", () => {
   it("streams every line and succeeds on exit code 0", async () => {
-    const { engine, calls } = fakeEngine(["-----> Node.js app detected", "       done"], 0);
+    const { engine, calls } = buildEngine(["-----> Node.js app detected", "       done"], {
+      exitCode: 0,
+    });
     const seen: string[] = [];
     await runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["-----> Node.js app detected", "       done"]);
-    assert.deepEqual(calls, [`attach c1 ${JSON.stringify(GO)}`]);
+    // The runner exited without its marker: the exit ends the build, the log has the rest.
+    assert.deepEqual(calls, [`attach c1 ${JSON.stringify(GO)}`, "follow", "log"]);
   });
 
   it("reads the rest of a lagging followed log once the container exited, each line once", async () => {
@@ -128,7 +106,7 @@ describe("runToCompletion", () => {
   });
 
   it("fails with the buildpack's own reason", async () => {
-    const { engine } = fakeEngine(
+    const { engine } = buildEngine(
       [
         "-----> Installing dependencies",
         " !     Warning: no package-lock.json",
@@ -137,7 +115,7 @@ describe("runToCompletion", () => {
         "",
         " !     Failed to compile Node.js app",
       ],
-      1,
+      { exitCode: 1 },
     );
     await assert.rejects(
       runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
@@ -149,7 +127,7 @@ describe("runToCompletion", () => {
   });
 
   it("falls back to the last line printed", async () => {
-    const { engine } = fakeEngine(["bash: oops: command not found", ""], 127);
+    const { engine } = buildEngine(["bash: oops: command not found", ""], { exitCode: 127 });
     await assert.rejects(
       runIn(engine, { containerId: "c1", timeoutSeconds: 5, log: () => undefined }),
       /exit code 127\): bash: oops: command not found/,
@@ -157,7 +135,7 @@ describe("runToCompletion", () => {
   });
 
   it("kills a build that runs past its timeout", async () => {
-    const { engine, calls } = fakeEngine(["-----> Installing node"], null);
+    const { engine, calls } = buildEngine(["-----> Installing node"]);
     await assert.rejects(
       runIn(engine, { containerId: "c2", timeoutSeconds: 0.2, log: () => undefined }),
       (error: unknown) =>
@@ -167,7 +145,7 @@ describe("runToCompletion", () => {
   });
 
   it("stops the container and passes the abort on when cancelled", async () => {
-    const { engine, calls } = fakeEngine([], null);
+    const { engine, calls } = buildEngine([]);
     const controller = new AbortController();
     setTimeout(() => {
       controller.abort(new Error("cancelled by user"));
@@ -185,7 +163,7 @@ describe("runToCompletion", () => {
   });
 
   it("ends at the runner's end marker, read live, and leaves the parked container running", async () => {
-    const { engine, calls } = parkedEngine(["-----> Node.js app detected", `${MARK} 0`, "ignored"]);
+    const { engine, calls } = buildEngine(["-----> Node.js app detected", `${MARK} 0`, "ignored"]);
     const seen: string[] = [];
     await runIn(engine, { containerId: "c4", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["-----> Node.js app detected"]);
@@ -193,10 +171,7 @@ describe("runToCompletion", () => {
   });
 
   it("takes the marker's status, and output printed before it on the same line", async () => {
-    const { engine } = parkedEngine([
-      " !     Failed to compile Node.js app",
-      `no newline${MARK} 1`,
-    ]);
+    const { engine } = buildEngine([" !     Failed to compile Node.js app", `no newline${MARK} 1`]);
     const seen: string[] = [];
     await assert.rejects(
       runIn(engine, { containerId: "c5", timeoutSeconds: 5, log: (l) => seen.push(l) }),
@@ -206,14 +181,16 @@ describe("runToCompletion", () => {
   });
 
   it("ignores a marker with another token, or without a status", async () => {
-    const { engine } = parkedEngine([`slipway-build-end-ffff 0`, MARK, `${MARK} 0`]);
+    const { engine } = buildEngine([`slipway-build-end-ffff 0`, MARK, `${MARK} 0`]);
     const seen: string[] = [];
     await runIn(engine, { containerId: "c6", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["slipway-build-end-ffff 0", MARK]);
   });
 
   it("reads the rest from the log when the attached stream breaks, up to the marker", async () => {
-    const { engine, calls } = parkedEngine(["one", "two", "three", `${MARK} 0`], 1);
+    const { engine, calls } = buildEngine(["one", "two", "three", `${MARK} 0`], {
+      attachedUntil: 1,
+    });
     const seen: string[] = [];
     await runIn(engine, { containerId: "c7", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["one", "two", "three"]);
