@@ -151,32 +151,50 @@ describe("deploy by git push", { timeout: 1_800_000 }, () => {
   });
 
   it("builds the next push in a build container started after the last build", async () => {
-    // Started once the last build's release serves, for the app's next push.
-    const waiting = async (): Promise<string[]> => {
+    // The last push (over SSH) returned once its release served; the app's build
+    // containers made since then wait for the next push. (The one the last build used
+    // may still be there: it goes meanwhile.)
+    const since = Date.now();
+    /** The app's waiting build containers: name and when each was created. */
+    const waiting = async (): Promise<{ name: string; created: number }[]> => {
       const all = (await engineGet(p, "/containers/json?all=true")) as {
+        Id: string;
         Names: string[];
         Labels: Record<string, string>;
       }[];
-      return all
-        .filter((c) => c.Labels["io.slipway.app"] === "hello")
-        .map((c) => c.Names[0]?.replace(/^\//, "") ?? "")
-        .filter((name) => name.startsWith("slipway-build-next-"));
+      const found: { name: string; created: number }[] = [];
+      for (const c of all) {
+        const name = c.Names[0]?.replace(/^\//, "") ?? "";
+        if (c.Labels["io.slipway.app"] !== "hello" || !name.startsWith("slipway-build-next-")) {
+          continue;
+        }
+        const doc = (await engineGet(p, `/containers/${c.Id}/json`)) as { Created: string };
+        found.push({ name, created: Date.parse(doc.Created) });
+      }
+      return found;
     };
-    await waitFor(async () => (await waiting()).length === 1, 30_000, "a waiting build container");
-    const [name] = await waiting();
+    /** The one waiting container made after `after`, once the older ones are gone. */
+    const onlyOneSince = async (after: number): Promise<string | undefined> => {
+      const found = await waiting();
+      return found.length === 1 && (found[0]?.created ?? 0) > after ? found[0]?.name : undefined;
+    };
+    await waitFor(
+      async () => (await onlyOneSince(since)) !== undefined,
+      30_000,
+      "a build container waiting for the next push",
+    );
+    const name = await onlyOneSince(since);
     const server = readFileSync(join(repo, "server.js"), "utf8");
     writeFileSync(join(repo, "server.js"), server.replace("Hello over SSH", "Hello again"));
     await commit("again");
+    const pushed = Date.now();
     const push = await git(["push", "slipway", "main"]);
     assert.equal(push.code, 0, push.stderr);
     assert.match(push.stderr, /remote: +In the build container started after the app's last build/);
     assert.match((await p.get(host)).body, /Hello again/);
-    // Used by that build only: it went with it, and the next one waits in its place.
+    // Used by that build only: it goes, and a new one waits in its place.
     await waitFor(
-      async () => {
-        const now = await waiting();
-        return now.length === 1 && now[0] !== name;
-      },
+      async () => ![undefined, name].includes(await onlyOneSince(pushed)),
       30_000,
       "the next waiting build container",
     );
