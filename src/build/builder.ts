@@ -85,11 +85,12 @@ export interface BuildResult {
 const BUILD_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
- * Builds an app image from source: buildpacks run in a locked-down build container (from the
- * stack's build image, on the build network, with resource limits and a timeout), the
- * resulting slug is laid on the stack's run root filesystem as /app and imported as a
- * labelled image. The build container and the workspace volume are removed whatever
- * happens; the app's cache volume stays for the next build.
+ * Builds an app image from source: buildpacks run in a locked-down build container (the
+ * one started ahead for the app, or a new one: from the stack's build image, on the build
+ * network, with resource limits and a timeout), and the resulting slug becomes /app on
+ * the stack's run image, in a labelled app image. The build container and its workspace
+ * volume are removed whatever happens (with deferCleanup, by BuildResult.cleanUp once the
+ * build succeeded); the app's cache volume stays for the next build.
  * Throws BuildFailedError with the reason when the app does not build.
  */
 export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
