@@ -1,5 +1,5 @@
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Credentials } from "../security/tokens.ts";
 import { CredentialsError } from "./errors.ts";
 import type { CliOptions } from "./options.ts";
@@ -15,8 +15,28 @@ export function credentialsPath(options: CliOptions): string {
   return join(options.home ?? options.configDir, CREDENTIALS_FILE);
 }
 
+/**
+ * Name of the copy of the token in git's credential-store format, next to a credentials
+ * file (see writeGitCredentials).
+ */
+export const GIT_CREDENTIALS_FILE = "git-credentials";
+
+/** Credentials and the file they were read from. */
+export interface LocatedCredentials {
+  readonly credentials: Credentials;
+  /** The file read: credentialsPath(options), or the local installation's when not logged in. */
+  readonly path: string;
+  /** True when path is the local installation's, read because the login file is missing. */
+  readonly fallback: boolean;
+}
+
 /** Reads and checks the credentials file; tells the user how to get one if it is missing. */
 export async function readCredentials(options: CliOptions): Promise<Credentials> {
+  return (await locateCredentials(options)).credentials;
+}
+
+/** readCredentials, also saying which file the credentials came from. */
+export async function locateCredentials(options: CliOptions): Promise<LocatedCredentials> {
   const path = credentialsPath(options);
   let text: string;
   try {
@@ -26,7 +46,13 @@ export async function readCredentials(options: CliOptions): Promise<Credentials>
       // Not logged in anywhere: a local installation at the default home needs no login.
       const localPath = join(options.localHome, CREDENTIALS_FILE);
       const local = await readFile(localPath, "utf8").catch(() => undefined);
-      if (local !== undefined) return parseCredentials(local, localPath);
+      if (local !== undefined) {
+        return {
+          credentials: parseCredentials(local, localPath),
+          path: localPath,
+          fallback: true,
+        };
+      }
     }
     if (isErrno(error, "ENOENT")) {
       throw new CredentialsError(
@@ -37,7 +63,7 @@ export async function readCredentials(options: CliOptions): Promise<Credentials>
     }
     throw new CredentialsError(`cannot read ${path}: ${messageOf(error)}`, { cause: error });
   }
-  return parseCredentials(text, path);
+  return { credentials: parseCredentials(text, path), path, fallback: false };
 }
 
 /** Checks that text is a credentials document: a token and a socket or a URL. */
@@ -87,6 +113,36 @@ export async function writeLoginCredentials(
   await chmod(staging, 0o600);
   await rename(staging, path);
   return path;
+}
+
+/**
+ * Writes the token, for the API's https URL only, in git's credential-store format
+ * (`https://slipway:TOKEN@HOST:PORT`) to GIT_CREDENTIALS_FILE next to the credentials file
+ * it came from, readable by the user only. `git credential-store` answers from it without
+ * starting Node.js; the helper `slipway git:remote` configures uses it only while it is
+ * newer than the credentials file, so a new login or token is never shadowed by it.
+ * Returns the path, or null when there is no URL or the directory cannot be written (the
+ * helper then asks the CLI every time, as it would anyway).
+ */
+export async function writeGitCredentials(
+  credentialsFile: string,
+  credentials: Credentials,
+): Promise<string | null> {
+  if (credentials.url === null) return null;
+  const url = new URL(credentials.url);
+  if (url.protocol !== "https:") return null;
+  const path = join(dirname(credentialsFile), GIT_CREDENTIALS_FILE);
+  const line = `https://slipway:${encodeURIComponent(credentials.token)}@${url.host}\n`;
+  const staging = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(staging, line, { mode: 0o600 });
+    await chmod(staging, 0o600);
+    await rename(staging, path);
+    return path;
+  } catch {
+    await unlink(staging).catch(() => undefined);
+    return null;
+  }
 }
 
 function isErrno(error: unknown, code: string): boolean {
