@@ -18,9 +18,19 @@ export async function withUpload<T>(
 ): Promise<T> {
   checkDeclaredLength(request.headers.get("content-length"), limitBytes);
   if (request.body === null) throw new ValidationError("request body is empty; send the archive");
+  return withStreamedUpload(request.body, dir, limitBytes, use);
+}
+
+/** withUpload for an archive that comes as a stream of bytes (a git archive process). */
+export async function withStreamedUpload<T>(
+  body: AsyncIterable<Uint8Array>,
+  dir: string,
+  limitBytes: number,
+  use: (path: string, bytes: number) => Promise<T>,
+): Promise<T> {
   const path = join(dir, `upload-${randomUUID()}.tar.gz`);
   try {
-    const bytes = await save(request.body, path, limitBytes);
+    const bytes = await save(body, path, limitBytes);
     if (bytes === 0) throw new ValidationError("request body is empty; send the archive");
     return await use(path, bytes);
   } finally {
@@ -29,7 +39,7 @@ export async function withUpload<T>(
 }
 
 async function save(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   path: string,
   limitBytes: number,
 ): Promise<number> {

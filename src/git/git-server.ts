@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { Hono } from "hono";
 import { linesBody } from "../api/log-stream.ts";
-import { withUpload } from "../api/upload.ts";
+import { withStreamedUpload, withUpload } from "../api/upload.ts";
 import type { App } from "../domain/app.ts";
 import type { Logger } from "../domain/logger.ts";
 import { ForbiddenError, NotFoundError } from "../domain/errors.ts";
@@ -24,6 +24,7 @@ import {
 } from "./deploy-branch.ts";
 import { gitApp } from "./git-access.ts";
 import { pushProgress, type PushDeployDeps, type PushTimings } from "./push-deploy.ts";
+import { RELAY_ENV, RELAY_SCRIPT, RELAY_STDIO, relayPush, type StageSource } from "./push-relay.ts";
 
 /** Who pushes, for events and (later) per-app permissions. */
 export interface PushActor {
@@ -66,11 +67,11 @@ export interface GitServerOptions {
     "getApp" | "getAppSettings" | "getSshKey" | "findSshKeyByFingerprint" | "getToken"
   >;
   readonly logger: Logger;
-  /** The Node.js binary that runs the hook (the daemon's own). */
+  /** The Node.js binary that runs the hook of SSH pushes (the daemon's own). */
   readonly nodePath?: string;
   /**
-   * Node's compile cache for the hooks (NODE_COMPILE_CACHE): each push starts two hook
-   * processes, and a cached compile of their TypeScript saves about 0.1 s each.
+   * Node's compile cache for the Node.js hook (NODE_COMPILE_CACHE): a cached compile of
+   * its TypeScript saves about 0.1 s of every SSH push.
    */
   readonly compileCacheDir?: string;
   readonly timings?: PushTimings;
@@ -108,20 +109,18 @@ export class GitServer implements GitHost {
     const cache = this.#options.compileCacheDir;
     if (cache !== undefined) await mkdir(cache, { recursive: true, mode: 0o700 });
     const env = cache === undefined ? "" : `NODE_COMPILE_CACHE=${shellQuote(cache)} `;
-    // One hook decides every push (an older Slipway also had a pre-receive hook).
+    // One hook decides every push (an older Slipway also had a pre-receive hook): for
+    // HTTPS pushes it relays to the daemon (src/git/push-relay.ts), for SSH pushes it is
+    // the Node.js program.
     await rm(join(hooksDir, "pre-receive"), { force: true });
-    for (const hook of ["proc-receive"]) {
-      const path = join(hooksDir, hook);
-      const script = join(import.meta.dirname, `${hook}.ts`);
-      await writeFile(
-        `${path}.tmp`,
-        `#!/bin/sh\n${env}exec ${shellQuote(node)} ${shellQuote(script)}\n`,
-        {
-          mode: 0o700,
-        },
-      );
-      await rename(`${path}.tmp`, path);
-    }
+    const path = join(hooksDir, "proc-receive");
+    const script = join(import.meta.dirname, "proc-receive.ts");
+    await writeFile(
+      `${path}.tmp`,
+      `#!/bin/sh\n${RELAY_SCRIPT}\n${env}exec ${shellQuote(node)} ${shellQuote(script)}\n`,
+      { mode: 0o700 },
+    );
+    await rename(`${path}.tmp`, path);
 
     await rm(socketPath, { force: true });
     const server = createAdaptorServer({ fetch: this.#hookApi().fetch }) as Server;
@@ -213,10 +212,10 @@ export class GitServer implements GitHost {
       "receive.denyNonFastForwards=false",
       `receive.maxInputSize=${String(this.#options.maxPackBytes)}`,
       "receive.advertisePushOptions=false",
-      // Every ref goes through Slipway's proc-receive hook (src/git/proc-receive.ts): it
-      // refuses what a push may not do, and moves a deploy branch only when its build
-      // succeeded. (One hook, not a pre-receive as well: each is a Node.js start, 0.05 s
-      // of every push.)
+      // Every ref goes through Slipway's proc-receive hook
+      // (src/git/proc-receive-conversation.ts): it refuses what a push may not do, and
+      // moves a deploy branch only when its build succeeded. (One hook, not a pre-receive
+      // as well: each was a Node.js start, 0.05 s of every push.)
       "receive.procReceiveRefs=refs/",
       "uploadpack.allowAnySHA1InWant=false",
     ].flatMap((setting) => ["-c", setting]);
@@ -229,20 +228,59 @@ export class GitServer implements GitHost {
     actor: PushActor,
   ): Promise<GitChild> {
     const repo = await this.ensureRepo(app.name);
-    const branches = await this.deployBranchesOf(app);
-    const session =
-      service === "git-receive-pack" && !args.includes("--advertise-refs")
-        ? this.openSession(app, actor, branches)
-        : undefined;
     const gitArgs = [...this.gitConfig(), service.slice("git-".length), ...args, repo];
+    if (service !== "git-receive-pack" || args.includes("--advertise-refs")) {
+      return spawn("git", gitArgs, { stdio: ["pipe", "pipe", "pipe"], env: gitEnv() });
+    }
+    // A push: the daemon answers its proc-receive hook itself.
+    const branches = await this.deployBranchesOf(app);
     const child = spawn("git", gitArgs, {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...gitEnv(), ...session?.env },
-    });
-    child.once("close", () => {
-      if (session !== undefined) this.closeSession(session.id);
+      stdio: [...RELAY_STDIO],
+      env: { ...gitEnv(), [RELAY_ENV]: "1" },
+    }) as unknown as GitChild;
+    relayPush(child, {
+      repo,
+      branches,
+      env: gitEnv(),
+      logger: this.#options.logger,
+      stageArchive: (archive, use) =>
+        withStreamedUpload(archive, this.#options.uploadsDir, this.#options.maxUploadBytes, use),
+      deploy: (update, stage, signal) =>
+        this.#deploy(app, actor, update.newSha, update.ref, stage, signal),
     });
     return child;
+  }
+
+  /**
+   * A push's deploy, as the hook protocol's lines: the staged source submitted as a build,
+   * then the build's log, release and rollout, then the verdict.
+   */
+  async *#deploy(
+    app: App,
+    actor: PushActor,
+    commit: string,
+    ref: string,
+    stage: StageSource,
+    signal: AbortSignal,
+  ): AsyncGenerator<string> {
+    const { deploy, logger } = this.#options;
+    let build;
+    try {
+      build = await stage((path) =>
+        deploy.submitBuild(app, path, { commit, createdBy: actor.name }),
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      logger.warn("push refused", { app: app.name, commit, error: message });
+      yield resultLine({ ok: false, reason: message });
+      return;
+    }
+    await deploy.addEvent(
+      app.id,
+      "git.push",
+      `${actor.name} pushed ${commit.slice(0, 12)} to ${ref} over ${actor.via}: build ${build.id}`,
+    );
+    yield* pushProgress(deploy, app, build, signal, this.#options.timings);
   }
 
   /** sshd's AuthorizedKeysCommand line: prints the key line for fingerprint %f. */
@@ -339,7 +377,6 @@ export class GitServer implements GitHost {
       });
     });
 
-    const { deploy, logger } = this.#options;
     api.post("/pushes/:id/deploy", async (c) => {
       const session = this.#sessions.get(c.req.param("id"));
       const commit = c.req.query("commit") ?? "";
@@ -350,29 +387,12 @@ export class GitServer implements GitHost {
       if (session.used) return fail("this push already deployed");
       if (!COMMIT.test(commit)) return fail("malformed commit id");
       session.used = true;
-      const { app, actor } = session;
-      let build;
-      try {
-        build = await withUpload(
-          c.req.raw,
-          this.#options.uploadsDir,
-          this.#options.maxUploadBytes,
-          (path) => deploy.submitBuild(app, path, { commit, createdBy: actor.name }),
-        );
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        logger.warn("push refused", { app: app.name, commit, error: message });
-        return fail(message);
-      }
-      await deploy.addEvent(
-        app.id,
-        "git.push",
-        `${actor.name} pushed ${commit.slice(0, 12)} to ${ref} over ${actor.via}: build ${build.id}`,
-      );
       const stop = new AbortController();
       const signal = AbortSignal.any([stop.signal, c.req.raw.signal]);
+      const stage: StageSource = (use) =>
+        withUpload(c.req.raw, this.#options.uploadsDir, this.#options.maxUploadBytes, use);
       const body = await linesBody(
-        pushProgress(deploy, app, build, signal, this.#options.timings),
+        this.#deploy(session.app, session.actor, commit, ref, stage, signal),
         () => {
           stop.abort();
         },
