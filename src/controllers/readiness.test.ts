@@ -4,10 +4,10 @@ import { describe, it } from "node:test";
 import { retryDelayMs, waitForTcp } from "./readiness.ts";
 
 describe("readiness", () => {
-  it("looks again soon at first, then every 200 ms", () => {
+  it("looks every 5 ms for 250 ms, then less and less often, then every 200 ms", () => {
     assert.deepEqual(
-      [0, 1, 2, 3, 4, 5, 10].map((attempt) => retryDelayMs(attempt)),
-      [25, 50, 100, 200, 200, 200, 200],
+      [0, 1, 49, 50, 51, 52, 53, 60].map((attempt) => retryDelayMs(attempt)),
+      [5, 5, 5, 25, 50, 100, 200, 200],
     );
   });
 
