@@ -35,8 +35,11 @@ export interface AppImageInput {
   readonly buildId: string;
   readonly sourceChecksum: string;
   readonly stack: StackImages;
-  /** The slug directory's tar (Engine.getArchive of the build's slug). */
-  readonly slug: Readable;
+  /**
+   * The slug directory's tar (Engine.getArchive of the build's slug); awaited only when
+   * its bytes are needed, so the layer images below it are looked up meanwhile.
+   */
+  readonly slug: Readable | Promise<Readable>;
   /**
    * Parts of the slug the runner moved out of it (runtime, dependencies): they go below
    * the slug's files, each in an image layer of its own that later builds reuse while
@@ -114,7 +117,7 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
     // The app's files are new with every build: nothing for a layer cache to find.
     const image = await layerImage(
       input.engine,
-      { baseImageId: base.id, slug: input.slug, extra, config, only: "app" },
+      { baseImageId: base.id, slug: await input.slug, extra, config, only: "app" },
       { reference, labels },
     );
     await pruneLayerImages(input.engine, input.appName, base.chain);
@@ -125,7 +128,7 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
     // app's own files instead of importing a whole root filesystem (~260 MB) again.
     const context = appImageContext({
       baseImageId: input.stack.run.imageId,
-      slug: input.slug,
+      slug: await input.slug,
       extra,
       config,
     });
@@ -133,7 +136,7 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
   }
   const rootfs = appRootfs({
     runRootfs: createReadStream(input.stack.run.rootfs),
-    slug: input.slug,
+    slug: await input.slug,
     parts: parts.map((part) => part.open),
     extra,
   });

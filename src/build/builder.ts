@@ -205,7 +205,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       buildId,
       sourceChecksum: options.sourceChecksum,
       stack,
-      slug: await slug,
+      slug,
       buildpacks: buildpackIds,
       processTypes: meta.processTypes,
       launcher: await readFile(join(options.buildpacksDir, "_runner", "launch.sh")),

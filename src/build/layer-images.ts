@@ -53,12 +53,21 @@ export const LAYER_ROLE = "layer";
 export async function layerBase(input: LayerBaseInput): Promise<{ id: string; chain: string[] }> {
   const { engine, appName } = input;
   let base = input.stack.run.imageId;
-  let key = base;
+  // Each key stands for the stack and every part up to it: all are known up front, and
+  // their images are looked up at once.
+  let chainKey = base;
+  const lookups = input.parts.map((part) => {
+    chainKey = createHash("sha256")
+      .update(`${chainKey}\n${part.name} ${part.digest}\n`)
+      .digest("hex");
+    const reference = `slipway/app-${appName}-layers:${chainKey}`;
+    const found = engine.inspectImage(reference);
+    found.catch(() => undefined); // awaited in turn below
+    return { part, key: chainKey, reference, found };
+  });
   const chain: string[] = [];
-  for (const part of input.parts) {
-    key = createHash("sha256").update(`${key}\n${part.name} ${part.digest}\n`).digest("hex");
-    const reference = `slipway/app-${appName}-layers:${key}`;
-    const existing = await engine.inspectImage(reference);
+  for (const { part, key, reference, found } of lookups) {
+    const existing = await found;
     if (
       existing !== undefined &&
       existing.labels[LABELS.app] === appName &&
