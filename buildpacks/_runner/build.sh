@@ -145,6 +145,16 @@ apply_slugignore() {
   echo "-----> Removed $removed entries matching .slugignore"
 }
 
+# cache_name ID — sets CACHE_NAME to the buildpack's cache directory name: ID with every
+# byte but letters, digits and ._- made "_", then one more "_", cut to 100 bytes. (It was
+# `tr -c ... <<<ID | cut -c1-100`, whose newline became the last "_": existing caches keep
+# their name. Byte by byte in the C locale, without the processes.)
+cache_name() {
+  local LC_ALL=C name="$1"$'\n'
+  name=${name//[^A-Za-z0-9._-]/_}
+  CACHE_NAME=${name:0:100}
+}
+
 # resolve_buildpack ENTRY INDEX — sets BP_DIR and BP_ID for a built-in name (also as
 # heroku/NAME), a git URL (URL#REF picks a branch or tag), or a directory or git repository
 # at a path relative to the app root.
@@ -192,7 +202,7 @@ elif [[ -n $(config_var BUILDPACK_URL) ]]; then
 elif [[ -f "$APP_DIR/.buildpacks" ]]; then
   explicit=$(grep -v '^[[:space:]]*#' "$APP_DIR/.buildpacks" || true)
 fi
-read -r -d '' -a entries < <(tr ',' ' ' <<<"$explicit" && printf '\0') || true
+read -r -d '' -a entries <<<"${explicit//,/ }" || true
 
 apply_slugignore
 
@@ -247,7 +257,8 @@ for i in "${!dirs[@]}"; do
   fi
   printf '%s\t%s\n' "$id" "$name" >>"$META_DIR/buildpacks"
   # One cache directory per buildpack, named after it (safe characters only).
-  cache_dir="$CACHE_ROOT/$(tr -c 'A-Za-z0-9._-' '_' <<<"$id" | cut -c1-100)"
+  cache_name "$id"
+  cache_dir="$CACHE_ROOT/$CACHE_NAME"
   mkdir -p "$cache_dir"
   if ! "$dir/bin/compile" "$APP_DIR" "$cache_dir" "$ENV_DIR"; then
     fail "Failed to compile ${name} app"
@@ -269,7 +280,8 @@ done
 if [[ -f "$APP_DIR/Procfile" ]]; then
   cp "$APP_DIR/Procfile" "$META_DIR/Procfile"
 fi
-echo "-----> Compiled slug size: $(du -sh "$APP_DIR" | cut -f1)"
+slug_size=$(du -sh "$APP_DIR")
+echo "-----> Compiled slug size: ${slug_size%%$'\t'*}"
 
 # layer_digest NAMES... — BLAKE2b-256 (about twice as fast as sha256sum here) of the named
 # top-level entries of the slug as a tar with fixed order, owners and times: what decides

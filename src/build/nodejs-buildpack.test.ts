@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -228,6 +228,60 @@ describe("npm_dist.py facts", () => {
     await refused("{bad", /^error: .*package\.json is not valid JSON: /);
     await refused('{"packageManager": "bun@1"}', /packageManager 'bun@1' is not NAME@VERSION/);
     await refused('{"engines": {"node": "24\\nnpm"}}', /engines\.node must be one line/);
+  });
+});
+
+describe("install.sh package_facts", () => {
+  /** package_facts in app/, with a python3 on PATH that counts its starts. */
+  async function packageFacts(
+    app: string,
+    cache: string,
+  ): Promise<{ facts: string; pythons: number }> {
+    const bin = join(dir, "facts-bin");
+    const count = join(dir, "python-starts");
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      join(bin, "python3"),
+      `#!/bin/sh\necho x >> "${count}"\nexec /usr/bin/python3 "$@"\n`,
+      { mode: 0o755 },
+    );
+    await rm(count, { force: true });
+    const program = [
+      `source "${BUILDPACK}/lib/install.sh"`,
+      'fail() { echo "FAIL: $*"; exit 1; }',
+      `cd "${app}"`,
+      `package_facts "${cache}"`,
+      'printf "%s" "$PACKAGE_FACTS"',
+    ].join("\n");
+    const { stdout } = await run("bash", ["-c", program], {
+      env: {
+        ...process.env,
+        PATH: `${bin}:${String(process.env.PATH)}`,
+        LIB_DIR: join(BUILDPACK, "lib"),
+        TMPDIR: dir,
+      },
+    });
+    const starts = await readFile(count, "utf8").catch(() => "");
+    return { facts: stdout, pythons: starts.split("\n").filter(Boolean).length };
+  }
+
+  it("reads package.json once, and again when it changed", async () => {
+    const app = join(dir, "facts-app");
+    const cache = join(dir, "facts-cache");
+    await mkdir(app, { recursive: true });
+    await mkdir(cache, { recursive: true });
+    await writeFile(join(app, "package.json"), '{"engines": {"node": "24.x"}}\n');
+    assert.deepEqual(await packageFacts(app, cache), { facts: "24.x", pythons: 1 });
+    assert.deepEqual(await packageFacts(app, cache), { facts: "24.x", pythons: 0 }, "cached");
+    await writeFile(join(app, "package.json"), '{"engines": {"node": "22.x", "npm": "^10"}}\n');
+    assert.deepEqual(await packageFacts(app, cache), { facts: "22.x\n^10", pythons: 1 });
+    // A NUL byte: read stops there, so such a file is never answered from the cache.
+    await writeFile(join(app, "package.json"), '{"engines": {"node": "22.x", "npm": "^10"}}\n\0');
+    const nul = await packageFacts(app, cache).catch((error: unknown) => ({
+      facts: (error as { stdout?: string }).stdout ?? "",
+      pythons: -1,
+    }));
+    assert.match(nul.facts, /FAIL: .*not valid JSON/);
   });
 });
 

@@ -19,6 +19,34 @@ export_env_dir() {
   done
 }
 
+# package_facts CACHE_DIR — sets PACKAGE_FACTS to four lines about ./package.json:
+# engines.node, engines.npm, packageManager ("NAME VERSION") and whether a build script
+# exists (npm_dist.py facts: one python start, 20 ms). The answer is kept in CACHE_DIR with
+# the package.json and the helper it came from, so an unchanged package.json (most
+# pushes) is not read again. (read returns 0 when it stops at a NUL byte: such a file is
+# never taken from the cache.)
+package_facts() {
+  local file="$1/package-json-facts" key="" helper="" cached="" error
+  if ! IFS= read -r -d '' key <package.json; then
+    IFS= read -r -d '' helper <"$LIB_DIR/npm_dist.py" || true
+    key+=$'\n--- npm_dist.py ---\n'"$helper"$'\n--- facts ---\n'
+    if [[ -f $file ]]; then IFS= read -r -d '' cached <"$file" || true; fi
+    # (Not ${cached#"$key"}: bash tries that pattern at every length, 70 ms here.)
+    if [[ $cached == "$key"* ]]; then
+      PACKAGE_FACTS=${cached:${#key}}
+      return 0
+    fi
+  else
+    key=""
+  fi
+  error="${TMPDIR:-/tmp}/package-json.err"
+  PACKAGE_FACTS=$(python3 -S "$LIB_DIR/npm_dist.py" facts package.json 2>"$error") ||
+    fail "$(sed 's/^error: //' "$error")"
+  if [[ -n $key ]]; then
+    printf '%s%s' "$key" "$PACKAGE_FACTS" >"$file.new" && mv -f "$file.new" "$file"
+  fi
+}
+
 # Resolutions (PACKAGE and RANGE to a version) of the last RESOLVED_TTL seconds are reused
 # from RESOLVED_FILE, when set (the app's cache): a push soon after another asks the
 # registry nothing. Lines: EPOCH<TAB>KEY<TAB>VERSION URL INTEGRITY.
@@ -27,7 +55,7 @@ RESOLVED_TTL=${RESOLVED_TTL:-600}
 # recent_resolution KEY — prints the remembered "VERSION URL INTEGRITY" of KEY, if recent.
 recent_resolution() {
   [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] || return 1
-  awk -F'\t' -v key="$1" -v since="$(($(date +%s) - RESOLVED_TTL))" \
+  awk -F'\t' -v key="$1" -v since="$((EPOCHSECONDS - RESOLVED_TTL))" \
     '$2 == key && $1 >= since && NF == 3 { found = $3 } END { if (found == "") exit 1; print found }' \
     "$RESOLVED_FILE"
 }
@@ -37,12 +65,12 @@ remember_resolution() {
   [[ -n ${RESOLVED_FILE:-} ]] || return 0
   local kept="$RESOLVED_FILE.new"
   if [[ -f $RESOLVED_FILE ]]; then
-    awk -F'\t' -v key="$1" -v since="$(($(date +%s) - RESOLVED_TTL))" \
+    awk -F'\t' -v key="$1" -v since="$((EPOCHSECONDS - RESOLVED_TTL))" \
       '$2 != key && $1 >= since' "$RESOLVED_FILE" >"$kept" || : >"$kept"
   else
     : >"$kept"
   fi
-  printf '%s\t%s\t%s\n' "$(date +%s)" "$1" "$2" >>"$kept"
+  printf '%s\t%s\t%s\n' "$EPOCHSECONDS" "$1" "$2" >>"$kept"
   mv -f "$kept" "$RESOLVED_FILE"
 }
 
@@ -60,7 +88,7 @@ declare -A PREFETCHED=()
 prefetch_metadata() {
   local file
   if [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] &&
-    awk -F'\t' -v pkg="$REGISTRY$1 " -v since="$(($(date +%s) - RESOLVED_TTL))" \
+    awk -F'\t' -v pkg="$REGISTRY$1 " -v since="$((EPOCHSECONDS - RESOLVED_TTL))" \
       'index($2, pkg) == 1 && $1 >= since { found = 1 } END { exit !found }' "$RESOLVED_FILE"; then
     return 0
   fi
@@ -204,21 +232,26 @@ install_npm() {
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$node_dir/bin/npx"
 }
 
-# runtime_key — what decides the content of NODE_DIR when npm is the package manager and
-# nothing but this buildpack wrote there: the node and npm releases (by their integrity).
+# runtime_key — sets RUNTIME_KEY to what decides the content of NODE_DIR when npm is the
+# package manager and nothing but this buildpack wrote there: the node and npm releases (by
+# their integrity). A global, not printed: each $(...) is a process of its own.
 runtime_key() {
-  printf 'slipway nodejs runtime 1\nnode %s\nnpm %s\n' "$NODE_DIST" "$NPM_DIST" |
-    sha256sum | cut -d' ' -f1
+  local sum
+  sum=$(printf 'slipway nodejs runtime 1\nnode %s\nnpm %s\n' "$NODE_DIST" "$NPM_DIST" | sha256sum)
+  # shellcheck disable=SC2034 # read by bin/compile
+  RUNTIME_KEY=${sum%% *}
 }
 
 # dependencies_key FILES... — a digest of what decides an npm install's result: the
 # lockfile and package.json, the node and npm versions, and the npm settings in force.
 dependencies_key() {
-  {
+  local sum
+  sum=$({
     printf 'node %s npm %s\n' "$NODE_VERSION" "$NPM_VERSION"
     env | grep -i '^npm_config_' | sort
     cat "$@"
-  } | sha256sum | cut -d' ' -f1
+  } | sha256sum)
+  printf '%s\n' "${sum%% *}"
 }
 
 # saved_node_modules CACHE_DIR KEY — whether node_modules were saved under KEY.
