@@ -31,6 +31,7 @@ import {
   type NetworkPlanner,
 } from "./docker-networks.ts";
 import { hostSubnets } from "./host-networks.ts";
+import { allOrFirstError } from "./all-or-first-error.ts";
 import { HostGuard } from "./host-guard.ts";
 import { asArray, asObject, objectField, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
@@ -404,13 +405,16 @@ export class DockerEngine implements Engine {
       if (bridge === undefined) {
         throw new DriverError("engine", `network ${name} has no bridge interface`);
       }
-      await this.#firewall.isolate({ instance: this.#instance, network: name, bridge });
-      await this.#guard?.guard({
-        instance: this.#instance,
-        network: name,
-        bridge,
-        gateway: gatewayOf(parseCidr(info.subnet)),
-      });
+      // Separate chains, checked at once (each is an iptables run, at every rollout step).
+      await allOrFirstError([
+        this.#firewall.isolate({ instance: this.#instance, network: name, bridge }),
+        this.#guard?.guard({
+          instance: this.#instance,
+          network: name,
+          bridge,
+          gateway: gatewayOf(parseCidr(info.subnet)),
+        }) ?? Promise.resolve(),
+      ]);
     }
     return info;
   }

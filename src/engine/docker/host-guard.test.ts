@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DriverError } from "../../domain/errors.ts";
 import {
   FORWARD6_CHAIN,
@@ -128,6 +129,28 @@ describe("HostGuard", () => {
     assert.ok(rest.every((r) => r.includes("sw-abc-blog")));
     assert.equal(rest.length, 4);
     assert.equal(fake.chain("ipv6", INPUT_CHAIN).length, 1);
+    assert.equal(fake.chain("ipv6", FORWARD6_CHAIN).length, 1);
+  });
+
+  it("reads both families' tables at once", async () => {
+    const fake = new FakeTables();
+    // Each family's read waits until the other's started: one after the other fails.
+    const started = new Set<Family>();
+    let bothStarted: () => void = () => undefined;
+    const both = new Promise<void>((resolve) => (bothStarted = resolve));
+    const run = async (family: Family, args: readonly string[]): Promise<string> => {
+      if (args[0] === "-S") {
+        started.add(family);
+        if (started.size === 2) bothStarted();
+        const late = sleep(1000).then(() => {
+          throw new Error(`the other family was not read while ${family} was`);
+        });
+        late.catch(() => undefined);
+        await Promise.race([both, late]);
+      }
+      return fake.run(family, args);
+    };
+    await new HostGuard([443], run).guard(net);
     assert.equal(fake.chain("ipv6", FORWARD6_CHAIN).length, 1);
   });
 

@@ -1,4 +1,5 @@
 import { DriverError } from "../../domain/errors.ts";
+import { allOrFirstError } from "./all-or-first-error.ts";
 import {
   chainRules,
   checkSlipwayBridge,
@@ -169,16 +170,19 @@ export class HostGuard {
     this.#run = run;
   }
 
+  /** Both families at once: they are separate tables (each read and change takes 5-10 ms). */
   async guard(net: HostGuardNetwork): Promise<void> {
-    for (const family of ["ipv4", "ipv6"] as const) {
-      try {
-        await this.#apply(family, (t) => guardCommands(t, family, net, this.#routerPorts));
-      } catch (error) {
-        // Another installation changed the table meanwhile: plan again from what is there.
-        if (!(error instanceof DriverError)) throw error;
-        await this.#apply(family, (t) => guardCommands(t, family, net, this.#routerPorts));
-      }
-    }
+    await allOrFirstError(
+      (["ipv4", "ipv6"] as const).map(async (family) => {
+        try {
+          await this.#apply(family, (t) => guardCommands(t, family, net, this.#routerPorts));
+        } catch (error) {
+          // Another installation changed the table meanwhile: plan again from what is there.
+          if (!(error instanceof DriverError)) throw error;
+          await this.#apply(family, (t) => guardCommands(t, family, net, this.#routerPorts));
+        }
+      }),
+    );
   }
 
   async unguard(instance: string, network: string): Promise<void> {
