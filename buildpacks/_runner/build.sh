@@ -24,14 +24,16 @@
 #   /workspace/ca            extra CA certificates (PEM), e.g. a TLS-intercepting proxy's
 #   /cache                   the app's build cache volume (one subdirectory per buildpack)
 # and reads these back afterwards:
-#   /workspace/slug          the compiled app, which becomes /app in the image
-#   /workspace/layers/NAME   the parts of it that change less often (runtime: .heroku,
-#                            .apt, .go; deps: node_modules, vendor, .venv, venv), moved out
-#                            of the slug so that an unchanged part is not copied again
-#   /workspace/meta          buildpacks ("id<TAB>name" lines), release-N.yml, Procfile,
+#   /workspace/out/meta      buildpacks ("id<TAB>name" lines), release-N.yml, Procfile,
 #                            layers ("NAME DIGEST" of each moved part, bottom first, "NAME
 #                            KEY reused" for a declared part the buildpack did not make),
 #                            or "dockerfile" when the Dockerfile is to be built
+#   /workspace/out/slug      the compiled app (BUILD_DIR), which becomes /app in the image
+#   /workspace/layers/NAME   the parts of it that change less often (runtime: .heroku,
+#                            .apt, .go; deps: node_modules, vendor, .venv, venv), moved out
+#                            of the slug so that an unchanged part is not copied again
+# (meta and slug share a directory so that one read gets both, meta first: Slipway reads
+# out/ as a tar, which lists a directory in lexical order.)
 #
 # Declared layers (a Slipway extension; docs/buildpacks.md): the last buildpack gets
 # SLIPWAY_KNOWN_LAYERS, a file of "NAME KEY" lines (the app's layer images on this stack),
@@ -43,8 +45,8 @@ set -euo pipefail
 
 # Overridable only so that tests can run the runner outside a container.
 WORKSPACE=${SLIPWAY_WORKSPACE:-/workspace}
-APP_DIR="$WORKSPACE/slug"
-META_DIR="$WORKSPACE/meta"
+APP_DIR="$WORKSPACE/out/slug"
+META_DIR="$WORKSPACE/out/meta"
 ENV_DIR="$WORKSPACE/env"
 BUILDPACKS_DIR="$WORKSPACE/buildpacks"
 FETCHED_DIR="$WORKSPACE/fetched-buildpacks"

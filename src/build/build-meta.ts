@@ -1,8 +1,6 @@
-import type { Readable } from "node:stream";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import { parseProcfile, type ProcessTypes } from "../domain/procfile.ts";
 import { parseReleaseYaml } from "./buildpack-release.ts";
-import { readTarFiles } from "./tar-files.ts";
 
 /** One buildpack that compiled the app. */
 export interface UsedBuildpack {
@@ -26,7 +24,7 @@ export interface SlugPart {
   readonly reused: boolean;
 }
 
-/** What the build runner (buildpacks/_runner/build.sh) leaves in /workspace/meta. */
+/** What the build runner (buildpacks/_runner/build.sh) leaves in /workspace/out/meta. */
 export type BuildMeta =
   | {
       readonly kind: "buildpacks";
@@ -48,11 +46,14 @@ export type BuildMeta =
       readonly procfile?: string;
     };
 
-const MAX_META_BYTES = 1024 * 1024;
+/** The most bytes the runner's metadata files may hold together. */
+export const MAX_META_BYTES = 1024 * 1024;
 
-/** Reads the tar of /workspace/meta. Throws BuildFailedError for a bad Procfile. */
-export async function readBuildMeta(tar: Readable): Promise<BuildMeta> {
-  const files = await readTarFiles(tar, MAX_META_BYTES);
+/**
+ * The metadata from the meta directory's files, by name ("meta/Procfile"). Throws
+ * BuildFailedError for a bad Procfile.
+ */
+export function buildMetaFrom(files: ReadonlyMap<string, Buffer>): BuildMeta {
   const text = (name: string): string | undefined => files.get(`meta/${name}`)?.toString("utf8");
   const dockerfile = text("dockerfile");
   if (dockerfile !== undefined) {

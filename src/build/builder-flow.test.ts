@@ -32,10 +32,10 @@ function buildProgram(exitCode: number): FakeProgram {
     return {
       stdout: ["-----> Node.js app detected"],
       writes: {
-        "/workspace/meta/buildpack": "nodejs\nNode.js\n",
-        "/workspace/meta/release.yml": "---\ndefault_process_types:\n  web: npm start\n",
-        "/workspace/meta/Procfile": "web: node server.js\nworker: node worker.js\n",
-        "/workspace/slug/server.js": "console.log('hi')",
+        "/workspace/out/meta/buildpack": "nodejs\nNode.js\n",
+        "/workspace/out/meta/release.yml": "---\ndefault_process_types:\n  web: npm start\n",
+        "/workspace/out/meta/Procfile": "web: node server.js\nworker: node worker.js\n",
+        "/workspace/out/slug/server.js": "console.log('hi')",
       },
     };
   };

@@ -59,10 +59,10 @@ async function setUp(
 
 const success: FakeProgram = () => ({
   writes: {
-    "/workspace/meta/buildpacks": "procfile\tProcfile\nfixture\tFixture\n",
-    "/workspace/meta/release-1.yml": "---\ndefault_process_types:\n  worker: w\n",
-    "/workspace/meta/Procfile": "web: x\n",
-    "/workspace/slug/Procfile": "web: x\n",
+    "/workspace/out/meta/buildpacks": "procfile\tProcfile\nfixture\tFixture\n",
+    "/workspace/out/meta/release-1.yml": "---\ndefault_process_types:\n  worker: w\n",
+    "/workspace/out/meta/Procfile": "web: x\n",
+    "/workspace/out/slug/Procfile": "web: x\n",
   },
 });
 
@@ -94,7 +94,7 @@ describe("runBuild config vars and limits (fake engine)", () => {
   it("stops a build that writes more than its disk allowance, and cleans up", async () => {
     const { engine, options } = await setUp((spec) =>
       spec.name.startsWith("slipway-build-")
-        ? { untilStopped: true, writes: { "/workspace/slug/big": "x".repeat(4096) } }
+        ? { untilStopped: true, writes: { "/workspace/out/slug/big": "x".repeat(4096) } }
         : { untilStopped: true },
     );
     await assert.rejects(
@@ -125,7 +125,7 @@ describe("runBuild config vars and limits (fake engine)", () => {
 
   it("fails a Dockerfile app clearly on an engine that cannot build images", async () => {
     const { options } = await setUp(() => ({
-      writes: { "/workspace/meta/dockerfile": 'FROM x\nCMD ["serve"]\n' },
+      writes: { "/workspace/out/meta/dockerfile": 'FROM x\nCMD ["serve"]\n' },
     }));
     await assert.rejects(runBuild(options), /this engine cannot build Dockerfiles/);
   });

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import type { ProcessTypes } from "../domain/procfile.ts";
 import { runToCompletion } from "./build-container.ts";
-import { readBuildMeta } from "./build-meta.ts";
+import { buildMetaFrom, MAX_META_BYTES } from "./build-meta.ts";
+import { splitBuildOutput } from "./build-output.ts";
 import {
   buildDockerfileImage,
   dockerfileProcessTypes,
@@ -145,10 +146,13 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     timer.mark("buildpacks");
 
     options.signal?.throwIfAborted();
-    // Both kinds of build read the slug next: ask for it while the metadata is read.
-    slug = engine.getArchive(buildContainer, "/workspace/slug");
-    slug.catch(() => undefined); // awaited below, or destroyed in finally
-    const meta = await readBuildMeta(await engine.getArchive(buildContainer, "/workspace/meta"));
+    // The metadata and the slug in one read: the metadata comes first (build-output.ts).
+    const output = splitBuildOutput(
+      await engine.getArchive(buildContainer, "/workspace/out"),
+      MAX_META_BYTES,
+    );
+    slug = Promise.resolve(output.slug); // read below, or destroyed in finally
+    const meta = buildMetaFrom(await output.meta);
     timer.mark("meta");
     if (meta.kind === "dockerfile") {
       if (engine.buildImage === undefined) {

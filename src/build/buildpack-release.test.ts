@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
-import { readBuildMeta } from "./build-meta.ts";
+import { buildMetaFrom } from "./build-meta.ts";
 import { parseReleaseYaml } from "./buildpack-release.ts";
-import { packTar } from "./tar-files.ts";
 
 describe("parseReleaseYaml", () => {
   it("reads default_process_types and ignores other keys", () => {
@@ -38,10 +37,14 @@ describe("parseReleaseYaml", () => {
   });
 });
 
-describe("readBuildMeta", () => {
+describe("buildMetaFrom", () => {
   const meta = (files: Record<string, string>) =>
-    readBuildMeta(
-      packTar(Object.entries(files).map(([name, content]) => ({ name: `meta/${name}`, content }))),
+    Promise.resolve().then(() =>
+      buildMetaFrom(
+        new Map(
+          Object.entries(files).map(([name, content]) => [`meta/${name}`, Buffer.from(content)]),
+        ),
+      ),
     );
 
   it("lets the Procfile override the buildpack's defaults", async () => {

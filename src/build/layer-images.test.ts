@@ -5,7 +5,8 @@ import { ConflictError } from "../domain/errors.ts";
 import type { BuildImageOptions, ImageInfo } from "../engine/engine.ts";
 import { knownLayers, layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
 import type { StackImages } from "./stack-builder.ts";
-import { packTar, readTarFiles } from "./tar-files.ts";
+import { packTar } from "./tar-files.ts";
+import { unpackTar } from "../engine/tar-files.ts";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -21,8 +22,8 @@ function stubEngine() {
     images,
     builds,
     async buildImage(context: Readable, options: BuildImageOptions): Promise<ImageInfo> {
-      const files = await readTarFiles(context, 2 ** 20);
-      const dockerfile = files.get("Dockerfile")?.toString("utf8") ?? "";
+      const files = await unpackTar(context);
+      const dockerfile = files.find((f) => f.path === "Dockerfile")?.data.toString("utf8") ?? "";
       builds.push({ reference: options.reference, dockerfile });
       next++;
       const info: ImageInfo = {

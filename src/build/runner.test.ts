@@ -74,7 +74,7 @@ async function runner(
     code,
     output,
     workspace,
-    meta: (file) => readFile(join(workspace, "meta", file), "utf8"),
+    meta: (file) => readFile(join(workspace, "out", "meta", file), "utf8"),
   };
 }
 
@@ -102,7 +102,7 @@ describe("build runner", () => {
       "a/tmp/b": "x",
     });
     assert.equal(result.code, 0, result.output);
-    const slug = join(result.workspace, "slug");
+    const slug = join(result.workspace, "out", "slug");
     const exists = (path: string) =>
       readFile(join(slug, path)).then(
         () => true,
@@ -137,7 +137,7 @@ describe("build runner", () => {
       await result.meta("buildpacks"),
       "first\tFirst\nvendor/fixture\tFixture\nprocfile\tProcfile\n",
     );
-    const output = await readFile(join(result.workspace, "slug/fixture-output.txt"), "utf8");
+    const output = await readFile(join(result.workspace, "out/slug/fixture-output.txt"), "utf8");
     assert.equal(output, "greeting=hello\nexported-by-earlier=from-first\ncached-runs=1\n");
   });
 
@@ -198,7 +198,7 @@ echo "tool ${KEY} .heroku/tool" >> "$SLIPWAY_DECLARE_LAYER"`,
     });
     assert.equal(result.code, 0, result.output);
     assert.equal(await result.meta("layers"), `tool ${KEY}\n`, "its key; no runtime part");
-    const slug = join(result.workspace, "slug");
+    const slug = join(result.workspace, "out", "slug");
     assert.equal(
       await readFile(join(slug, "first-saw"), "utf8"),
       "0\n",

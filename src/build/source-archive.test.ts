@@ -10,7 +10,6 @@ import tar from "tar-stream";
 import { ValidationError } from "../domain/errors.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "./source-archive.ts";
 import { asNodeReadable, forEachTarEntry, type PackHeader } from "./tar-stream-node.ts";
-import { readTarFiles } from "./tar-files.ts";
 
 const LIMITS: SourceArchiveLimits = { maxEntries: 100, maxBytes: 1024 * 1024 };
 
@@ -234,13 +233,5 @@ describe("openSourceArchive rejects", () => {
     const file = join(dir, "garbage.tgz");
     await writeFile(file, gzipSync(Buffer.from("x".repeat(2048))));
     await rejects(file, /not a valid tar archive/);
-  });
-});
-
-describe("readTarFiles", () => {
-  it("stops at its size limit", async () => {
-    const file = await archive("meta.tgz", [{ name: "a", body: "12345" }]);
-    const source = await openSourceArchive(file, { limits: LIMITS });
-    await assert.rejects(readTarFiles(source.tar(), 3), /more than 3 bytes/);
   });
 });

@@ -2,10 +2,9 @@ import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { finished, pipeline } from "node:stream/promises";
+import { pipeline } from "node:stream/promises";
 import type { Pack } from "tar-stream";
-import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./tar-stream-node.ts";
-import { ValidationError } from "../domain/errors.ts";
+import { packStream, type PackHeader } from "./tar-stream-node.ts";
 
 /** A file to put in a tar: from disk (`path`) or from memory (`content`). */
 export type PackInput =
@@ -60,32 +59,4 @@ async function addDirectory(pack: Pack, dir: string, prefix: string): Promise<vo
 
 function owned(header: PackHeader): PackHeader {
   return { ...header, uid: 0, gid: 0, uname: "root", gname: "root", mtime: new Date(0) };
-}
-
-/**
- * Reads the regular files of a (small) tar stream into memory, by entry name. Stops with a
- * ValidationError when their total size passes maxBytes: the stream comes from a container.
- */
-export async function readTarFiles(
-  stream: Readable,
-  maxBytes: number,
-): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  let total = 0;
-  await forEachTarEntry(stream, async (entry) => {
-    const body = asNodeReadable(entry);
-    if (entry.header.type !== "file") {
-      await finished(body.resume());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) {
-      const buffer = chunk as Buffer;
-      total += buffer.length;
-      if (total > maxBytes) throw new ValidationError(`archive holds more than ${maxBytes} bytes`);
-      chunks.push(buffer);
-    }
-    files.set(entry.header.name, Buffer.concat(chunks));
-  });
-  return files;
 }
