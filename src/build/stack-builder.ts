@@ -96,12 +96,11 @@ export async function loadStack(
     if (info?.labels[STACK_LABELS.digest] !== tarball.digest) throw new BuildFailedError(notBuilt);
     return { reference, imageId: info.id, digest: tarball.digest, rootfs: tarball.file };
   };
-  return {
-    name: recipe.name,
-    version: recipe.version,
-    run: await image("run", manifest.run),
-    build: await image("build", manifest.build),
-  };
+  const [run, build] = await Promise.all([
+    image("run", manifest.run),
+    image("build", manifest.build),
+  ]);
+  return { name: recipe.name, version: recipe.version, run, build };
 }
 
 /** Image reference of a stack role, e.g. slipway/stack-build:24.1 */

@@ -44,13 +44,16 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
   });
   return {
     async build(request: BuildRequest): Promise<BuildResult> {
+      // The stack is looked up while the source is opened.
+      const setting = setupFor(request.app);
+      setting.catch(() => undefined); // awaited below, unless the source fails first
       const archive = await openSourceArchive(request.sourcePath, {
         limits: SOURCE_LIMITS,
         signal: request.signal,
       });
       // A malformed app.json fails the build here, before a build container starts.
       const manifest = await readAppManifest(archive.tar());
-      const setup = await setupFor(request.app);
+      const setup = await setting;
       const result = await runBuild({
         ...setup,
         // Store ids use "_", engine object names want dashes.
