@@ -120,7 +120,8 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       { baseImageId: base.id, slug: await input.slug, extra, config, only: "app" },
       { reference, labels },
     );
-    await pruneLayerImages(input.engine, input.appName, base.chain);
+    // Only a new layer image leaves an older one behind (0.015 s of a warm deploy).
+    if (base.built) await pruneLayerImages(input.engine, input.appName, base.chain);
     return image;
   }
   if (input.engine.buildImage !== undefined) {

@@ -80,6 +80,7 @@ describe("layerBase", () => {
     assert.match(engine.builds[1]?.dockerfile ?? "", /\nCOPY --chown=1000:1000 deps\/ \/\n$/);
     assert.equal(first.chain.length, 2);
     assert.equal(first.id, first.chain[1]);
+    assert.equal(first.built, true);
     const runtimeImage = [...engine.images.values()][0];
     assert.ok(runtimeImage);
     assert.equal(runtimeImage.labels["io.slipway.role"], "layer");
@@ -92,7 +93,7 @@ describe("layerBase", () => {
       ...input,
       parts: [part("runtime", "a", opened), part("deps", "b", opened)],
     });
-    assert.deepEqual(again, first);
+    assert.deepEqual(again, { ...first, built: false });
     assert.deepEqual(opened, []);
     assert.equal(engine.builds.length, 2);
     assert.ok(log.some((line) => /runtime: unchanged/.test(line)));
@@ -103,6 +104,7 @@ describe("layerBase", () => {
       parts: [part("runtime", "a", opened), part("deps", "c", opened)],
     });
     assert.deepEqual(opened, ["deps"]);
+    assert.equal(changed.built, true);
     assert.equal(changed.chain[0], first.chain[0]);
     assert.notEqual(changed.id, first.id);
     assert.match(

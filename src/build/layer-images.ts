@@ -48,9 +48,12 @@ export const LAYER_ROLE = "layer";
  *
  * Layer images are per app: digests come from the app's own build container, which could
  * lie about them, but only to its own images (it controls what they hold anyway).
- * Returns the base image id and the ids of the layer images it is made of.
+ * Returns the base image id, the ids of the layer images it is made of, and whether any of
+ * them is new (else the app's layer images are what they were after its last build).
  */
-export async function layerBase(input: LayerBaseInput): Promise<{ id: string; chain: string[] }> {
+export async function layerBase(
+  input: LayerBaseInput,
+): Promise<{ id: string; chain: string[]; built: boolean }> {
   const { engine, appName } = input;
   let base = input.stack.run.imageId;
   // Each key stands for the stack and every part up to it: all are known up front, and
@@ -66,6 +69,7 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
     return { part, key: chainKey, reference, found };
   });
   const chain: string[] = [];
+  let built = false;
   for (const { part, key, reference, found } of lookups) {
     const existing = await found;
     if (
@@ -108,10 +112,11 @@ export async function layerBase(input: LayerBaseInput): Promise<{ id: string; ch
         },
       );
       base = image.id;
+      built = true;
     }
     chain.push(base);
   }
-  return { id: base, chain };
+  return { id: base, chain, built };
 }
 
 /**
@@ -137,7 +142,7 @@ export async function knownLayers(
  * Removes the app's layer images that the newest build does not stand on. Older app images
  * (kept releases) are not harmed: Podman shares layers, not images, between an image and
  * those built on it. Best effort: an engine that refuses (Docker, for a parent image) is
- * asked again after a later build. Returns how many went.
+ * asked again after a later build that makes a layer image. Returns how many went.
  */
 export async function pruneLayerImages(
   engine: Pick<Engine, "listImages" | "removeImage">,
