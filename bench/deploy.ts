@@ -351,7 +351,7 @@ function renderReport(all: readonly Sample[], runs: number): string {
     "baseline (podman build + run)",
     "baseline / Slipway",
   ];
-  // Padded as prettier would, so the written docs pass `prettier --check`.
+  // Padded as prettier would.
   const line = (cells: readonly string[]): string =>
     `| ${cells.map((cell, i) => cell.padEnd(header[i]?.length ?? 0)).join(" | ")} |`;
   const row = (kind: Sample["kind"]): string => {
@@ -385,7 +385,8 @@ function writeSection(path: string, report: string): void {
   } catch {
     text = "# Benchmarks\n";
   }
-  const section = `${begin}\n${report}\n${end}`;
+  // The blank line after the marker is prettier's: the written docs pass `prettier --check`.
+  const section = `${begin}\n\n${report}\n${end}`;
   const at = text.indexOf(begin);
   const next =
     at >= 0
