@@ -7,6 +7,36 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { runCli, scratch, type Scratch } from "../test-kit.ts";
 
 const TOKEN = `swt_${"a".repeat(43)}`;
+const API = "https://slipway.example.com:8443";
+const REMOTE_URL = `${API}/git/shop.git`;
+
+/** A credentials file's text for the test API. */
+function credentials(token: string): string {
+  return JSON.stringify({ token, url: API, socket: null, ca: null });
+}
+
+/** The credential helper `git:remote` configured in repo (after the empty reset). */
+function helperOf(repo: string): string {
+  const helper = execFileSync("git", ["config", "--get-all", `credential.${REMOTE_URL}.helper`], {
+    cwd: repo,
+    encoding: "utf8",
+  }).split("\n")[1];
+  assert.ok(helper !== undefined && helper.startsWith("!"));
+  return helper.slice(1);
+}
+
+/** What the helper answers to git's `get` for host, run by the shell as git runs it. */
+function askHelper(
+  helper: string,
+  env: Readonly<Record<string, string>>,
+  host = "slipway.example.com:8443",
+): ReturnType<typeof spawnSync> {
+  return spawnSync("/bin/sh", ["-c", `${helper} get`], {
+    input: `protocol=https\nhost=${host}\n\n`,
+    encoding: "utf8",
+    env,
+  });
+}
 
 describe("git:remote and git:credential", () => {
   let dirs: Scratch;
@@ -77,8 +107,6 @@ describe("git:remote and git:credential", () => {
   it("answers from the token's copy without Node.js, and from the CLI once the credentials change", async () => {
     const local = dirs.newDir();
     const credentialsFile = join(local, "credentials.json");
-    const credentials = (token: string): string =>
-      JSON.stringify({ token, url: "https://slipway.example.com:8443", socket: null, ca: null });
     writeFileSync(credentialsFile, credentials(TOKEN), { mode: 0o600 });
     const repo = dirs.newDir();
     execFileSync("git", ["init", "-q", repo]);
@@ -90,70 +118,50 @@ describe("git:remote and git:credential", () => {
     const copy = join(local, "git-credentials");
     assert.equal(readFileSync(copy, "utf8"), `https://slipway:${TOKEN}@slipway.example.com:8443\n`);
     assert.equal(statSync(copy).mode & 0o777, 0o600);
-    const url = "https://slipway.example.com:8443/git/shop.git";
-    const helper = execFileSync("git", ["config", "--get-all", `credential.${url}.helper`], {
-      cwd: repo,
-      encoding: "utf8",
-    }).split("\n")[1];
-    assert.ok(helper !== undefined);
+    const helper = helperOf(repo);
     // The shell and git alone: a PATH with git and no way to start the CLI's Node.js.
     const bin = dirs.newDir();
     symlinkSync(
       execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim(),
       join(bin, "git"),
     );
-    const get = (host = "slipway.example.com:8443", path = bin): ReturnType<typeof spawnSync> =>
-      spawnSync("/bin/sh", ["-c", `${helper.slice(1)} get`], {
-        input: `protocol=https\nhost=${host}\n\n`,
-        encoding: "utf8",
-        env: { PATH: path, HOME: local },
-      });
-    const fast = get();
+    const fast = askHelper(helper, { PATH: bin, HOME: local });
     assert.equal(fast.stdout, `username=slipway\npassword=${TOKEN}\n`, String(fast.stderr));
-    assert.equal(get("evil.example.com").stdout, "", "only for the API's host");
+    const evil = askHelper(helper, { PATH: bin, HOME: local }, "evil.example.com");
+    assert.equal(evil.stdout, "", "only for the API's host");
 
     // A new token (a new login): the copy is older now, so the CLI answers and rewrites it.
     const renewed = `swt_${"b".repeat(43)}`;
     await sleep(20);
     writeFileSync(credentialsFile, credentials(renewed), { mode: 0o600 });
-    const slow = get("slipway.example.com:8443", `${bin}:${String(process.env.PATH)}`);
+    const slow = askHelper(helper, { PATH: `${bin}:${String(process.env.PATH)}`, HOME: local });
     assert.equal(slow.stdout, `username=slipway\npassword=${renewed}\n`, String(slow.stderr));
     assert.equal(
       readFileSync(copy, "utf8"),
       `https://slipway:${renewed}@slipway.example.com:8443\n`,
     );
-    assert.equal(get().stdout, `username=slipway\npassword=${renewed}\n`, "the copy again");
+    const again = askHelper(helper, { PATH: bin, HOME: local });
+    assert.equal(again.stdout, `username=slipway\npassword=${renewed}\n`, "the copy again");
   });
 
   it("stops answering from the local installation's copy once somebody logs in", async () => {
     const local = join(dirs.root, "no-local-install"); // runCli's local installation
     mkdirSync(local, { recursive: true });
-    const credentials = (token: string): string =>
-      JSON.stringify({ token, url: "https://slipway.example.com:8443", socket: null, ca: null });
     writeFileSync(join(local, "credentials.json"), credentials(TOKEN), { mode: 0o600 });
     const home = dirs.newDir();
     const repo = dirs.newDir();
     execFileSync("git", ["init", "-q", repo]);
     const added = await runCli(dirs, ["git:remote", "--app", "shop"], { HOME: home, CWD: repo });
     assert.equal(added.code, 0, added.stderr);
-    const url = "https://slipway.example.com:8443/git/shop.git";
-    const helper = execFileSync("git", ["config", "--get-all", `credential.${url}.helper`], {
-      cwd: repo,
-      encoding: "utf8",
-    }).split("\n")[1];
-    assert.ok(helper !== undefined);
-    const get = (): ReturnType<typeof spawnSync> =>
-      spawnSync("/bin/sh", ["-c", `${helper.slice(1)} get`], {
-        input: "protocol=https\nhost=slipway.example.com:8443\n\n",
-        encoding: "utf8",
-        env: { PATH: String(process.env.PATH), HOME: home },
-      });
-    assert.equal(get().stdout, `username=slipway\npassword=${TOKEN}\n`);
+    const helper = helperOf(repo);
+    const env = { PATH: String(process.env.PATH), HOME: home };
+    assert.equal(askHelper(helper, env).stdout, `username=slipway\npassword=${TOKEN}\n`);
 
     const login = `swt_${"c".repeat(43)}`;
     mkdirSync(join(home, ".config", "slipway"), { recursive: true });
     writeFileSync(join(home, ".config", "slipway", "credentials.json"), credentials(login));
-    assert.equal(get().stdout, `username=slipway\npassword=${login}\n`, "the login's token");
+    const answer = askHelper(helper, env).stdout;
+    assert.equal(answer, `username=slipway\npassword=${login}\n`, "the login's token");
   });
 
   it("refuses outside a git repository", async () => {
