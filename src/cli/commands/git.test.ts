@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -79,7 +79,7 @@ describe("git:remote and git:credential", () => {
     assert.equal(helpers[0], "", "other helpers are not asked for this URL");
     assert.match(
       helpers[1] ?? "",
-      /^!f\(\) \{ test "\$1" = get \|\| exit 0; test \S+\/git-credentials -nt \S+\/credentials\.json && exec git credential-store --file=\S+ get; exec .* git:credential --home .* get; \}; f$/,
+      /^!f\(\) \{ test "\$1" = get \|\| exit 0; test -f \S+\/credentials\.json && test \S+\/git-credentials -nt \S+\/credentials\.json && exec git credential-store --file=\S+ get; exec .* git:credential --home .* get; \}; f$/,
     );
     // git runs "HELPER store" through the shell after a push: answered without Node.js.
     const store = spawnSync("/bin/sh", ["-c", `${(helpers[1] ?? "").slice(1)} store`], {
@@ -142,6 +142,15 @@ describe("git:remote and git:credential", () => {
     );
     const again = askHelper(helper, { PATH: bin, HOME: local });
     assert.equal(again.stdout, `username=slipway\npassword=${renewed}\n`, "the copy again");
+
+    // The credentials gone (even where /bin/sh is bash, whose -nt holds then): no answer.
+    rmSync(credentialsFile);
+    const gone = spawnSync("/bin/bash", ["-c", `${helper} get`], {
+      input: "protocol=https\nhost=slipway.example.com:8443\n\n",
+      encoding: "utf8",
+      env: { PATH: `${bin}:${String(process.env.PATH)}`, HOME: local },
+    });
+    assert.doesNotMatch(gone.stdout, /password=/);
   });
 
   it("stops answering from the local installation's copy once somebody logs in", async () => {

@@ -40,8 +40,10 @@ function credentialHelper(
   const cli = [process.execPath, ENTRY_POINT, "git:credential"];
   if (home !== undefined) cli.push("--home", home);
   const copy = join(dirname(located.path), GIT_CREDENTIALS_FILE);
+  // (-nt alone is true for a missing second file in bash, which is /bin/sh on some systems.)
   const fresh = [
     ...(located.fallback ? [`test ! -e ${shellWord(loginFile)}`] : []),
+    `test -f ${shellWord(located.path)}`,
     `test ${shellWord(copy)} -nt ${shellWord(located.path)}`,
   ].join(" && ");
   return [
