@@ -96,6 +96,13 @@ export class DockerEngine implements Engine {
   readonly #firewall: BridgeFirewall | null;
   readonly #guard: HostGuard | null;
   readonly #seccomp: string | undefined;
+  /**
+   * Full ids of containers already found to be ours. A container's labels never change and
+   * ids are never reused, so calls that need nothing else of it (start, attach, archive
+   * reads and writes: each an inspect before) skip the inspect; an id that went answers
+   * "not found" from the call itself. Names are looked up every time: they are reused.
+   */
+  readonly #ownedIds = new Set<string>();
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
@@ -189,13 +196,11 @@ export class DockerEngine implements Engine {
   }
 
   async startContainer(id: string): Promise<void> {
-    const container = await this.#ownedContainer(id);
-    await this.#api.json("POST", `/containers/${container.id}/start`);
+    await this.#api.json("POST", `/containers/${await this.#ownedId(id)}/start`);
   }
 
   async stopContainer(id: string, graceSeconds: number): Promise<void> {
-    const container = await this.#ownedContainer(id);
-    await this.#api.json("POST", `/containers/${container.id}/stop`, {
+    await this.#api.json("POST", `/containers/${await this.#ownedId(id)}/stop`, {
       query: { t: Math.max(0, Math.ceil(graceSeconds)) },
       timeoutMs: (graceSeconds + 60) * 1000,
     });
@@ -210,6 +215,7 @@ export class DockerEngine implements Engine {
         await this.#api.json("DELETE", `/containers/${container.id}`, {
           query: { force: true, v: false },
         });
+        this.#ownedIds.delete(container.id);
         return;
       } catch (error) {
         // Podman may report a failed unmount after it has already forgotten the
@@ -223,8 +229,7 @@ export class DockerEngine implements Engine {
   }
 
   async attachContainer(id: string): Promise<Duplex> {
-    const container = await this.#ownedContainer(id);
-    return this.#api.upgrade("POST", `/containers/${container.id}/attach`, {
+    return this.#api.upgrade("POST", `/containers/${await this.#ownedId(id)}/attach`, {
       query: { stream: true, stdin: true, stdout: true, stderr: true },
     });
   }
@@ -234,20 +239,22 @@ export class DockerEngine implements Engine {
     signal?: AbortSignal,
     input?: string,
   ): Promise<AsyncIterable<LogLine>> {
-    const container = await this.#ownedContainer(id);
-    const stream = await this.#api.upgrade("POST", `/containers/${container.id}/attach`, {
-      query: { stream: true, stdin: input !== undefined, stdout: true, stderr: true },
-      timeoutMs: null,
-      ...(signal ? { signal } : {}),
-    });
+    const stream = await this.#api.upgrade(
+      "POST",
+      `/containers/${await this.#ownedId(id)}/attach`,
+      {
+        query: { stream: true, stdin: input !== undefined, stdout: true, stderr: true },
+        timeoutMs: null,
+        ...(signal ? { signal } : {}),
+      },
+    );
     // Stdin stays open (StdinOnce is false): the container decides when it has read enough.
     if (input !== undefined) stream.write(input);
     return attachedLines(stream, signal);
   }
 
   async resizeContainer(id: string, size: TerminalSize): Promise<void> {
-    const container = await this.#ownedContainer(id);
-    await this.#api.json("POST", `/containers/${container.id}/resize`, {
+    await this.#api.json("POST", `/containers/${await this.#ownedId(id)}/resize`, {
       query: { h: size.rows, w: size.cols },
     });
   }
@@ -326,8 +333,7 @@ export class DockerEngine implements Engine {
    * into the volume at first start only when the volume is empty. Upload into fresh volumes.
    */
   async putArchive(id: string, path: string, tar: Readable): Promise<void> {
-    const container = await this.#ownedContainer(id);
-    await this.#api.json("PUT", `/containers/${container.id}/archive`, {
+    await this.#api.json("PUT", `/containers/${await this.#ownedId(id)}/archive`, {
       query: { path: absolute(path) },
       body: tar,
       timeoutMs: 15 * 60_000,
@@ -339,8 +345,7 @@ export class DockerEngine implements Engine {
    * container that has run with it (before, the volume is not mounted).
    */
   async getArchive(id: string, path: string): Promise<Readable> {
-    const container = await this.#ownedContainer(id);
-    return this.#api.stream("GET", `/containers/${container.id}/archive`, {
+    return this.#api.stream("GET", `/containers/${await this.#ownedId(id)}/archive`, {
       query: { path: absolute(path) },
       timeoutMs: null,
     });
@@ -486,9 +491,23 @@ export class DockerEngine implements Engine {
     const container = await this.#inspectAnyContainer(id);
     if (container === undefined) throw new NotFoundError("container", id);
     assertOwned(this.#instance, "container", id, container.labels);
+    this.#ownedIds.add(container.id);
+    if (this.#ownedIds.size > MAX_OWNED_IDS) {
+      // The oldest first (a Set keeps insertion order): it is looked up again if needed.
+      const [oldest] = this.#ownedIds;
+      if (oldest !== undefined) this.#ownedIds.delete(oldest);
+    }
     return container;
   }
+
+  /** The full id of a container of ours (#ownedIds, else an inspect as #ownedContainer). */
+  async #ownedId(id: string): Promise<string> {
+    return this.#ownedIds.has(id) ? id : (await this.#ownedContainer(id)).id;
+  }
 }
+
+/** How many container ids #ownedIds remembers (a few per app). */
+const MAX_OWNED_IDS = 4096;
 
 function notStarted(id: string): ConflictError {
   return new ConflictError(`container ${id} has not been started; there is no exit to wait for`);

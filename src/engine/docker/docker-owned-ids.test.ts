@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { ForbiddenError } from "../../domain/errors.ts";
+import type { RequestOptions } from "./api-client.ts";
+import { DockerEngine } from "./docker-engine.ts";
+import { ApiStub } from "./testing/api-stub.ts";
+
+const INSTANCE = "abc";
+const OURS = "a".repeat(64);
+const THEIRS = "b".repeat(64);
+
+/** Two containers, one of them ours (also known by the name "web-1"); counts requests. */
+class OwnedStub extends ApiStub {
+  readonly calls: string[] = [];
+
+  json(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    this.calls.push(`${method} ${path}`);
+    const inspect = /^\/containers\/([^/]+)\/json$/.exec(path);
+    if (method === "GET" && inspect !== null) {
+      const ref = inspect[1] ?? "";
+      const id = ref === "web-1" ? OURS : ref;
+      if (id !== OURS && id !== THEIRS) return Promise.resolve(undefined);
+      return Promise.resolve({
+        Id: id,
+        Name: id === OURS ? "/web-1" : "/other",
+        Image: "sha256:1",
+        Config: {
+          Image: "x",
+          Labels: id === OURS ? { "io.slipway.instance": INSTANCE } : {},
+        },
+        State: { Status: "running", ExitCode: 0, OOMKilled: false, StartedAt: "" },
+        NetworkSettings: { Networks: {} },
+      });
+    }
+    if (method === "PUT" && path.endsWith("/archive")) {
+      options.body?.resume();
+      return Promise.resolve({});
+    }
+    if (method === "POST" && path.endsWith("/start")) return Promise.resolve({});
+    if (method === "DELETE") return Promise.resolve({});
+    return Promise.reject(new Error(`unexpected ${method} ${path}`));
+  }
+}
+
+function engineOn(api: ApiStub): DockerEngine {
+  return new DockerEngine({
+    socketPath: "/nonexistent",
+    instance: INSTANCE,
+    networkPool: "10.213.0.0/16",
+    api,
+    firewall: null,
+  });
+}
+
+const inspects = (api: OwnedStub): number =>
+  api.calls.filter((call) => call.startsWith("GET ") && call.endsWith("/json")).length;
+
+describe("DockerEngine container ownership", () => {
+  it("inspects a container once by id, a name every time, and never acts on another's", async () => {
+    const api = new OwnedStub();
+    const engine = engineOn(api);
+    await engine.putArchive(OURS, "/workspace", Readable.from([]));
+    await engine.putArchive(OURS, "/workspace", Readable.from([]));
+    await engine.startContainer(OURS);
+    assert.equal(inspects(api), 1, "one inspect for three calls by id");
+    assert.deepEqual(
+      api.calls.filter((call) => !call.endsWith("/json")),
+      [
+        `PUT /containers/${OURS}/archive`,
+        `PUT /containers/${OURS}/archive`,
+        `POST /containers/${OURS}/start`,
+      ],
+    );
+
+    await engine.startContainer("web-1");
+    await engine.startContainer("web-1");
+    assert.equal(inspects(api), 3, "a name is looked up at each call");
+
+    await assert.rejects(engine.startContainer(THEIRS), ForbiddenError);
+    await assert.rejects(engine.startContainer(THEIRS), ForbiddenError);
+    assert.ok(!api.calls.includes(`POST /containers/${THEIRS}/start`));
+
+    // Removed: the next call looks again.
+    await engine.removeContainer(OURS);
+    const before = inspects(api);
+    await engine.startContainer(OURS);
+    assert.equal(inspects(api), before + 1);
+  });
+});
