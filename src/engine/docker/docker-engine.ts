@@ -186,7 +186,9 @@ export class DockerEngine implements Engine {
         json: body,
         subject: { kind: "image", name: spec.image },
       });
-      return stringField(asObject(answer, "create"), "Id");
+      const id = stringField(asObject(answer, "create"), "Id");
+      this.#rememberOwned(id); // made just now, with our labels
+      return id;
     } catch (error) {
       if (engineSaid(error, /already in use|already exists/i)) {
         throw new ConflictError(`container name "${spec.name}" is taken`, { cause: error });
@@ -491,13 +493,17 @@ export class DockerEngine implements Engine {
     const container = await this.#inspectAnyContainer(id);
     if (container === undefined) throw new NotFoundError("container", id);
     assertOwned(this.#instance, "container", id, container.labels);
-    this.#ownedIds.add(container.id);
+    this.#rememberOwned(container.id);
+    return container;
+  }
+
+  #rememberOwned(id: string): void {
+    this.#ownedIds.add(id);
     if (this.#ownedIds.size > MAX_OWNED_IDS) {
       // The oldest first (a Set keeps insertion order): it is looked up again if needed.
       const [oldest] = this.#ownedIds;
       if (oldest !== undefined) this.#ownedIds.delete(oldest);
     }
-    return container;
   }
 
   /** The full id of a container of ours (#ownedIds, else an inspect as #ownedContainer). */

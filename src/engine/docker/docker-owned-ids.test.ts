@@ -9,6 +9,7 @@ import { ApiStub } from "./testing/api-stub.ts";
 const INSTANCE = "abc";
 const OURS = "a".repeat(64);
 const THEIRS = "b".repeat(64);
+const MADE = "c".repeat(64);
 
 /** Two containers, one of them ours (also known by the name "web-1"); counts requests. */
 class OwnedStub extends ApiStub {
@@ -38,6 +39,15 @@ class OwnedStub extends ApiStub {
       return Promise.resolve({});
     }
     if (method === "POST" && path.endsWith("/start")) return Promise.resolve({});
+    if (method === "GET" && path === "/networks/sw-abc-web") {
+      return Promise.resolve({
+        Name: "sw-abc-web",
+        Id: "n1",
+        IPAM: { Config: [{ Subnet: "10.213.0.0/24" }] },
+        Labels: { "io.slipway.instance": INSTANCE },
+      });
+    }
+    if (method === "POST" && path === "/containers/create") return Promise.resolve({ Id: MADE });
     if (method === "DELETE") return Promise.resolve({});
     return Promise.reject(new Error(`unexpected ${method} ${path}`));
   }
@@ -86,5 +96,21 @@ describe("DockerEngine container ownership", () => {
     const before = inspects(api);
     await engine.startContainer(OURS);
     assert.equal(inspects(api), before + 1);
+  });
+
+  it("knows a container it just made as its own", async () => {
+    const api = new OwnedStub();
+    const engine = engineOn(api);
+    const id = await engine.createContainer({
+      name: "web-2",
+      image: "x",
+      env: {},
+      labels: {},
+      network: "sw-abc-web",
+      limits: { memoryBytes: 2 ** 28, cpus: 0.5, pids: 256, tmpBytes: 2 ** 26 },
+    });
+    await engine.startContainer(id);
+    assert.equal(inspects(api), 0, "no inspect between create and start");
+    assert.ok(api.calls.includes(`POST /containers/${MADE}/start`));
   });
 });
