@@ -33,6 +33,7 @@ import {
 import { hostSubnets } from "./host-networks.ts";
 import { allOrFirstError } from "./all-or-first-error.ts";
 import { HostGuard } from "./host-guard.ts";
+import { OwnedIds } from "./owned-ids.ts";
 import { asArray, asObject, objectField, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
 import { attachedLines, containerEvents, containerStats, waitForExit } from "./docker-runtime.ts";
@@ -96,13 +97,8 @@ export class DockerEngine implements Engine {
   readonly #firewall: BridgeFirewall | null;
   readonly #guard: HostGuard | null;
   readonly #seccomp: string | undefined;
-  /**
-   * Full ids of containers already found to be ours. A container's labels never change and
-   * ids are never reused, so calls that need nothing else of it (start, attach, archive
-   * reads and writes: each an inspect before) skip the inspect; an id that went answers
-   * "not found" from the call itself. Names are looked up every time: they are reused.
-   */
-  readonly #ownedIds = new Set<string>();
+  /** Containers found to be ours, by full id: calls by id skip the inspect (owned-ids.ts). */
+  readonly #ownedIds = new OwnedIds();
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
@@ -187,7 +183,7 @@ export class DockerEngine implements Engine {
         subject: { kind: "image", name: spec.image },
       });
       const id = stringField(asObject(answer, "create"), "Id");
-      this.#rememberOwned(id); // made just now, with our labels
+      this.#ownedIds.add(id); // made just now, with our labels
       return id;
     } catch (error) {
       if (engineSaid(error, /already in use|already exists/i)) {
@@ -493,17 +489,8 @@ export class DockerEngine implements Engine {
     const container = await this.#inspectAnyContainer(id);
     if (container === undefined) throw new NotFoundError("container", id);
     assertOwned(this.#instance, "container", id, container.labels);
-    this.#rememberOwned(container.id);
+    this.#ownedIds.add(container.id);
     return container;
-  }
-
-  #rememberOwned(id: string): void {
-    this.#ownedIds.add(id);
-    if (this.#ownedIds.size > MAX_OWNED_IDS) {
-      // The oldest first (a Set keeps insertion order): it is looked up again if needed.
-      const [oldest] = this.#ownedIds;
-      if (oldest !== undefined) this.#ownedIds.delete(oldest);
-    }
   }
 
   /** The full id of a container of ours (#ownedIds, else an inspect as #ownedContainer). */
@@ -511,9 +498,6 @@ export class DockerEngine implements Engine {
     return this.#ownedIds.has(id) ? id : (await this.#ownedContainer(id)).id;
   }
 }
-
-/** How many container ids #ownedIds remembers (a few per app). */
-const MAX_OWNED_IDS = 4096;
 
 function notStarted(id: string): ConflictError {
   return new ConflictError(`container ${id} has not been started; there is no exit to wait for`);

@@ -3,8 +3,8 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { ForbiddenError } from "../../domain/errors.ts";
 import type { RequestOptions } from "./api-client.ts";
-import { DockerEngine } from "./docker-engine.ts";
-import { ApiStub } from "./testing/api-stub.ts";
+import { OwnedIds } from "./owned-ids.ts";
+import { ApiStub, engineOn } from "./testing/api-stub.ts";
 
 const INSTANCE = "abc";
 const OURS = "a".repeat(64);
@@ -53,23 +53,13 @@ class OwnedStub extends ApiStub {
   }
 }
 
-function engineOn(api: ApiStub): DockerEngine {
-  return new DockerEngine({
-    socketPath: "/nonexistent",
-    instance: INSTANCE,
-    networkPool: "10.213.0.0/16",
-    api,
-    firewall: null,
-  });
-}
-
 const inspects = (api: OwnedStub): number =>
   api.calls.filter((call) => call.startsWith("GET ") && call.endsWith("/json")).length;
 
 describe("DockerEngine container ownership", () => {
   it("inspects a container once by id, a name every time, and never acts on another's", async () => {
     const api = new OwnedStub();
-    const engine = engineOn(api);
+    const engine = engineOn(api, INSTANCE);
     await engine.putArchive(OURS, "/workspace", Readable.from([]));
     await engine.putArchive(OURS, "/workspace", Readable.from([]));
     await engine.startContainer(OURS);
@@ -100,7 +90,7 @@ describe("DockerEngine container ownership", () => {
 
   it("knows a container it just made as its own", async () => {
     const api = new OwnedStub();
-    const engine = engineOn(api);
+    const engine = engineOn(api, INSTANCE);
     const id = await engine.createContainer({
       name: "web-2",
       image: "x",
@@ -112,5 +102,18 @@ describe("DockerEngine container ownership", () => {
     await engine.startContainer(id);
     assert.equal(inspects(api), 0, "no inspect between create and start");
     assert.ok(api.calls.includes(`POST /containers/${MADE}/start`));
+  });
+
+  it("forgets the oldest id past its bound", () => {
+    const ids = new OwnedIds(2);
+    ids.add("a");
+    ids.add("b");
+    ids.add("c");
+    assert.deepEqual(
+      ["a", "b", "c"].map((id) => ids.has(id)),
+      [false, true, true],
+    );
+    ids.delete("b");
+    assert.equal(ids.has("b"), false);
   });
 });

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { RequestOptions } from "./api-client.ts";
-import { ApiStub } from "./testing/api-stub.ts";
+import { ApiStub, engineOn } from "./testing/api-stub.ts";
 import { mapEngineError } from "./api-errors.ts";
-import { DockerEngine } from "./docker-engine.ts";
 
 const INSTANCE = "abc";
 
@@ -44,20 +43,10 @@ class WaitStub extends ApiStub {
   }
 }
 
-function engineOn(api: ApiStub): DockerEngine {
-  return new DockerEngine({
-    socketPath: "/nonexistent",
-    instance: INSTANCE,
-    networkPool: "10.213.0.0/16",
-    api,
-    firewall: null,
-  });
-}
-
 describe("DockerEngine.waitContainer", () => {
   it("asks Podman's own API, which polls at an interval (its compat wait spins a core)", async () => {
     const api = new WaitStub(true);
-    assert.equal(await engineOn(api).waitContainer("c1"), 3);
+    assert.equal(await engineOn(api, INSTANCE).waitContainer("c1"), 3);
     const waits = api.calls.filter((call) => call.includes("/wait"));
     assert.deepEqual(waits, [
       "libpod POST /containers/c1/wait?condition=stopped&condition=exited&interval=25ms",
@@ -66,7 +55,7 @@ describe("DockerEngine.waitContainer", () => {
 
   it("falls back to the compat wait on a Docker daemon", async () => {
     const api = new WaitStub(false);
-    assert.equal(await engineOn(api).waitContainer("c1"), 3);
+    assert.equal(await engineOn(api, INSTANCE).waitContainer("c1"), 3);
     const waits = api.calls.filter((call) => call.includes("/wait"));
     assert.deepEqual(waits, [
       "libpod POST /containers/c1/wait?condition=stopped&condition=exited&interval=25ms",
