@@ -20,6 +20,8 @@ export function credentialsPath(options: CliOptions): string {
  * file (see writeGitCredentials).
  */
 export const GIT_CREDENTIALS_FILE = "git-credentials";
+/** The empty directory git's sslCAPath names (emptyCaPath). */
+export const GIT_CA_PATH_DIR = "git-capath";
 
 /** Credentials and the file they were read from. */
 export interface LocatedCredentials {
@@ -141,6 +143,22 @@ export async function writeGitCredentials(
     return path;
   } catch {
     await unlink(staging).catch(() => undefined);
+    return null;
+  }
+}
+
+/**
+ * An empty directory next to the credentials file (GIT_CA_PATH_DIR), for git's
+ * `http.<url>.sslCAPath`: with the installation's CA as `sslCAInfo`, git then trusts that
+ * CA alone. Without it, git built on GnuTLS (Debian's) also reads every certificate of
+ * /etc/ssl/certs at each connection: about 400, 0.02 s. Null when it cannot be made.
+ */
+export async function emptyCaPath(credentialsFile: string): Promise<string | null> {
+  const path = join(dirname(credentialsFile), GIT_CA_PATH_DIR);
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    return path;
+  } catch {
     return null;
   }
 }

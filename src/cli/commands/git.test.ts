@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -90,6 +98,10 @@ describe("git:remote and git:credential", () => {
     assert.equal(store.status, 0, store.stderr);
     assert.equal(store.stdout + store.stderr, "");
     assert.equal(git("config", `http.${url}.sslCAInfo`), "/etc/slipway/ca.pem");
+    // The CA alone: an empty directory for the others, next to the credentials file.
+    const caPath = git("config", `http.${url}.sslCAPath`);
+    assert.equal(caPath, join(home, "git-capath"));
+    assert.deepEqual(readdirSync(caPath), []);
     assert.doesNotMatch(readFileSync(join(repo, ".git", "config"), "utf8"), /swt_/);
 
     const again = await runCli(dirs, ["git:remote", "--app", "shop"], {

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import {
   credentialsPath,
+  emptyCaPath,
   GIT_CREDENTIALS_FILE,
   locateCredentials,
   writeGitCredentials,
@@ -73,8 +74,10 @@ const gitRemote = defineCommand({
   summary: "add the app's git remote to the repository in the current directory",
   description: [
     "Adds (or updates) the remote `slipway` pointing at https://slipway.DOMAIN/git/APP.git,",
-    "and configures, for that URL only, the Slipway CA and a credential helper that hands git",
-    "the API token from this CLI's credentials: the token is never written into .git/config.",
+    "and configures, for that URL only, the Slipway CA (trusted alone: sslCAPath names the",
+    "empty directory `git-capath` next to the credentials file) and a credential helper that",
+    "hands git the API token from this CLI's credentials: the token is never written into",
+    ".git/config.",
     "The helper reads a copy of the token in git's credential-store format, `git-credentials`",
     "next to the credentials file (mode 0600), while it is newer than them, and otherwise",
     "asks `slipway git:credential`, which writes the copy again. Then: git push slipway main",
@@ -112,6 +115,9 @@ const gitRemote = defineCommand({
     await writeGitCredentials(located.path, credentials);
     if (credentials.ca !== null) {
       await git(cwd, ["config", `http.${url}.sslCAInfo`, credentials.ca]);
+      // That CA alone, and no reading of the system's certificates at every connection.
+      const caPath = await emptyCaPath(located.path);
+      if (caPath !== null) await git(cwd, ["config", `http.${url}.sslCAPath`, caPath]);
     }
     if (ctx.json) ctx.io.out(toJson({ remote: name, url }));
     else ctx.io.out(`Added remote ${name} → ${url}\nDeploy with: git push ${name} main\n`);

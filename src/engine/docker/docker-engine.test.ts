@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
+import type { Readable } from "node:stream";
 import type { ContainerSpec } from "../engine.ts";
+import { packTar, tarDirectory, tarFile } from "../tar-files.ts";
+import { DockerApiClient } from "./api-client.ts";
+import { DockerImages } from "./docker-images.ts";
+import { asObject } from "./json-reader.ts";
 import { runEngineContract } from "../engine.contract.ts";
 import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 import { auditContainer } from "../../security/audit/container-audit.ts";
@@ -52,9 +57,10 @@ const probeSpec = (
   name: string,
   network: string,
   script: string,
+  image = box.image,
 ): ContainerSpec => ({
   name: `sec-${box.instance}-${name}`,
-  image: box.image,
+  image,
   cmd: ["sh", "-c", script],
   env: {},
   labels: { "io.slipway.test": "security" },
@@ -68,8 +74,9 @@ async function runScript(
   name: string,
   network: string,
   script: string,
+  image = box.image,
 ): Promise<string[]> {
-  const id = await box.engine.createContainer(probeSpec(box, name, network, script));
+  const id = await box.engine.createContainer(probeSpec(box, name, network, script, image));
   await box.engine.startContainer(id);
   await box.engine.waitContainer(id, AbortSignal.timeout(30_000));
   const lines: string[] = [];
@@ -185,5 +192,90 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
       otherNetwork.join("|"),
     );
     await box.engine.removeContainer(server);
+  });
+});
+
+describe("images from the real driver", { skip: unavailable ?? false }, () => {
+  it("appends a layer through the image loader as a commit would, onto loaded and committed images", async () => {
+    const box = await sandbox();
+    const api = new DockerApiClient({ socketPath: box.layout.socketPath });
+    // The same driver without the loader: every layer takes the container and commit way.
+    const committing = new DockerImages(api, box.instance, { loadLimitBytes: 0 });
+    const network = `img-${box.instance}`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "images" });
+    const files = (): Readable =>
+      packTar([
+        tarDirectory("srv"),
+        tarFile("srv/hello.txt", "first layer\n", 0o604),
+        tarFile("srv/run.sh", "#!/bin/sh\necho ran\n", 0o755),
+      ]);
+    const options = {
+      labels: { "io.slipway.test": "images", "io.slipway.kind": "first" },
+      env: ["PATH=/srv:/bin", "FROM_LAYER=yes"],
+      cmd: ["/srv/run.sh"],
+      workingDir: "/srv",
+      user: "1000:1000",
+    };
+    const before = (await box.engine.listContainers()).length;
+    const loaded = await box.engine.appendLayer(box.image, files(), {
+      ...options,
+      reference: `slipway-test/loaded:${box.instance}`,
+    });
+    const committed = await committing.appendLayer(box.image, files(), {
+      ...options,
+      reference: `slipway-test/committed:${box.instance}`,
+    });
+    assert.equal((await box.engine.listContainers()).length, before, "no container left");
+    assert.ok(loaded.tags.includes(`slipway-test/loaded:${box.instance}`), loaded.tags.join());
+    assert.equal(loaded.user, "1000:1000");
+
+    const config = async (id: string): Promise<Record<string, unknown>> =>
+      (asObject(await api.json("GET", `/images/${id}/json`), "image").Config ?? {}) as Record<
+        string,
+        unknown
+      >;
+    const [a, b] = await Promise.all([config(loaded.id), config(committed.id)]);
+    for (const key of ["Cmd", "WorkingDir", "User", "Labels"])
+      assert.deepEqual(a[key], b[key], key);
+    // A commit also keeps what Podman put into the container's environment (its containers
+    // get those two anyway); the loaded image has the base's and the options' alone.
+    const podmans = new Set(["TERM=xterm", "container=podman"]);
+    assert.deepEqual(
+      a.Env,
+      (b.Env as string[]).filter((entry) => !podmans.has(entry)),
+    );
+
+    const look =
+      "cat /srv/hello.txt; ls -ln /srv | sed 1d | awk '{print $1, $3, $4, $NF}'; echo FROM_LAYER=$FROM_LAYER";
+    const fromLoaded = await runScript(box, "loaded", network, look, loaded.id);
+    assert.deepEqual(fromLoaded, await runScript(box, "committed", network, look, committed.id));
+    assert.deepEqual(fromLoaded, [
+      "first layer",
+      "-rw----r-- 0 0 hello.txt",
+      "-rwxr-xr-x 0 0 run.sh",
+      "FROM_LAYER=yes",
+    ]);
+
+    // A second layer on each: the loader reuses the layers it stores, whoever made them.
+    for (const base of [loaded, committed]) {
+      const second = await box.engine.appendLayer(
+        base.id,
+        packTar([tarDirectory("srv"), tarFile("srv/hello.txt", "second layer\n")]),
+        {
+          labels: { "io.slipway.kind": "second" },
+          reference: `slipway-test/second:${box.instance}`,
+        },
+      );
+      assert.equal(second.labels["io.slipway.kind"], "second");
+      assert.equal(second.labels["io.slipway.test"], "images", "the base's labels are inherited");
+      const lines = await runScript(
+        box,
+        "second",
+        network,
+        "cat /srv/hello.txt; /srv/run.sh",
+        second.id,
+      );
+      assert.deepEqual(lines, ["second layer", "ran"]);
+    }
   });
 });

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { describe, it } from "node:test";
-import { ApiStub } from "./testing/api-stub.ts";
+import type { RequestOptions } from "./api-client.ts";
+import { NotFoundError } from "../../domain/errors.ts";
+import { packTar, tarFile, unpackTar } from "../tar-files.ts";
+import { ApiStub, engineOn } from "./testing/api-stub.ts";
 import { DockerEngine } from "./docker-engine.ts";
 
 const INSTANCE = "abc";
@@ -60,5 +64,95 @@ describe("DockerEngine.listImages", () => {
       ["sha256:i2"],
     );
     assert.equal((await engine.listImages()).length, 3);
+  });
+});
+
+const LAYER = `sha256:${"1".repeat(64)}`;
+
+/**
+ * An engine with or without Podman's image loader: answers the base image, the loader (or
+ * 404, as a Docker daemon does), and the container + commit way; records every request.
+ */
+class AppendStub extends ApiStub {
+  readonly calls: string[] = [];
+  readonly loaded: Buffer[] = [];
+  readonly #loader: boolean;
+
+  constructor(loader: boolean) {
+    super();
+    this.#loader = loader;
+  }
+
+  async json(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    const call = `${method} ${options.api === "libpod" ? "/libpod" : ""}${path}`;
+    this.calls.push(call);
+    if (method === "GET" && /^\/images\/[^/]+\/json$/.test(path)) {
+      return {
+        Id: path === "/images/base/json" ? "sha256:base" : path.split("/")[2],
+        RepoTags: [],
+        Created: "2026-11-30T00:00:00Z",
+        Config: { Env: ["PATH=/bin"], Labels: { "io.slipway.instance": INSTANCE } },
+        RootFS: { Type: "layers", Layers: [LAYER] },
+      };
+    }
+    if (call === "POST /libpod/images/load") {
+      if (!this.#loader) throw new NotFoundError("route", path);
+      const chunks: Buffer[] = [];
+      for await (const chunk of options.body ?? []) chunks.push(chunk as Buffer);
+      this.loaded.push(Buffer.concat(chunks));
+      return { Names: [] };
+    }
+    if (call === "POST /containers/create") return { Id: "layer-container" };
+    if (call === "PUT /containers/layer-container/archive") {
+      options.body?.resume();
+      return {};
+    }
+    if (call === "POST /commit") return { Id: "committed" };
+    if (call === "DELETE /containers/layer-container") return {};
+    throw new Error(`unexpected ${call}`);
+  }
+}
+
+describe("DockerEngine.appendLayer", () => {
+  const append = (engine: DockerEngine): Promise<unknown> =>
+    engine.appendLayer("base", packTar([tarFile("app/a.txt", "a")]), {
+      reference: "slipway/app-shop:b1",
+      labels: { "io.slipway.app": "shop" },
+    });
+
+  it("hands Podman's loader one archive: no container, no commit", async () => {
+    const api = new AppendStub(true);
+    const image = (await append(engineOn(api, INSTANCE))) as { id: string };
+    assert.deepEqual(api.calls.slice(1), [
+      "POST /libpod/images/load",
+      `GET /images/${image.id}/json`,
+    ]);
+    const files = await unpackTar(Readable.from(api.loaded));
+    const manifest = JSON.parse(
+      files.find((file) => file.path === "manifest.json")?.data.toString() ?? "",
+    ) as [{ RepoTags: string[]; Layers: string[] }];
+    assert.deepEqual(manifest[0].RepoTags, ["docker.io/slipway/app-shop:b1"]);
+    assert.equal(manifest[0].Layers[0], `${LAYER.slice(7)}/layer.tar`);
+  });
+
+  it("commits a container where the engine has no loader (Docker), and stops asking", async () => {
+    const api = new AppendStub(false);
+    const engine = engineOn(api, INSTANCE);
+    await append(engine);
+    await append(engine);
+    const commitWay = [
+      "POST /containers/create",
+      "PUT /containers/layer-container/archive",
+      "POST /commit",
+      "GET /images/sha256:committed/json",
+      "DELETE /containers/layer-container",
+    ];
+    assert.deepEqual(api.calls, [
+      "GET /images/base/json",
+      "POST /libpod/images/load",
+      ...commitWay,
+      "GET /images/base/json",
+      ...commitWay,
+    ]);
   });
 });

@@ -1,11 +1,18 @@
 import { randomBytes } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { BuildImageOptions, CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
 import { toImageInfo, withSha256 } from "./decode.ts";
 import { imageChanges } from "./image-changes.ts";
 import { splitReference } from "./image-reference.ts";
+import {
+  appendedImage,
+  layerArchive,
+  qualifiedReference,
+  readLayer,
+  type BufferedLayer,
+} from "./layer-archive.ts";
 import { asArray, asObject, stringField, stringMap } from "./json-reader.ts";
 import {
   assertOwned,
@@ -16,6 +23,14 @@ import {
   type Labels,
 } from "./ownership.ts";
 
+/** Layers up to this size are appended by the image loader, held in memory meanwhile. */
+export const LOAD_LIMIT_BYTES = 32 * 1024 * 1024;
+
+export interface DockerImagesOptions {
+  /** Default LOAD_LIMIT_BYTES; tests lower it. */
+  readonly loadLimitBytes?: number;
+}
+
 /**
  * Images: import a root filesystem, commit a container, inspect, list, remove — all
  * labelled with the instance, all refusing images that are not.
@@ -23,10 +38,14 @@ import {
 export class DockerImages {
   readonly #api: EngineApi;
   readonly #instance: string;
+  readonly #loadLimitBytes: number;
+  /** Whether the engine has Podman's image loader; unknown until the first layer. */
+  #loader: boolean | undefined;
 
-  constructor(api: EngineApi, instance: string) {
+  constructor(api: EngineApi, instance: string, options: DockerImagesOptions = {}) {
     this.#api = api;
     this.#instance = instance;
+    this.#loadLimitBytes = options.loadLimitBytes ?? LOAD_LIMIT_BYTES;
   }
 
   /** POST /images/create?fromSrc=- with the tar, then tag: compat import ignores the tag. */
@@ -101,19 +120,64 @@ export class DockerImages {
   }
 
   /**
-   * A throwaway container of the base image gets the files (PUT archive, which keeps the
-   * tar's owners) and is committed: 0.05 s where a FROM + COPY build took 0.3-0.4 s on
-   * Podman 4.3. The container is never started (no network, no process) and carries the
-   * new image's labels, which the image then inherits; it is removed at once.
+   * The base image plus one layer of files. On Podman, the layer goes into a docker-archive
+   * that names the base's layers without holding them (layer-archive.ts) and the image
+   * loader stores it: 0.035 s, against 0.085 s for the container, archive put, commit and
+   * removal below. Layers over the memory limit, and engines without Podman's loader
+   * (a Docker daemon), take that second way: a throwaway container of the base image gets
+   * the files (PUT archive, which keeps the tar's owners) and is committed. That container
+   * is never started (no network, no process) and carries the new image's labels, which
+   * the image then inherits; it is removed at once.
    */
   async appendLayer(base: string, files: Readable, options: CommitOptions): Promise<ImageInfo> {
-    const baseInfo = await this.#inspectAny(base);
-    if (baseInfo === undefined) throw new NotFoundError("image", base);
+    const found = this.#inspectDocument(base);
+    const read = readLayer(files, this.#loadLimitBytes);
+    // Whichever fails first, the other is still settled (and the stream read or destroyed).
+    const [document, layer] = await Promise.all([
+      found.catch((error: unknown) => {
+        files.destroy();
+        throw error;
+      }),
+      read,
+    ]);
+    if (document === undefined) throw new NotFoundError("image", base);
+    const baseInfo = toImageInfo(document);
     assertOwned(this.#instance, "image", base, baseInfo.labels);
+    if ("large" in layer || this.#loader === false) {
+      return this.#commitLayer(
+        baseInfo.id,
+        "large" in layer ? layer.large : replayed(layer),
+        options,
+      );
+    }
+    const labels = withInstanceLabel(this.#instance, options.labels);
+    const image = appendedImage(
+      document,
+      layer.diffId,
+      { ...options, labels },
+      new Date().toISOString(),
+    );
+    try {
+      await this.#api.json("POST", "/images/load", {
+        api: "libpod",
+        body: layerArchive(image, layer, qualifiedReference(options.reference)),
+        contentType: "application/x-tar",
+        timeoutMs: 15 * 60_000,
+      });
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || this.#loader === true) throw error;
+      this.#loader = false; // a Docker daemon: no libpod API
+      return this.#commitLayer(baseInfo.id, replayed(layer), options);
+    }
+    this.#loader = true;
+    return this.#require(image.id);
+  }
+
+  async #commitLayer(baseId: string, files: Readable, options: CommitOptions): Promise<ImageInfo> {
     const created = await this.#api.json("POST", "/containers/create", {
       query: { name: `slipway-layer-${randomBytes(8).toString("hex")}` },
       json: {
-        Image: baseInfo.id,
+        Image: baseId,
         Cmd: ["/nonexistent"],
         Labels: withInstanceLabel(this.#instance, options.labels),
         NetworkDisabled: true,
@@ -189,17 +253,25 @@ export class DockerImages {
   }
 
   async #inspectAny(ref: string): Promise<ImageInfo | undefined> {
+    const document = await this.#inspectDocument(ref);
+    return document === undefined ? undefined : toImageInfo(document);
+  }
+
+  /** The engine's inspect document of any image, ours or not; undefined when missing. */
+  async #inspectDocument(ref: string): Promise<unknown> {
     try {
-      return toImageInfo(
-        await this.#api.json("GET", `/images/${imagePath(ref)}/json`, {
-          subject: { kind: "image", name: ref },
-        }),
-      );
+      return await this.#api.json("GET", `/images/${imagePath(ref)}/json`, {
+        subject: { kind: "image", name: ref },
+      });
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     }
   }
+}
+
+function replayed(layer: BufferedLayer): Readable {
+  return Readable.from(layer.chunks, { objectMode: false });
 }
 
 /** An image reference as a path segment: references may contain "/", nothing stranger. */
