@@ -19,6 +19,7 @@ import { RouteSync } from "../controllers/route-sync.ts";
 import { RuntimeState } from "../controllers/runtime-state.ts";
 import type { Logger } from "../domain/logger.ts";
 import { DockerEngine } from "../engine/docker/docker-engine.ts";
+import { Launcher, type ProcessLauncher } from "../process/launcher.ts";
 import { auditApp } from "../security/audit/app-audit.ts";
 import type { Engine } from "../engine/engine.ts";
 import { startPodmanService } from "../engine/podman-service.ts";
@@ -40,6 +41,9 @@ import { probeSite } from "../router/probe.ts";
 const LOG_MAX_BYTES = 32 * 1024 * 1024;
 
 /** A running control plane. */
+
+/** Shells kept started for git and iptables: a push starts seven programs. */
+const LAUNCHER_SHELLS = 8;
 export interface Daemon {
   readonly paths: Paths;
   /** Stops the controllers and the API. The router and the engine keep serving apps. */
@@ -62,7 +66,10 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
 
-  const engine = await connectEngine(config, paths, logger);
+  // git and iptables start several times in every push: shells started ahead save the
+  // daemon's fork (4-5 ms each, on the event loop; src/process/launcher.ts).
+  const launcher = new Launcher({ size: LAUNCHER_SHELLS });
+  const engine = await connectEngine(config, paths, logger, launcher);
   const secrets = await loadSecretKey(paths.secretKey);
   const store = new SqliteStore(paths.database, {
     onListenerError: (error, change) => {
@@ -148,6 +155,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     maxUploadBytes: config.api.maxUploadBytes,
     // The pack carries history as well as the tree: allow more than the archive limit.
     maxPackBytes: config.api.maxUploadBytes * 4,
+    launcher,
     deploy: {
       submitBuild: (app, path, options) => platform.submitBuild(app, path, options),
       buildLog: (build, options) => platform.buildLog(build, options),
@@ -269,13 +277,19 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       );
       server.closeAllConnections();
       await store.close();
+      launcher.close();
       await rm(paths.daemonPid, { force: true });
       await rm(paths.apiSocket, { force: true });
     },
   };
 }
 
-async function connectEngine(config: Config, paths: Paths, logger: Logger): Promise<Engine> {
+async function connectEngine(
+  config: Config,
+  paths: Paths,
+  logger: Logger,
+  launcher: ProcessLauncher,
+): Promise<Engine> {
   let socketPath = paths.engineSocket;
   if (config.engine.socket === null) {
     const service = await startPodmanService({
@@ -292,6 +306,7 @@ async function connectEngine(config: Config, paths: Paths, logger: Logger): Prom
     networkPool: config.engine.networkPool,
     // The only host ports app containers may reach (host-guard.ts drops the rest).
     routerPorts: [config.httpPort, config.httpsPort],
+    launcher,
   });
   await engine.ping();
   return engine;

@@ -24,7 +24,8 @@ import {
 } from "./deploy-branch.ts";
 import { gitApp } from "./git-access.ts";
 import { pushProgress, type PushDeployDeps, type PushTimings } from "./push-deploy.ts";
-import { RELAY_ENV, RELAY_SCRIPT, RELAY_STDIO, relayPush, type StageSource } from "./push-relay.ts";
+import { RELAY_ENV, RELAY_PIPES, RELAY_SCRIPT, relayPush, type StageSource } from "./push-relay.ts";
+import { spawnLauncher, type ProcessLauncher } from "../process/launcher.ts";
 
 /** Who pushes, for events and (later) per-app permissions. */
 export interface PushActor {
@@ -75,6 +76,8 @@ export interface GitServerOptions {
    */
   readonly compileCacheDir?: string;
   readonly timings?: PushTimings;
+  /** Starts git for pushes and fetches (the daemon's starts them ahead); default spawn. */
+  readonly launcher?: ProcessLauncher;
 }
 
 interface PushSession {
@@ -229,18 +232,20 @@ export class GitServer implements GitHost {
   ): Promise<GitChild> {
     const repo = await this.ensureRepo(app.name);
     const gitArgs = [...this.gitConfig(), service.slice("git-".length), ...args, repo];
+    const launcher = this.#options.launcher ?? spawnLauncher;
     if (service !== "git-receive-pack" || args.includes("--advertise-refs")) {
-      return spawn("git", gitArgs, { stdio: ["pipe", "pipe", "pipe"], env: gitEnv() });
+      return launcher.launch("git", gitArgs, { env: gitEnv() });
     }
     // A push: the daemon answers its proc-receive hook itself.
     const branches = await this.deployBranchesOf(app);
-    const child = spawn("git", gitArgs, {
-      stdio: [...RELAY_STDIO],
+    const child = launcher.launch("git", gitArgs, {
+      pipes: RELAY_PIPES,
       env: { ...gitEnv(), [RELAY_ENV]: "1" },
-    }) as unknown as GitChild;
+    });
     relayPush(child, {
       repo,
       branches,
+      launcher,
       env: gitEnv(),
       logger: this.#options.logger,
       stageArchive: (archive, use) =>

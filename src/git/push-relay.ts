@@ -7,10 +7,11 @@
  * socket, in every push (0.05 s). SSH pushes, whose receive-pack the git shell starts,
  * keep the Node.js hook.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { PassThrough, type Duplex } from "node:stream";
 import { PayloadTooLargeError } from "../domain/errors.ts";
 import type { Logger } from "../domain/logger.ts";
+import { runProgram, type ProcessLauncher } from "../process/launcher.ts";
 import { parseHookLine, type HookResult } from "./hook-protocol.ts";
 import { answerProcReceive, updateRefArgs } from "./proc-receive-conversation.ts";
 import type { RefUpdate } from "./push-plan.ts";
@@ -18,8 +19,8 @@ import type { RefUpdate } from "./push-plan.ts";
 /** Set in the environment of a receive-pack whose hook relays (the hook looks for it). */
 export const RELAY_ENV = "SLIPWAY_PUSH_RELAY";
 
-/** The stdio of a relayed receive-pack: stdin, stdout, stderr, the conversation, the pusher's lines. */
-export const RELAY_STDIO = ["pipe", "pipe", "pipe", "pipe", "pipe"] as const;
+/** The pipes of a relayed receive-pack: stdin, stdout, stderr, the conversation, the pusher's lines. */
+export const RELAY_PIPES = 5;
 
 /**
  * The lines of the hook script that relay, for /bin/sh. `exec cat >&3` is the hook's own
@@ -38,6 +39,8 @@ export interface RelayDeps {
   /** The app's bare repository. */
   readonly repo: string;
   readonly branches: readonly string[];
+  /** Starts git archive and git update-ref. */
+  readonly launcher: ProcessLauncher;
   /** The environment of git commands in the repository. */
   readonly env: Readonly<Record<string, string>>;
   /** Stages an archive to a private file, hands it to use(), and removes it (withStreamedUpload). */
@@ -113,11 +116,11 @@ async function withArchive<T>(
   commit: string,
   use: (path: string) => Promise<T>,
 ): Promise<T> {
-  const child = spawn("git", ["archive", "--format=tar.gz", commit], {
+  const child = deps.launcher.launch("git", ["archive", "--format=tar.gz", commit], {
     cwd: deps.repo,
     env: { ...deps.env, GIT_DIR: deps.repo },
-    stdio: ["ignore", "pipe", "pipe"],
   });
+  child.stdin.end();
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     if (stderr.length < 4096) stderr += chunk;
@@ -155,20 +158,15 @@ async function withArchive<T>(
 }
 
 /** Runs git in the repository; resolves with its error text, or null when it succeeded. */
-function git(deps: RelayDeps, args: readonly string[]): Promise<string | null> {
-  return new Promise((resolve) => {
-    const child = spawn("git", args, {
+async function git(deps: RelayDeps, args: readonly string[]): Promise<string | null> {
+  try {
+    const done = await runProgram(deps.launcher, "git", args, {
       cwd: deps.repo,
       env: { ...deps.env, GIT_DIR: deps.repo },
-      stdio: ["ignore", "ignore", "pipe"],
+      timeoutMs: 60_000,
     });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", (error) => {
-      resolve(error.message);
-    });
-    child.once("close", (code) => {
-      resolve(code === 0 ? null : stderr.trim() || `git exited ${String(code)}`);
-    });
-  });
+    return done.code === 0 ? null : done.stderr.trim() || `git exited ${String(done.code)}`;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }

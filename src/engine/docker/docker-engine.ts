@@ -33,7 +33,10 @@ import {
 import { hostSubnets } from "./host-networks.ts";
 import { allOrFirstError } from "./all-or-first-error.ts";
 import { HostGuard } from "./host-guard.ts";
+import { familyRunner } from "./iptables.ts";
+import { spawnLauncher } from "../../process/launcher.ts";
 import { OwnedIds } from "./owned-ids.ts";
+import type { DockerEngineOptions } from "./docker-engine-options.ts";
 import { asArray, asObject, objectField, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
 import { attachedLines, containerEvents, containerStats, waitForExit } from "./docker-runtime.ts";
@@ -45,38 +48,9 @@ import {
   withInstanceLabel,
   type Labels,
 } from "./ownership.ts";
-import { gatewayOf, parseCidr, type Cidr } from "./subnets.ts";
+import { gatewayOf, parseCidr } from "./subnets.ts";
 
-export interface DockerEngineOptions {
-  /** The Docker-API socket (Slipway's own Podman service, or a Docker daemon). */
-  readonly socketPath: string;
-  /** Value of the io.slipway.instance label: what this installation owns. */
-  readonly instance: string;
-  /** The range app networks are carved from, e.g. "10.213.0.0/16". */
-  readonly networkPool: string;
-  /** Ranges the host uses; defaults to reading interfaces and /proc/net/route. */
-  readonly hostSubnets?: () => Promise<Cidr[]>;
-  /** Tests replace the HTTP client. */
-  readonly api?: EngineApi;
-  /**
-   * Host rules that keep app bridges apart; default iptables. null leaves isolation to
-   * the engine alone (unit tests; a Docker daemon with its own isolation chains).
-   */
-  readonly firewall?: BridgeFirewall | null;
-  /**
-   * Host ports app containers may reach on the host (the router's HTTP and HTTPS ports);
-   * everything else on the host is dropped for them (host-guard.ts). Default none.
-   */
-  readonly routerPorts?: readonly number[];
-  /** The INPUT guard; default iptables/ip6tables, null when firewall is null. */
-  readonly hostGuard?: HostGuard | null;
-  /**
-   * The seccomp profile as SecurityOpt takes it: a path on the engine's host (Podman 4.3's
-   * compat API opens the value as a file) or the JSON text (a Docker daemon). Default the
-   * path of src/engine/seccomp/slipway.json.
-   */
-  readonly seccomp?: string;
-}
+export type { DockerEngineOptions } from "./docker-engine-options.ts";
 
 /** Removal right after exit races with Podman's own cleanup ("device or resource busy"). */
 const REMOVE_ATTEMPTS = 5;
@@ -105,14 +79,17 @@ export class DockerEngine implements Engine {
     this.#instance = options.instance;
     this.#images = new DockerImages(this.#api, options.instance);
     this.#volumes = new DockerVolumes(this.#api, options.instance);
+    const iptables = familyRunner(options.launcher ?? spawnLauncher);
     this.#firewall =
-      options.firewall === undefined ? new IptablesBridgeFirewall() : options.firewall;
+      options.firewall === undefined
+        ? new IptablesBridgeFirewall((args) => iptables("ipv4", args))
+        : options.firewall;
     this.#guard =
       options.hostGuard !== undefined
         ? options.hostGuard
         : options.firewall === null
           ? null
-          : new HostGuard(options.routerPorts ?? []);
+          : new HostGuard(options.routerPorts ?? [], iptables);
     this.#seccomp = options.seccomp;
     this.#planner = {
       instance: options.instance,

@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { DriverError } from "../../domain/errors.ts";
+import { runProgram, spawnLauncher, type ProcessLauncher } from "../../process/launcher.ts";
 import { BRIDGE_PREFIX, BRIDGE_WILDCARD } from "./subnets.ts";
 
 /**
@@ -70,19 +69,41 @@ export function checkSlipwayBridge(bridge: string): void {
   }
 }
 
-/** Runs `iptables -w` or `ip6tables -w` (the ones on PATH, as netavark does). */
-export async function runFamily(family: Family, args: readonly string[]): Promise<string> {
+/** The environment iptables runs with: a system PATH (it is looked up there) and no locale. */
+const IPTABLES_ENV = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  LANG: "C",
+};
+
+/**
+ * Runs `iptables -w` or `ip6tables -w` (the ones on PATH, as netavark does), through the
+ * launcher when given (src/process/launcher.ts: the daemon's are started ahead).
+ */
+export async function runFamily(
+  family: Family,
+  args: readonly string[],
+  launcher: ProcessLauncher = spawnLauncher,
+): Promise<string> {
   const command = family === "ipv4" ? "iptables" : "ip6tables";
+  const what = `${command} ${args.join(" ")}`;
+  let done;
   try {
-    const { stdout } = await promisify(execFile)(command, ["-w", ...args], { timeout: 30_000 });
-    return stdout;
+    done = await runProgram(launcher, command, ["-w", ...args], {
+      env: IPTABLES_ENV,
+      timeoutMs: 30_000,
+    });
   } catch (error) {
-    const { code, stderr } = error as { code?: unknown; stderr?: unknown };
-    const detail = typeof stderr === "string" ? stderr.trim() : "";
-    throw new DriverError(
-      "firewall",
-      `${command} ${args.join(" ")} failed (exit code ${String(code)}): ${detail}`,
-      { cause: error },
-    );
+    throw new DriverError("firewall", `${what} could not run: ${String(error)}`, { cause: error });
   }
+  if (done.code !== 0) {
+    const ended =
+      done.code === null ? `signal ${String(done.signal)}` : `exit code ${String(done.code)}`;
+    throw new DriverError("firewall", `${what} failed (${ended}): ${done.stderr.trim()}`);
+  }
+  return done.stdout;
+}
+
+/** runFamily on the launcher. */
+export function familyRunner(launcher: ProcessLauncher): FamilyRunner {
+  return (family, args) => runFamily(family, args, launcher);
 }
