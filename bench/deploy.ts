@@ -131,6 +131,7 @@ async function pushSlipway(p: TestPlatform, repo: string, label: string): Promis
     label,
   ]);
   const started = performance.now();
+  log(`ABS ${Date.now()}`);
   const timeline = await pushWithTimeline(p, repo, label, started);
   await until(async () =>
     (await p.get("bench.slipway.localhost")).body.startsWith(`Hello ${label} `),
@@ -327,11 +328,16 @@ function httpGet(port: number): Promise<string> {
   });
 }
 
+/**
+ * Waits until check() holds, looking every 5 ms: both sides are timed to the look that
+ * sees the new body, so a coarse interval would add up to its length to either (the
+ * baseline's first look, right after `podman run` returns, comes before the app listens).
+ */
 async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error("the new version did not serve in time");
 }

@@ -68,6 +68,8 @@ describe("DockerEngine.listImages", () => {
 });
 
 const LAYER = `sha256:${"1".repeat(64)}`;
+/** The id of the image the stub answers for "tagged". */
+const TAGGED = `sha256:${"2".repeat(64)}`;
 
 /**
  * An engine with or without Podman's image loader: answers the base image, the loader (or
@@ -87,8 +89,9 @@ class AppendStub extends ApiStub {
     const call = `${method} ${options.api === "libpod" ? "/libpod" : ""}${path}`;
     this.calls.push(call);
     if (method === "GET" && /^\/images\/[^/]+\/json$/.test(path)) {
+      const name = path.split("/")[2] ?? "";
       return {
-        Id: path === "/images/base/json" ? "sha256:base" : path.split("/")[2],
+        Id: name === "base" ? "sha256:base" : name === "tagged" ? TAGGED : name,
         RepoTags: [],
         Created: "2026-11-30T00:00:00Z",
         Config: { Env: ["PATH=/bin"], Labels: { "io.slipway.instance": INSTANCE } },
@@ -133,6 +136,21 @@ describe("DockerEngine.appendLayer", () => {
     ) as [{ RepoTags: string[]; Layers: string[] }];
     assert.deepEqual(manifest[0].RepoTags, ["docker.io/slipway/app-shop:b1"]);
     assert.equal(manifest[0].Layers[0], `${LAYER.slice(7)}/layer.tar`);
+  });
+
+  it("appends to an image inspected before without inspecting it again (an id fixes it)", async () => {
+    const api = new AppendStub(true);
+    const engine = engineOn(api, INSTANCE);
+    assert.equal((await engine.inspectImage("tagged"))?.id, TAGGED);
+    const image = await engine.appendLayer(TAGGED, packTar([tarFile("app/a.txt", "a")]), {
+      reference: "slipway/app-shop:b2",
+      labels: {},
+    });
+    assert.deepEqual(api.calls, [
+      "GET /images/tagged/json",
+      "POST /libpod/images/load",
+      `GET /images/${image.id}/json`,
+    ]);
   });
 
   it("commits a container where the engine has no loader (Docker), and stops asking", async () => {

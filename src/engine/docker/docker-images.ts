@@ -23,6 +23,9 @@ import {
   type Labels,
 } from "./ownership.ts";
 
+/** How many images' inspect documents appendLayer may reuse. */
+const REMEMBERED_DOCUMENTS = 256;
+
 /** Layers up to this size are appended by the image loader, held in memory meanwhile. */
 export const LOAD_LIMIT_BYTES = 32 * 1024 * 1024;
 
@@ -39,6 +42,8 @@ export class DockerImages {
   readonly #api: EngineApi;
   readonly #instance: string;
   readonly #loadLimitBytes: number;
+  /** Inspect documents by image id, the latest REMEMBERED_DOCUMENTS (#inspectDocument). */
+  readonly #documents = new Map<string, Promise<unknown>>();
   /** Whether the engine has Podman's image loader; unknown until the first layer. */
   #loader: boolean | undefined;
 
@@ -130,7 +135,7 @@ export class DockerImages {
    * the image then inherits; it is removed at once.
    */
   async appendLayer(base: string, files: Readable, options: CommitOptions): Promise<ImageInfo> {
-    const found = this.#inspectDocument(base);
+    const found = this.#documents.get(withSha256(base)) ?? this.#inspectDocument(base);
     const read = readLayer(files, this.#loadLimitBytes);
     // Whichever fails first, the other is still settled (and the stream read or destroyed).
     const [document, layer] = await Promise.all([
@@ -165,6 +170,8 @@ export class DockerImages {
         timeoutMs: 15 * 60_000,
       });
     } catch (error) {
+      // A base that went since its inspect fails here on a missing layer: look again next time.
+      this.#documents.delete(baseInfo.id);
       if (!(error instanceof NotFoundError) || this.#loader === true) throw error;
       this.#loader = false; // a Docker daemon: no libpod API
       return this.#commitLayer(baseInfo.id, replayed(layer), options);
@@ -235,6 +242,7 @@ export class DockerImages {
     if (info === undefined) return;
     assertOwned(this.#instance, "image", ref, info.labels);
     const byId = ref === info.id || info.id === withSha256(ref);
+    if (byId) this.#documents.delete(info.id);
     for (const name of byId ? [...info.tags, info.id] : [ref]) {
       try {
         await this.#api.json("DELETE", `/images/${imagePath(name)}`, {
@@ -257,16 +265,32 @@ export class DockerImages {
     return document === undefined ? undefined : toImageInfo(document);
   }
 
-  /** The engine's inspect document of any image, ours or not; undefined when missing. */
+  /**
+   * The engine's inspect document of any image, ours or not; undefined when missing. It
+   * is remembered by image id for appendLayer, which reads only what an id fixes (the
+   * configuration, layers and labels): a warm build inspects its layer image by tag, then
+   * appends to it by id.
+   */
   async #inspectDocument(ref: string): Promise<unknown> {
+    let document: unknown;
     try {
-      return await this.#api.json("GET", `/images/${imagePath(ref)}/json`, {
+      document = await this.#api.json("GET", `/images/${imagePath(ref)}/json`, {
         subject: { kind: "image", name: ref },
       });
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     }
+    const id = asObject(document, "image").Id;
+    if (typeof id === "string") {
+      this.#documents.delete(withSha256(id));
+      this.#documents.set(withSha256(id), Promise.resolve(document));
+      for (const oldest of this.#documents.keys()) {
+        if (this.#documents.size <= REMEMBERED_DOCUMENTS) break;
+        this.#documents.delete(oldest);
+      }
+    }
+    return document;
   }
 }
 
