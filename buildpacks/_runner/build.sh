@@ -84,6 +84,11 @@ fail() {
 # removed: the platform reads the workspace from it while it still runs (no exit to notice
 # and no network to tear down first, no mount to make for each read). Only in a container
 # of the platform's (it sets the token): the kill reaches every process this user can see.
+# The root filesystem is read-only: everything a build writes goes to the workspace. Made
+# before the go line, while a waiting container has nothing else to do.
+export HOME="$WORKSPACE/home" TMPDIR="$WORKSPACE/tmp"
+mkdir -p "$HOME" "$TMPDIR" "$META_DIR" "$ENV_DIR" "$FETCHED_DIR"
+
 if [[ ${SLIPWAY_BUILD_GO:-} == stdin ]]; then
   unset SLIPWAY_BUILD_GO
   IFS=' ' read -r SLIPWAY_BUILD_END SLIPWAY_BUILDPACKS || exit 70
@@ -104,10 +109,6 @@ if [[ -n $END_MARK ]]; then
   trap park EXIT
 fi
 
-# The root filesystem is read-only: everything a build writes goes to the workspace.
-export HOME="$WORKSPACE/home" TMPDIR="$WORKSPACE/tmp"
-mkdir -p "$HOME" "$TMPDIR" "$META_DIR" "$ENV_DIR" "$FETCHED_DIR"
-
 # Extra CAs are appended to the stack's bundle and announced to every TLS client in use.
 if compgen -G "$WORKSPACE/ca/*" >/dev/null; then
   bundle="$WORKSPACE/ca-bundle.crt"
@@ -118,6 +119,24 @@ fi
 
 [[ -d "$WORKSPACE/src" ]] || fail "No source in the workspace"
 mv "$WORKSPACE/src" "$APP_DIR"
+
+# Builtins instead of processes where the warm path would start one (a process costs
+# about a millisecond here).
+# has_line FILE LINE — whether FILE (if readable) has LINE as one of its lines (grep -qxF).
+has_line() {
+  local line
+  [[ -r $1 ]] || return 1
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line == "$2" ]] && return 0
+  done <"$1"
+  return 1
+}
+# copy_text FROM TO — a text file's content (cp, for files without NUL bytes).
+copy_text() {
+  local content=""
+  IFS= read -r -d '' content <"$1" || true
+  printf '%s' "$content" >"$2"
+}
 
 # config_var NAME — the app's config var NAME (from ENV_DIR), empty when unset.
 config_var() {
@@ -261,7 +280,7 @@ for i in "${!dirs[@]}"; do
   # One cache directory per buildpack, named after it (safe characters only).
   cache_name "$id"
   cache_dir="$CACHE_ROOT/$CACHE_NAME"
-  mkdir -p "$cache_dir"
+  [[ -d $cache_dir ]] || mkdir -p "$cache_dir"
   if ! "$dir/bin/compile" "$APP_DIR" "$cache_dir" "$ENV_DIR"; then
     fail "Failed to compile ${name} app"
   fi
@@ -280,7 +299,7 @@ for i in "${!dirs[@]}"; do
 done
 
 if [[ -f "$APP_DIR/Procfile" ]]; then
-  cp "$APP_DIR/Procfile" "$META_DIR/Procfile"
+  copy_text "$APP_DIR/Procfile" "$META_DIR/Procfile"
 fi
 slug_size=$(du -sh "$APP_DIR")
 echo "-----> Compiled slug size: ${slug_size%%$'\t'*}"
@@ -288,9 +307,10 @@ echo "-----> Compiled slug size: ${slug_size%%$'\t'*}"
 # layer_digest NAMES... — BLAKE2b-256 (about twice as fast as sha256sum here) of the named
 # top-level entries of the slug as a tar with fixed order, owners and times: what decides
 # the image layer Slipway makes of them.
+# b2sum prints "DIGEST  -": the caller keeps the first word.
 layer_digest() {
   tar -C "$APP_DIR" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=gnu \
-    -cf - -- "$@" | b2sum -l 256 | cut -d' ' -f1
+    -cf - -- "$@" | b2sum -l 256
 }
 
 : >"$META_DIR/layers"
@@ -314,7 +334,7 @@ declared_layer() {
     done
     printf '%s %s\n' "$name" "$key" >>"$META_DIR/layers"
     echo "-----> Layer $name: /app/$path (${key:0:12})"
-  elif grep -qxF "$name $key" "$KNOWN_LAYERS"; then
+  elif has_line "$KNOWN_LAYERS" "$name $key"; then
     printf '%s %s reused\n' "$name" "$key" >>"$META_DIR/layers"
     echo "-----> Layer $name: /app/$path, reused from the app's last image (${key:0:12})"
   else
@@ -340,16 +360,17 @@ for layer in runtime deps; do
   done
   ((${#present[@]} > 0)) || continue
   # Written only when the whole part was read: a digest of part of it would be a lie.
-  (if digest=$(layer_digest "${present[@]}"); then printf '%s' "$digest" >"$META_DIR/.digest-$layer"; fi) &
-  printf '%s\n' "${present[@]}" >"$META_DIR/.names-$layer"
+  # (In TMPDIR, not next to the metadata, which Slipway reads whole.)
+  (if digest=$(layer_digest "${present[@]}"); then printf '%s' "${digest%% *}" >"$TMPDIR/.digest-$layer"; fi) &
+  printf '%s\n' "${present[@]}" >"$TMPDIR/.names-$layer"
 done
 wait
 for layer in runtime deps; do
-  [[ -f "$META_DIR/.names-$layer" ]] || continue
-  digest=$(cat "$META_DIR/.digest-$layer" 2>/dev/null || true)
+  [[ -f "$TMPDIR/.names-$layer" ]] || continue
+  digest=""
+  if [[ -f "$TMPDIR/.digest-$layer" ]]; then IFS= read -r digest <"$TMPDIR/.digest-$layer" || true; fi
   [[ $digest =~ ^[0-9a-f]{64}$ ]] || fail "Could not digest the $layer part of the slug"
-  mkdir -p "$WORKSPACE/layers/$layer"
-  while IFS= read -r name; do mv -- "$APP_DIR/$name" "$WORKSPACE/layers/$layer/$name"; done <"$META_DIR/.names-$layer"
+  [[ -d "$WORKSPACE/layers/$layer" ]] || mkdir -p "$WORKSPACE/layers/$layer"
+  while IFS= read -r name; do mv -- "$APP_DIR/$name" "$WORKSPACE/layers/$layer/$name"; done <"$TMPDIR/.names-$layer"
   printf '%s %s\n' "$layer" "$digest" >>"$META_DIR/layers"
-  rm -f "$META_DIR/.digest-$layer" "$META_DIR/.names-$layer"
 done

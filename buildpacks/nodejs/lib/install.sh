@@ -330,3 +330,21 @@ run_tool() {
   reason=$(grep -m1 -iE '(ERR_|error)' "$output" || true)
   fail "$1 $2 failed: ${reason:-see the output above}"
 }
+
+# has_line FILE LINE — whether FILE (if readable) has LINE as one of its lines, like
+# grep -qxF without a process (each costs about a millisecond in a build container).
+has_line() {
+  local line
+  [[ -r $1 ]] || return 1
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line == "$2" ]] && return 0
+  done <"$1"
+  return 1
+}
+
+# copy_text FROM TO — a text file's content, like cp without a process.
+copy_text() {
+  local content=""
+  IFS= read -r -d '' content <"$1" || true
+  printf '%s' "$content" >"$2"
+}
