@@ -52,12 +52,27 @@ package_facts() {
 # registry nothing. Lines: EPOCH<TAB>KEY<TAB>VERSION URL INTEGRITY.
 RESOLVED_TTL=${RESOLVED_TTL:-600}
 
-# recent_resolution KEY — prints the remembered "VERSION URL INTEGRITY" of KEY, if recent.
+# The recent lines of RESOLVED_FILE, read once with builtins (no process in a warm build):
+# RESOLVED[KEY]="VERSION URL INTEGRITY".
+declare -A RESOLVED=()
+RESOLVED_LOADED=false
+load_resolutions() {
+  [[ $RESOLVED_LOADED == false ]] || return 0
+  RESOLVED_LOADED=true
+  [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] || return 0
+  local since=$((EPOCHSECONDS - RESOLVED_TTL)) epoch key value extra
+  while IFS=$'\t' read -r epoch key value extra || [[ -n $epoch ]]; do
+    [[ $epoch =~ ^[0-9]+$ && -n $key && -n $value && -z $extra ]] || continue
+    if ((epoch >= since)); then RESOLVED[$key]=$value; fi
+  done <"$RESOLVED_FILE"
+}
+
+# recent_resolution KEY — sets RESOLUTION to the remembered "VERSION URL INTEGRITY" of KEY,
+# if recent; fails otherwise.
 recent_resolution() {
-  [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] || return 1
-  awk -F'\t' -v key="$1" -v since="$((EPOCHSECONDS - RESOLVED_TTL))" \
-    '$2 == key && $1 >= since && NF == 3 { found = $3 } END { if (found == "") exit 1; print found }' \
-    "$RESOLVED_FILE"
+  load_resolutions
+  [[ -n ${RESOLVED[$1]:-} ]] || return 1
+  RESOLUTION=${RESOLVED[$1]}
 }
 
 # remember_resolution KEY LINE — replaces KEY's line; entries past the TTL are dropped.
@@ -72,6 +87,7 @@ remember_resolution() {
   fi
   printf '%s\t%s\t%s\n' "$EPOCHSECONDS" "$1" "$2" >>"$kept"
   mv -f "$kept" "$RESOLVED_FILE"
+  RESOLVED[$1]=$2
 }
 
 # resolved_note — what the last resolve_dist's line says about where its answer came from.
@@ -86,12 +102,11 @@ resolved_note() {
 # recent resolution of PACKAGE (any range) makes it likely unneeded.
 declare -A PREFETCHED=()
 prefetch_metadata() {
-  local file
-  if [[ -n ${RESOLVED_FILE:-} && -f $RESOLVED_FILE ]] &&
-    awk -F'\t' -v pkg="$REGISTRY$1 " -v since="$((EPOCHSECONDS - RESOLVED_TTL))" \
-      'index($2, pkg) == 1 && $1 >= since { found = 1 } END { exit !found }' "$RESOLVED_FILE"; then
-    return 0
-  fi
+  local file key
+  load_resolutions
+  for key in "${!RESOLVED[@]}"; do
+    [[ $key == "$REGISTRY$1 "* ]] && return 0
+  done
   file=$(mktemp "${TMPDIR:-/tmp}/registry.XXXXXX")
   curl -fsSL --retry 3 --max-time 120 -o "$file" \
     -H 'Accept: application/vnd.npm.install-v1+json' "${REGISTRY}$1" 2>/dev/null &
@@ -103,9 +118,9 @@ prefetch_metadata() {
 resolve_dist() {
   local package=$1 range=$2 node_version=${3:-} line pid file="" status=0 key
   key="$REGISTRY$package $range ${node_version:--}"
-  if line=$(recent_resolution "$key"); then
+  if recent_resolution "$key"; then
     RESOLVED_FROM_CACHE=true
-    read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$line"
+    read -r DIST_VERSION DIST_URL DIST_INTEGRITY <<<"$RESOLUTION"
     return 0
   fi
   RESOLVED_FROM_CACHE=false
