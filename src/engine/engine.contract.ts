@@ -136,8 +136,8 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
         assert.deepEqual(await engine.inspectImage(info.id), info);
         const listed = await engine.listImages({ ...tag, "io.slipway.kind": "imported" });
         assert.deepEqual(
-          listed.map((i) => i.id),
-          [info.id],
+          listed.map((i) => [i.id, i.tags, i.labels, i.sizeBytes > 0, i.createdAt !== ""]),
+          [[info.id, info.tags, info.labels, true, true]],
         );
         await engine.removeImage(reference);
         assert.equal(await engine.inspectImage(reference), undefined);

@@ -100,6 +100,31 @@ export function toImageInfo(document: unknown): ImageInfo {
   };
 }
 
+/**
+ * GET /images/json's summary → ImageInfo, without an inspect: the summary has the labels,
+ * tags and size, its creation time in seconds, and no configuration (so no `user`).
+ */
+export function toImageSummaryInfo(summary: unknown): ImageInfo {
+  const doc = asObject(summary, "image summary");
+  const id = withSha256(stringField(doc, "Id"));
+  const created = doc.Created;
+  return {
+    id,
+    digest: id,
+    tags: stringList(doc, "RepoTags")
+      .filter((tag) => tag !== "<none>:<none>")
+      .map(shortTag),
+    labels: stringMap(doc, "Labels"),
+    sizeBytes: numberField(doc, "Size", 0),
+    createdAt:
+      typeof created === "number"
+        ? new Date(created * 1000).toISOString()
+        : typeof created === "string"
+          ? created
+          : "",
+  };
+}
+
 /** Podman answers some ids without the algorithm prefix; the port always has it. */
 export function withSha256(id: string): string {
   return id.startsWith("sha256:") ? id : `sha256:${id}`;

@@ -20,12 +20,17 @@ class ImagesStub extends ApiStub {
 
   json(method: string, path: string): Promise<unknown> {
     if (method === "GET" && path === "/images/json") {
-      return Promise.resolve(
-        Object.entries(this.#labels).map(([id, labels]) => ({
+      return Promise.resolve([
+        ...Object.entries(this.#labels).map(([id, labels]) => ({
           Id: `sha256:${id}`,
           Labels: labels,
+          RepoTags: [`docker.io/slipway/${id}:1`],
+          Size: 1234,
+          Created: 1796000000,
         })),
-      );
+        // The engine's filter is on the instance label; one that slips through is dropped.
+        { Id: "sha256:other", Labels: { "io.slipway.instance": "else", "io.slipway.app": "shop" } },
+      ]);
     }
     const id = /^\/images\/sha256:(\w+)\/json$/.exec(path)?.[1];
     const labels = id === undefined ? undefined : this.#labels[id];
@@ -43,7 +48,7 @@ class ImagesStub extends ApiStub {
 }
 
 describe("DockerEngine.listImages", () => {
-  it("inspects only the images whose labels match, read from the list", async () => {
+  it("answers from the list alone: labels, tags, size and time, no inspect", async () => {
     const api = new ImagesStub();
     const engine = new DockerEngine({
       socketPath: "/nonexistent",
@@ -54,7 +59,22 @@ describe("DockerEngine.listImages", () => {
     });
     const shop = await engine.listImages({ "io.slipway.app": "shop" });
     assert.deepEqual(shop.map((image) => image.id).sort(), ["sha256:i1", "sha256:i2"]);
-    assert.deepEqual(api.inspected.sort(), ["i1", "i2"]);
+    assert.deepEqual(api.inspected, []);
+    assert.deepEqual(
+      shop.find((image) => image.id === "sha256:i1"),
+      {
+        id: "sha256:i1",
+        digest: "sha256:i1",
+        tags: ["slipway/i1:1"],
+        labels: {
+          "io.slipway.instance": INSTANCE,
+          "io.slipway.app": "shop",
+          "io.slipway.role": "app",
+        },
+        sizeBytes: 1234,
+        createdAt: "2026-11-30T00:53:20.000Z",
+      },
+    );
     const layers = await engine.listImages({
       "io.slipway.app": "shop",
       "io.slipway.role": "layers",

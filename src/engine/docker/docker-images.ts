@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { BuildImageOptions, CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
-import { toImageInfo, withSha256 } from "./decode.ts";
+import { toImageInfo, toImageSummaryInfo, withSha256 } from "./decode.ts";
 import { imageChanges } from "./image-changes.ts";
 import { splitReference } from "./image-reference.ts";
 import {
@@ -13,7 +13,7 @@ import {
   readLayer,
   type BufferedLayer,
 } from "./layer-archive.ts";
-import { asArray, asObject, stringField, stringMap } from "./json-reader.ts";
+import { asArray, asObject, stringField } from "./json-reader.ts";
 import {
   assertOwned,
   hasLabels,
@@ -221,16 +221,11 @@ export class DockerImages {
       }),
       "images",
     );
-    // The summaries carry the labels: only the images asked for are inspected (a build
-    // lists its app's layer images; inspecting every image of every app costs a request each).
-    const ids = summaries
-      .map((summary) => asObject(summary, "image"))
-      .filter((summary) => hasLabels(stringMap(summary, "Labels"), labels))
-      .map((summary) => stringField(summary, "Id"));
-    const infos = await Promise.all(ids.map((id) => this.inspect(withSha256(id))));
-    return infos.filter(
-      (info): info is ImageInfo => info !== undefined && hasLabels(info.labels, labels),
-    );
+    // The summaries carry what a list needs (labels, tags, size, creation): no inspect per
+    // image (a build lists its app's layer images before it starts).
+    return summaries
+      .map(toImageSummaryInfo)
+      .filter((info) => isOwned(this.#instance, info.labels) && hasLabels(info.labels, labels));
   }
 
   /**
