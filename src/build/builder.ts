@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import type { ProcessTypes } from "../domain/procfile.ts";
+import type { ImageInfo } from "../engine/engine.ts";
 import { runToCompletion } from "./build-container.ts";
 import { buildMetaFrom, MAX_META_BYTES } from "./build-meta.ts";
 import { splitBuildOutput } from "./build-output.ts";
@@ -67,6 +68,11 @@ export interface RunBuildOptions extends BuildContainerSetup {
    * before it throws. Default: removed before returning.
    */
   readonly deferCleanup?: boolean;
+  /**
+   * The app's layer images, when the caller listed them already (while it opened the
+   * source): knownLayers picks from them instead of asking the engine again.
+   */
+  readonly layerImages?: Promise<readonly ImageInfo[]>;
 }
 
 export interface BuildResult {
@@ -123,7 +129,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     const known =
       engine.buildImage === undefined
         ? Promise.resolve("")
-        : knownLayers(engine, app.name, stack.run.imageId);
+        : knownLayers(engine, app.name, stack.run.imageId, options.layerImages);
     known.catch(() => undefined); // awaited below, unless the container fails first
     const started = await readyBuildContainer(options);
     cleanup.push(() => removeBuildContainer(engine, started));

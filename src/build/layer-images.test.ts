@@ -3,7 +3,13 @@ import type { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { ConflictError } from "../domain/errors.ts";
 import type { BuildImageOptions, ImageInfo } from "../engine/engine.ts";
-import { knownLayers, layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
+import {
+  knownLayers,
+  layerBase,
+  listLayerImages,
+  pruneLayerImages,
+  type CachedSlugPart,
+} from "./layer-images.ts";
 import type { StackImages } from "./stack-builder.ts";
 import { packTar } from "./tar-files.ts";
 import { unpackTar } from "../engine/tar-files.ts";
@@ -166,6 +172,12 @@ describe("declared layers", () => {
     // deps stands on the nodejs layer, not on the stack: a build cannot skip making it.
     assert.equal(await knownLayers(listing, "web", RUN_ID), `nodejs ${"a".repeat(64)}\n`);
     assert.equal(await knownLayers(listing, "nobody", RUN_ID), "");
+    // A list made before (while the daemon opened the source) is used as it is.
+    const refuse = { listImages: () => Promise.reject(new Error("listed twice")) };
+    assert.equal(
+      await knownLayers(refuse, "web", RUN_ID, listLayerImages(listing, "web")),
+      `nodejs ${"a".repeat(64)}\n`,
+    );
 
     opened.length = 0;
     const reused = await layerBase({

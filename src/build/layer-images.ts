@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { BuildFailedError } from "../domain/errors.ts";
-import type { Engine } from "../engine/engine.ts";
+import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { layerImage } from "./app-image-layers.ts";
 import type { SlugPart } from "./build-meta.ts";
 import type { StackImages } from "./stack-builder.ts";
@@ -129,13 +129,22 @@ export async function knownLayers(
   engine: Pick<Engine, "listImages">,
   appName: string,
   stackRunImageId: string,
+  listed?: Promise<readonly ImageInfo[]>,
 ): Promise<string> {
-  const images = await engine.listImages({ [LABELS.app]: appName, [LABELS.role]: LAYER_ROLE });
+  const images = await (listed ?? listLayerImages(engine, appName));
   const lines = images
     .filter((image) => image.labels[LABELS.base] === stackRunImageId)
     .map((image) => `${image.labels[LABELS.part] ?? ""} ${image.labels[LABELS.digest] ?? ""}`)
     .filter((line) => /^[a-z][a-z0-9-]{0,30} [0-9a-f]{64}$/.test(line));
   return [...new Set(lines)].map((line) => `${line}\n`).join("");
+}
+
+/** The app's layer images (knownLayers picks the ones on the stack's run image). */
+export function listLayerImages(
+  engine: Pick<Engine, "listImages">,
+  appName: string,
+): Promise<ImageInfo[]> {
+  return engine.listImages({ [LABELS.app]: appName, [LABELS.role]: LAYER_ROLE });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { readAppManifest } from "../build/app-json.ts";
 import { runBuild } from "../build/builder.ts";
+import { listLayerImages } from "../build/layer-images.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
 import { StandbyBuildContainers } from "../build/standby-build-containers.ts";
 import type { BuildContainerSetup } from "../build/started-build-container.ts";
@@ -44,9 +45,13 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
   });
   return {
     async build(request: BuildRequest): Promise<BuildResult> {
-      // The stack is looked up while the source is opened.
+      // The stack and the app's layer images are looked up while the source is opened.
       const setting = setupFor(request.app);
       setting.catch(() => undefined); // awaited below, unless the source fails first
+      const layerImages = config.build.layeredImages
+        ? listLayerImages(engine, request.app.name)
+        : undefined;
+      layerImages?.catch(() => undefined); // awaited by the build (knownLayers)
       const archive = await openSourceArchive(request.sourcePath, {
         limits: SOURCE_LIMITS,
         signal: request.signal,
@@ -70,6 +75,7 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
         // Removed once the release serves (BuildController): removing it sooner would
         // hold up the rollout.
         deferCleanup: true,
+        ...(layerImages === undefined ? {} : { layerImages }),
         // Last: from here on, runBuild owns it.
         container: await standby.take(request.app.name),
       });
