@@ -86,13 +86,8 @@ function timeOrNull(time: string | undefined): string | null {
  */
 export function toImageInfo(document: unknown): ImageInfo {
   const doc = asObject(document, "image");
-  const id = withSha256(stringField(doc, "Id"));
   return {
-    id,
-    digest: id,
-    tags: stringList(doc, "RepoTags")
-      .filter((tag) => tag !== "<none>:<none>")
-      .map(shortTag),
+    ...imageNames(doc),
     labels: stringMap(objectField(doc, "Config"), "Labels"),
     sizeBytes: numberField(doc, "Size", 0),
     createdAt: optionalString(doc, "Created") ?? "",
@@ -106,14 +101,9 @@ export function toImageInfo(document: unknown): ImageInfo {
  */
 export function toImageSummaryInfo(summary: unknown): ImageInfo {
   const doc = asObject(summary, "image summary");
-  const id = withSha256(stringField(doc, "Id"));
   const created = doc.Created;
   return {
-    id,
-    digest: id,
-    tags: stringList(doc, "RepoTags")
-      .filter((tag) => tag !== "<none>:<none>")
-      .map(shortTag),
+    ...imageNames(doc),
     labels: stringMap(doc, "Labels"),
     sizeBytes: numberField(doc, "Size", 0),
     createdAt:
@@ -123,6 +113,15 @@ export function toImageSummaryInfo(summary: unknown): ImageInfo {
           ? created
           : "",
   };
+}
+
+/** An image's id (as its digest too) and short tags, from an inspect or a summary. */
+function imageNames(
+  doc: Readonly<Record<string, unknown>>,
+): Pick<ImageInfo, "id" | "digest" | "tags"> {
+  const id = withSha256(stringField(doc, "Id"));
+  const tags = stringList(doc, "RepoTags").filter((tag) => tag !== "<none>:<none>");
+  return { id, digest: id, tags: tags.map(shortTag) };
 }
 
 /** Podman answers some ids without the algorithm prefix; the port always has it. */
