@@ -22,6 +22,7 @@ import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { DEPLOY_BRANCH_SETTING } from "./deploy-branch.ts";
 import { gitHttpRoutes } from "./git-http.ts";
 import { GitServer } from "./git-server.ts";
+import { Launcher, type ProcessLauncher } from "../process/launcher.ts";
 import { parseSshPublicKey } from "./ssh-key.ts";
 import { startSshd, stopSshd } from "./sshd.ts";
 
@@ -54,6 +55,18 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
   let server: Server;
   let git1: GitServer;
   let base: string;
+  // The daemon's way to start git: shells started ahead. Records each git command.
+  const shells = new Launcher({ size: 8, refillDelayMs: 60_000 });
+  const launched: string[] = [];
+  const launcher: ProcessLauncher = {
+    launch(command, args, options) {
+      const subcommand = args.find((arg, i) => arg !== "-c" && args[i - 1] !== "-c");
+      launched.push(
+        `${command} ${subcommand ?? ""}${args.includes("--advertise-refs") ? " --advertise-refs" : ""}`,
+      );
+      return shells.launch(command, args, options);
+    },
+  };
   const work = join(root, "work");
 
   before(async () => {
@@ -75,6 +88,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       logger: silentLogger,
       store,
       compileCacheDir: join(root, "node-cache"),
+      launcher,
       timings: { settleMs: 1000, rolloutMs: 1000, pollMs: 10 },
       deploy: {
         async submitBuild(a, path, options) {
@@ -119,6 +133,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
   });
 
   after(async () => {
+    shells.close();
     await stopSshd(join(root, "ssh"), root);
     await git1.stop();
     await new Promise((resolve) => server.close(resolve));
@@ -177,6 +192,16 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
     // The daemon answered git itself: the hook only relayed, and no Node.js hook started
     // (it would have filled its compile cache).
     assert.deepEqual(readdirSync(join(root, "node-cache")), [], "no Node.js hook ran");
+    // Every git command of the push came from a shell started ahead.
+    for (const command of [
+      "git receive-pack --advertise-refs",
+      "git receive-pack",
+      "git archive",
+      "git update-ref",
+    ]) {
+      assert.ok(launched.includes(command), `${command} in ${launched.join(", ")}`);
+    }
+    assert.ok(shells.ready < 8, "the started shells ran them");
   });
 
   it("rejects the push when the build fails and leaves the branch where it was", async () => {
