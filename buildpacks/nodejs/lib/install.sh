@@ -257,16 +257,33 @@ runtime_key() {
   RUNTIME_KEY=${sum%% *}
 }
 
-# dependencies_key FILES... — a digest of what decides an npm install's result: the
-# lockfile and package.json, the node and npm versions, and the npm settings in force.
+# dependencies_key FILES... — sets DEPENDENCIES_KEY to a digest of what decides an npm
+# install's result: the lockfile and package.json, the node and npm versions, and the npm
+# settings in force. The digested text is what `printf; env | grep -i '^npm_config_' | sort;
+# cat FILES` prints, made with builtins: sha256sum is the one process.
 dependencies_key() {
-  local sum
+  local LC_ALL=C sum name line content file i settings=()
+  for name in $(compgen -e); do
+    [[ ${name,,} == npm_config_* ]] || continue
+    line="$name=${!name}"
+    # Insertion sort, byte order (sort(1) in the C locale).
+    for ((i = ${#settings[@]}; i > 0; i--)); do
+      [[ ${settings[i - 1]} > $line ]] || break
+      settings[i]=${settings[i - 1]}
+    done
+    settings[i]=$line
+  done
   sum=$({
     printf 'node %s npm %s\n' "$NODE_VERSION" "$NPM_VERSION"
-    env | grep -i '^npm_config_' | sort
-    cat "$@"
+    if ((${#settings[@]} > 0)); then printf '%s\n' "${settings[@]}"; fi
+    for file in "$@"; do
+      content=""
+      IFS= read -r -d '' content <"$file" || true
+      printf '%s' "$content"
+    done
   } | sha256sum)
-  printf '%s\n' "${sum%% *}"
+  # shellcheck disable=SC2034 # read by bin/compile
+  DEPENDENCIES_KEY=${sum%% *}
 }
 
 # saved_node_modules CACHE_DIR KEY — whether node_modules were saved under KEY.
