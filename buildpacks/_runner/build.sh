@@ -36,11 +36,12 @@
 # out/ as a tar, which lists a directory in lexical order.)
 #
 # Declared layers (a Slipway extension; docs/buildpacks.md): the last buildpack gets
-# SLIPWAY_KNOWN_LAYERS, a file of "NAME KEY" lines (the app's layer images on this stack),
-# and SLIPWAY_DECLARE_LAYER, a file it may append one "NAME KEY PATH" line to: PATH (a
-# directory of the slug) is then its own image layer, known by KEY instead of a digest of
-# its content. When "NAME KEY" is known, the buildpack may leave PATH out entirely: the
-# app's existing layer is used, and nothing is copied or digested.
+# SLIPWAY_KNOWN_LAYERS, a file of lines "NAME KEY [NAME KEY]...", each a chain of the app's
+# layer images from this stack's run image up, and SLIPWAY_DECLARE_LAYER, a file it may
+# append up to three "NAME KEY PATH" lines to, bottom first: each PATH (a directory of the
+# slug) is then its own image layer, known by KEY instead of a digest of its content. When
+# the chain up to a declared layer is known, the buildpack may leave its PATH out entirely:
+# the app's existing layer is used, and nothing is copied or digested.
 set -euo pipefail
 
 # Overridable only so that tests can run the runner outside a container.
@@ -314,11 +315,16 @@ layer_digest() {
 }
 
 : >"$META_DIR/layers"
-# A declared layer (see the top): moved out of the slug, or reused when it was not made.
+# A declared layer (see the top): moved out of the slug, or reused when it was not made and
+# the app has the chain of declared layers up to it (CHAIN, "NAME KEY" pairs from the
+# bottom, each known-layers line one such chain).
+DECLARED_MAX=3
+CHAIN=""
 declared_layer() {
   local name=$1 key=$2 path=$3 extra=$4 parent
   [[ $name =~ ^[a-z][a-z0-9-]{0,30}$ && $name != runtime && $name != deps && $name != app ]] ||
     fail "A buildpack declared a layer with a bad name: $name"
+  [[ " $CHAIN " != *" $name "* ]] || fail "A buildpack declared the layer $name twice"
   [[ $key =~ ^[0-9a-f]{64}$ ]] || fail "The declared layer $name has a bad key: $key"
   [[ -z $extra && -n $path && $path != /* && $path != *..* && $path =~ ^[A-Za-z0-9._/-]+$ ]] ||
     fail "The declared layer $name has a bad path: $path $extra"
@@ -334,18 +340,20 @@ declared_layer() {
     done
     printf '%s %s\n' "$name" "$key" >>"$META_DIR/layers"
     echo "-----> Layer $name: /app/$path (${key:0:12})"
-  elif has_line "$KNOWN_LAYERS" "$name $key"; then
+  elif has_line "$KNOWN_LAYERS" "${CHAIN:+$CHAIN }$name $key"; then
     printf '%s %s reused\n' "$name" "$key" >>"$META_DIR/layers"
     echo "-----> Layer $name: /app/$path, reused from the app's last image (${key:0:12})"
   else
     fail "The buildpack declared the layer $name but made no $path, and the app has no such layer"
   fi
+  CHAIN="${CHAIN:+$CHAIN }$name $key"
 }
 declared=0
 while read -r d_name d_key d_path d_extra; do
   [[ -n ${d_name:-} ]] || continue
   declared=$((declared + 1))
-  ((declared == 1)) || fail "A build may declare one layer; the buildpack declared more"
+  ((declared <= DECLARED_MAX)) ||
+    fail "A build may declare $DECLARED_MAX layers; the buildpack declared more"
   declared_layer "$d_name" "${d_key:-}" "${d_path:-}" "${d_extra:-}"
 done <"$DECLARED_LAYERS"
 

