@@ -60,7 +60,7 @@ function buildEngine(
 function runIn(
   engine: RunToCompletionOptions["engine"],
   options: Omit<RunToCompletionOptions, "engine" | "goLine" | "endMarker">,
-): Promise<void> {
+): Promise<Buffer | undefined> {
   return runToCompletion({ engine, goLine: GO, endMarker: MARK, ...options });
 }
 
@@ -178,6 +178,32 @@ describe("runToCompletion", () => {
       /exit code 1\): Failed to compile Node.js app/,
     );
     assert.deepEqual(seen, [" !     Failed to compile Node.js app", "no newline"]);
+  });
+
+  it("hands over the output the runner sent with its marker, kept out of the log", async () => {
+    const tar = Buffer.from("a tar of out/\n\0 binary");
+    const { engine } = buildEngine(["done", `${MARK} 0 ${tar.toString("base64")}`]);
+    const seen: string[] = [];
+    const sent = await runIn(engine, {
+      containerId: "c8",
+      timeoutSeconds: 5,
+      log: (l) => seen.push(l),
+    });
+    assert.deepEqual(sent, tar);
+    assert.deepEqual(seen, ["done"]);
+    const { engine: without } = buildEngine([`${MARK} 0`]);
+    assert.equal(
+      await runIn(without, { containerId: "c9", timeoutSeconds: 5, log: () => undefined }),
+      undefined,
+    );
+    // Not base64: not a marker line, so the exit ends the build.
+    const { engine: bad } = buildEngine([`${MARK} 0 not base64!`], { exitCode: 0 });
+    const lines: string[] = [];
+    assert.equal(
+      await runIn(bad, { containerId: "c10", timeoutSeconds: 5, log: (l) => lines.push(l) }),
+      undefined,
+    );
+    assert.deepEqual(lines, [`${MARK} 0 not base64!`]);
   });
 
   it("ignores a marker with another token, or without a status", async () => {

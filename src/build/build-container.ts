@@ -33,9 +33,12 @@ const FAILURE_LINE = /^\s*!\s+(?!Warning:)(\S.*)$/;
  * end marker, or its exit). Kills it and throws BuildFailedError when it runs longer than
  * timeoutSeconds or ends non-zero (with the buildpack's own reason, or the last line it
  * printed). A container that printed its end marker is left running: removing it is the
- * caller's.
+ * caller's. Resolves with the tar of /workspace/out when the runner sent it along with
+ * its end marker (a small one), else undefined: the caller reads it from the container.
  */
-export async function runToCompletion(options: RunToCompletionOptions): Promise<void> {
+export async function runToCompletion(
+  options: RunToCompletionOptions,
+): Promise<Buffer | undefined> {
   const { engine, containerId, timeoutSeconds, signal, endMarker } = options;
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -52,6 +55,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
 
   // Takes one line; true when it was the runner's end marker (then exitCode is its status).
   let exitCode: number | undefined;
+  let out: Buffer | undefined;
   const take = ({ line, stream }: LogLine): boolean => {
     const end = stream === "stdout" ? endOf(line, endMarker) : undefined;
     if (end === undefined) {
@@ -61,6 +65,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
     // Output the runner printed without a newline before the marker is a line too.
     if (end.before !== "") show(end.before);
     exitCode = end.status;
+    out = end.out === undefined ? undefined : Buffer.from(end.out, "base64");
     return true;
   };
   try {
@@ -95,12 +100,23 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
     const why = reason.failure || reason.last || "no output";
     throw new BuildFailedError(`build failed (exit code ${exitCode}): ${why}`);
   }
+  return out;
 }
 
-/** "…TOKEN 0" → the output before the token and the status; undefined for other lines. */
-function endOf(line: string, marker: string): { before: string; status: number } | undefined {
+/**
+ * "…TOKEN 0 [BASE64]" → the output before the token, the status and the base64 of
+ * /workspace/out's tar if sent; undefined for other lines.
+ */
+export function endOf(
+  line: string,
+  marker: string,
+): { before: string; status: number; out?: string } | undefined {
   const at = line.lastIndexOf(marker);
   if (at < 0) return undefined;
-  const status = /^ (\d{1,3})$/.exec(line.slice(at + marker.length))?.[1];
-  return status === undefined ? undefined : { before: line.slice(0, at), status: Number(status) };
+  const end = /^ (\d{1,3})(?: ([A-Za-z0-9+/]+={0,2}))?$/.exec(line.slice(at + marker.length));
+  if (end?.[1] === undefined) return undefined;
+  const before = line.slice(0, at);
+  return end[2] === undefined
+    ? { before, status: Number(end[1]) }
+    : { before, status: Number(end[1]), out: end[2] };
 }

@@ -63,12 +63,29 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
   });
 
   /** tar czf of a directory, validated and normalized as an upload would be. */
+  /** The paths runBuild read from containers (Engine.getArchive). */
+  const archivesRead: string[] = [];
   async function build(dir: string, buildId: string, log: string[]): Promise<BuildResult> {
     const file = join(home, `${buildId}.tgz`);
     execFileSync("tar", ["czf", file, "-C", dir, "."]);
     const source = await openSourceArchive(file, { limits: SOURCE_LIMITS });
+    const reading = new Proxy(engine, {
+      get(target, key) {
+        if (key === "getArchive") {
+          return (id: string, path: string) => {
+            archivesRead.push(path);
+            return target.getArchive(id, path);
+          };
+        }
+        // The driver's own methods, on the driver (its private fields are not the proxy's).
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === "function"
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
     const options: RunBuildOptions = {
-      engine,
+      engine: reading,
       app: { id: "app-1", name: "hello" },
       buildId,
       sourceTar: source.tar(),
@@ -152,7 +169,10 @@ describe("runBuild on Podman", { skip: !canRun && "needs root, podman and deboot
   it("rebuilds warm from the app's build cache", async () => {
     const log: string[] = [];
     const started = Date.now();
+    archivesRead.length = 0;
     const result = await build(join(ROOT, "examples/hello-node"), "b2", log);
+    // The runner sent the metadata and the slug with its end marker; nothing else was new.
+    assert.deepEqual(archivesRead, []);
     timings.warmBuild = Date.now() - started;
     const text = log.join("\n");
     // Unchanged lockfile, node and npm: the app's node_modules layer, no npm ci, no copy.

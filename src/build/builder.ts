@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
 import type { ProcessTypes } from "../domain/procfile.ts";
@@ -145,16 +145,21 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
 
     // The runner waits for this line: the token it ends with, and the buildpacks asked for.
     const goLine = `${[endMarker, ...(options.buildpacks ?? [])].join(" ")}\n`;
-    await runGuarded(options, buildContainer, [started.name, buildCacheVolume(app.name)], {
-      endMarker,
-      goLine,
-    });
+    const sent = await runGuarded(
+      options,
+      buildContainer,
+      [started.name, buildCacheVolume(app.name)],
+      { endMarker, goLine },
+    );
     timer.mark("buildpacks");
 
     options.signal?.throwIfAborted();
-    // The metadata and the slug in one read: the metadata comes first (build-output.ts).
+    // The metadata and the slug in one read (the metadata first: build-output.ts), or
+    // none when the runner sent them with its end marker.
     const output = splitBuildOutput(
-      await engine.getArchive(buildContainer, "/workspace/out"),
+      sent === undefined
+        ? await engine.getArchive(buildContainer, "/workspace/out")
+        : Readable.from([sent]),
       MAX_META_BYTES,
     );
     slug = Promise.resolve(output.slug); // read below, or destroyed in finally
@@ -308,7 +313,7 @@ async function runGuarded(
   containerId: string,
   volumes: readonly string[],
   runner: { readonly endMarker: string; readonly goLine: string },
-): Promise<void> {
+): Promise<Buffer | undefined> {
   const { engine, diskLimitBytes } = options;
   const disk = new AbortController();
   const done = new AbortController();
@@ -334,7 +339,7 @@ async function runGuarded(
   })();
   const signals = [disk.signal, ...(options.signal ? [options.signal] : [])];
   try {
-    await runToCompletion({
+    return await runToCompletion({
       engine,
       containerId,
       timeoutSeconds: options.timeoutSeconds,
