@@ -52,6 +52,8 @@ export interface AppImageInput {
   readonly processTypes: ProcessTypes;
   /** Contents of buildpacks/_runner/launch.sh. */
   readonly launcher: Buffer;
+  /** The app's layer images as listed at the build's start (LayerBaseInput.listed). */
+  readonly layerImages?: readonly ImageInfo[] | undefined;
 }
 
 const APP_PATH = "/app/.heroku/node/bin:/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin";
@@ -108,6 +110,7 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       appName: input.appName,
       stack: input.stack,
       parts,
+      listed: input.layerImages,
       labels: {
         [IMAGE_LABELS.stack]: input.stack.name,
         [IMAGE_LABELS.stackVersion]: input.stack.version,

@@ -229,6 +229,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
         open: () => engine.getArchive(buildContainer, `/workspace/layers/${part.name}`),
       })),
       log,
+      layerImages: await options.layerImages,
     });
     log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
     timer.mark("image");

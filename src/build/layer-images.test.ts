@@ -187,6 +187,41 @@ describe("declared layers", () => {
     assert.equal(reused.chain.length, 2);
   });
 
+  it("takes a chain's images from the list made at the build's start, without a lookup", async () => {
+    const engine = stubEngine();
+    const opened: string[] = [];
+    const input = { engine, stack, appName: "web", labels: {}, log: () => undefined };
+    const first = await layerBase({
+      ...input,
+      parts: [part("nodejs", "a", opened), part("deps", "b", opened)],
+    });
+    const listed = [...engine.images.values()];
+    let lookups = 0;
+    const counting = {
+      ...engine,
+      inspectImage: (ref: string) => {
+        lookups++;
+        return engine.inspectImage(ref);
+      },
+    };
+    const again = await layerBase({
+      ...input,
+      engine: counting,
+      listed,
+      parts: [part("nodejs", "a", opened, true), part("deps", "b", opened)],
+    });
+    assert.deepEqual(again.chain, first.chain);
+    assert.equal(lookups, 0, "both found in the list");
+    // A part the list does not have is looked up (and built).
+    await layerBase({
+      ...input,
+      engine: counting,
+      listed,
+      parts: [part("nodejs", "a", opened, true), part("deps", "c", opened)],
+    });
+    assert.equal(lookups, 1);
+  });
+
   it("fails the build when a reused layer's image is gone, without reading it", async () => {
     const engine = stubEngine();
     const opened: string[] = [];

@@ -24,6 +24,12 @@ export interface LayerBaseInput {
   /** Labels every layer image gets besides app, role and key (stack, stack version). */
   readonly labels: Readonly<Record<string, string>>;
   readonly log: (line: string) => void;
+  /**
+   * The app's layer images as listed at the build's start (listLayerImages): a chain's
+   * image found there is not looked up again. Only the app's own builds change them, one
+   * at a time.
+   */
+  readonly listed?: readonly ImageInfo[] | undefined;
 }
 
 /** Labels of layer images (app images use IMAGE_LABELS in app-image.ts). */
@@ -64,7 +70,9 @@ export async function layerBase(
       .update(`${chainKey}\n${part.name} ${part.digest}\n`)
       .digest("hex");
     const reference = `slipway/app-${appName}-layers:${chainKey}`;
-    const found = engine.inspectImage(reference);
+    const key = chainKey;
+    const listed = input.listed?.find((image) => image.labels[LABELS.key] === key);
+    const found = listed === undefined ? engine.inspectImage(reference) : Promise.resolve(listed);
     found.catch(() => undefined); // awaited in turn below
     return { part, key: chainKey, reference, found };
   });
