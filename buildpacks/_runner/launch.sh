@@ -22,6 +22,15 @@ else
   [[ $type =~ ^[A-Za-z0-9_-]+$ ]] || { echo "launch: invalid process type: $type" >&2; exit 64; }
   file="/app/.slipway/processes/$type"
   [[ -f $file ]] || { echo "launch: no process type \"$type\" in this release" >&2; exit 64; }
-  command=$(<"$file")
+  # Read with builtins ($(<file) would fork); trailing newlines go, as they would there.
+  IFS= read -r -d '' command <"$file" || true
+  while [[ $command == *$'\n' ]]; do command=${command%$'\n'}; done
+fi
+# A plain command, words of characters no shell treats specially ("node server.js"),
+# starts directly; anything else (variables, quotes, operators, NAME=value) goes through
+# bash as on Heroku. The same process either way: a bash start less at every boot.
+if [[ $command =~ ^[A-Za-z0-9_./:@%+,-]+([[:blank:]]+[A-Za-z0-9_./:@%+,-]+)*$ ]]; then
+  read -r -a words <<<"$command"
+  exec "${words[@]}"
 fi
 exec bash -c "$command"

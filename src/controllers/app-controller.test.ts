@@ -119,6 +119,25 @@ describe("AppController", () => {
     assert.equal(router.endpoints.length, 1);
   });
 
+  it("creates the container while the network is checked, and starts it only after", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    await release(2);
+    engine.clearActions();
+    // The network's check fails this time (the host firewall, say): nothing new runs.
+    engine.failNext("ensureNetwork", new Error("iptables failed"));
+    await assert.rejects(controller.reconcile(app.id, signal), /iptables failed/);
+    assert.deepEqual(
+      engine.actions.map((a) => `${a.verb} ${a.kind}`),
+      ["create container", "remove container"],
+      "created meanwhile, removed unstarted",
+    );
+    assert.deepEqual(
+      (await running()).map((c) => c.image),
+      ["img-1"],
+    );
+  });
+
   it("is idempotent: a second reconcile changes nothing", async () => {
     await release(1);
     await controller.reconcile(app.id, signal);

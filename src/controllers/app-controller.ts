@@ -1,10 +1,10 @@
 import type { App } from "../domain/app.ts";
 import { runtimeSettings, type RuntimeSettings } from "../domain/app-settings.ts";
-import { DriverError } from "../domain/errors.ts";
+import { DriverError, NotFoundError } from "../domain/errors.ts";
 import { LABEL } from "../domain/labels.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Release } from "../domain/release.ts";
-import type { ContainerInfo, Engine } from "../engine/engine.ts";
+import type { ContainerInfo, ContainerSpec, Engine } from "../engine/engine.ts";
 import { auditStarted, failureSummary } from "../security/audit/app-audit.ts";
 import type { Store } from "../store/store.ts";
 import {
@@ -145,15 +145,19 @@ export class AppController {
   ): Promise<boolean> {
     const { engine } = this.#deps;
     if (plan.starts.length > 0) {
-      await engine.ensureNetwork(appNetworkName(this.#deps.instance, app), {
+      // The network's isolation is checked while the containers are created; none starts
+      // before the check has passed (#start).
+      const network = engine.ensureNetwork(appNetworkName(this.#deps.instance, app), {
         [LABEL.app]: app.name,
         [LABEL.appId]: app.id,
       });
+      network.catch(() => undefined); // awaited by each start, and below
       // All new containers of the step must be ready before traffic moves or anything
       // old stops; if one is not, the old ones keep serving.
       const results = await Promise.allSettled(
-        plan.starts.map((start) => this.#start(app, release, start, settings, signal)),
+        plan.starts.map((start) => this.#start(app, release, start, settings, signal, network)),
       );
+      await network;
       const failure = results.find((r) => r.status === "rejected");
       if (failure !== undefined) throw failure.reason;
       const failed = results.find((r) => r.status === "fulfilled" && r.value !== null);
@@ -252,6 +256,31 @@ export class AppController {
     );
   }
 
+  /**
+   * Creates the container while its network is being ensured, and returns once both are
+   * done: created before the isolation check has passed, it runs nothing yet. A network
+   * that does not exist yet (the app's first container) is waited for, then the create is
+   * tried again; a failed check removes the container.
+   */
+  async #createOn(spec: ContainerSpec, network: Promise<unknown>): Promise<string> {
+    const { engine } = this.#deps;
+    let id: string;
+    try {
+      id = await engine.createContainer(spec);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      await network;
+      id = await engine.createContainer(spec);
+    }
+    try {
+      await network;
+    } catch (error) {
+      await engine.removeContainer(id).catch(() => undefined);
+      throw error;
+    }
+    return id;
+  }
+
   /** Starts one container: null once ready, else why it failed its check (it is removed). */
   async #start(
     app: App,
@@ -259,6 +288,7 @@ export class AppController {
     start: StartAction,
     settings: RuntimeSettings,
     signal: AbortSignal,
+    network: Promise<unknown>,
   ): Promise<string | null> {
     const { engine, state, logger, store } = this.#deps;
     const env = (await this.#deps.releaseEnv?.(release)) ?? {};
@@ -275,7 +305,7 @@ export class AppController {
       release: release.version,
       container: spec.name,
     });
-    const id = await engine.createContainer(spec);
+    const id = await this.#createOn(spec, network);
     await engine.startContainer(id);
     await this.#auditStart(app, spec.name, id);
     if (start.processType !== "web") {
