@@ -23,7 +23,7 @@
 #   /workspace/env           the app's config vars, one file per variable (ENV_DIR)
 #   /workspace/ca            extra CA certificates (PEM), e.g. a TLS-intercepting proxy's
 #   /cache                   the app's build cache volume (one subdirectory per buildpack)
-# and reads these back afterwards:
+# and reads these back afterwards (out/ comes with the end marker line when small; see park):
 #   /workspace/out/meta      buildpacks ("id<TAB>name" lines), release-N.yml, Procfile,
 #                            layers ("NAME DIGEST" of each moved part, bottom first, "NAME
 #                            KEY reused" for a declared part the buildpack did not make),

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { TEST_STACK_CACHE } from "../../src/build/testing/stack-cache.ts";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../src/testing/free-port.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const cliPath = join(root, "bin", "slipway.js");
@@ -42,20 +42,7 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on loopback (the OS picks it; the platform binds it right after). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
-}
+export { freePort };
 
 /** Runs the CLI as a user would (bin/slipway.js on the project's Node 24). */
 export function runCli(

@@ -2,23 +2,15 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { Agent, request } from "node:https";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
+import { freePort } from "../../testing/free-port.ts";
+
+export { freePort };
 
 /**
  * Helpers for the router's integration tests: tiny upstream servers, free ports, and the
  * real clients (curl, openssl s_client, a keep-alive load loop) that prove the behaviour.
  */
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
 
 /**
  * An "app" or "API": answers every request with `body`, sending the given headers, among
