@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DriverError } from "../../domain/errors.ts";
 import type { LogLine } from "../engine.ts";
-import { demultiplexLines, FrameDecoder, LineSplitter } from "./multiplex.ts";
+import { demultiplexLines, FrameDecoder, LineSplitter, MAX_LINE_CHARS } from "./multiplex.ts";
 
 function frame(type: number, text: string | Buffer): Buffer {
   const payload = typeof text === "string" ? Buffer.from(text) : text;
@@ -99,6 +99,30 @@ describe("LineSplitter", () => {
       ...splitter.push({ stream: "stdout", payload: bytes.subarray(2) }),
     ];
     assert.deepEqual(out, [{ stream: "stdout", line: "né" }]);
+  });
+
+  it("joins a long line from many frames, and cuts one past MAX_LINE_CHARS into pieces", () => {
+    const splitter = new LineSplitter();
+    const chunk = "x".repeat(64 * 1024);
+    const lines: LogLine[] = [];
+    // 4 MiB in 64 frames, then its newline: one line.
+    for (let i = 0; i < 64; i++)
+      lines.push(...splitter.push({ stream: "stdout", payload: Buffer.from(chunk) }));
+    lines.push(...splitter.push({ stream: "stdout", payload: Buffer.from("\n") }));
+    assert.deepEqual(
+      lines.map((l) => l.line.length),
+      [64 * chunk.length],
+    );
+    // Past the limit without a newline: a piece of exactly the limit, the rest goes on.
+    const long: LogLine[] = [];
+    const frames = MAX_LINE_CHARS / chunk.length + 2;
+    for (let i = 0; i < frames; i++)
+      long.push(...splitter.push({ stream: "stdout", payload: Buffer.from(chunk) }));
+    long.push(...splitter.end());
+    assert.deepEqual(
+      long.map((l) => l.line.length),
+      [MAX_LINE_CHARS, 2 * chunk.length],
+    );
   });
 });
 

@@ -60,11 +60,22 @@ function streamOf(type: number): LogLine["stream"] {
 }
 
 /**
+ * The longest line a stream yields: a longer one (a container that prints without
+ * newlines) comes in pieces of this length, so that it cannot fill the daemon's memory.
+ * A build's end marker line carries up to 4 MiB of output (buildpacks/_runner/build.sh).
+ */
+export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+
+/**
  * Reassembles lines per stream. A line split over several frames is joined; a final
- * line without a newline is flushed by end(). "\r\n" endings lose their "\r".
+ * line without a newline is flushed by end(). "\r\n" endings lose their "\r". Only each
+ * new frame is searched for newlines (a long line's pieces wait in a list).
  */
 export class LineSplitter {
-  readonly #partial: Record<LogLine["stream"], string> = { stdout: "", stderr: "" };
+  readonly #pending: Record<LogLine["stream"], { pieces: string[]; chars: number }> = {
+    stdout: { pieces: [], chars: 0 },
+    stderr: { pieces: [], chars: 0 },
+  };
   readonly #decoders = {
     stdout: new TextDecoder("utf-8"),
     stderr: new TextDecoder("utf-8"),
@@ -73,23 +84,47 @@ export class LineSplitter {
   /** Feeds one frame; returns the lines it completed. */
   push(frame: Frame): LogLine[] {
     // A streaming decoder per stream, so a UTF-8 character cut between frames survives.
-    const text =
-      this.#partial[frame.stream] +
-      this.#decoders[frame.stream].decode(frame.payload, { stream: true });
-    const parts = text.split("\n");
-    this.#partial[frame.stream] = parts.pop() ?? "";
-    return parts.map((line) => ({ stream: frame.stream, line: stripCr(line) }));
+    const text = this.#decoders[frame.stream].decode(frame.payload, { stream: true });
+    return this.#add(frame.stream, text);
   }
 
   /** Returns the unterminated last lines, stdout first. */
   end(): LogLine[] {
     const lines: LogLine[] = [];
     for (const stream of ["stdout", "stderr"] as const) {
-      const rest = this.#partial[stream] + this.#decoders[stream].decode();
+      lines.push(...this.#add(stream, this.#decoders[stream].decode()));
+      const rest = this.#take(stream);
       if (rest !== "") lines.push({ stream, line: stripCr(rest) });
-      this.#partial[stream] = "";
     }
     return lines;
+  }
+
+  #add(stream: LogLine["stream"], text: string): LogLine[] {
+    const pending = this.#pending[stream];
+    const parts = text.split("\n");
+    const last = parts.pop() ?? "";
+    const lines: LogLine[] = [];
+    for (const part of parts) {
+      pending.pieces.push(part);
+      lines.push({ stream, line: stripCr(this.#take(stream)) });
+    }
+    pending.pieces.push(last);
+    pending.chars += last.length;
+    while (pending.chars >= MAX_LINE_CHARS) {
+      const whole = this.#take(stream);
+      lines.push({ stream, line: whole.slice(0, MAX_LINE_CHARS) });
+      pending.pieces.push(whole.slice(MAX_LINE_CHARS));
+      pending.chars = whole.length - MAX_LINE_CHARS;
+    }
+    return lines;
+  }
+
+  #take(stream: LogLine["stream"]): string {
+    const pending = this.#pending[stream];
+    const whole = pending.pieces.join("");
+    pending.pieces = [];
+    pending.chars = 0;
+    return whole;
   }
 }
 
