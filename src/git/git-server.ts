@@ -1,5 +1,5 @@
 import { createAdaptorServer } from "@hono/node-server";
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { access, chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -25,7 +25,7 @@ import {
 import { gitApp } from "./git-access.ts";
 import { pushProgress, type PushDeployDeps, type PushTimings } from "./push-deploy.ts";
 import { RELAY_ENV, RELAY_PIPES, RELAY_SCRIPT, relayPush, type StageSource } from "./push-relay.ts";
-import { spawnLauncher, type ProcessLauncher } from "../process/launcher.ts";
+import { runProgram, spawnLauncher, type ProcessLauncher } from "../process/launcher.ts";
 
 /** Who pushes, for events and (later) per-app permissions. */
 export interface PushActor {
@@ -424,15 +424,9 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;
 }
 
-function runGit(args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { stdio: ["ignore", "ignore", "pipe"], env: gitEnv() });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`git ${args[0] ?? ""} exited ${String(code)}: ${stderr.trim()}`));
-    });
-  });
+async function runGit(args: readonly string[]): Promise<void> {
+  const done = await runProgram(spawnLauncher, "git", args, { env: gitEnv(), timeoutMs: 60_000 });
+  if (done.code !== 0) {
+    throw new Error(`git ${args[0] ?? ""} exited ${String(done.code)}: ${done.stderr.trim()}`);
+  }
 }
