@@ -14,13 +14,17 @@
  *
  * Slipway runs as a whole test installation (test/e2e/harness.ts: own home, ports, Podman
  * service and HAProxy); the app's repository gets its remote from `slipway git:remote`
- * (HTTPS, the token through the credential helper). "Serving" means: `git push` returned
- * (the push waits until the router sends all traffic to the new release) and an HTTPS
- * request through the router returns the new body. After each push, untimed, the bench
+ * (HTTPS, the token through the credential helper). "Serving all traffic" is timed the same
+ * way for both: a request every 5 ms from the start of the deploy; the time is that of the
+ * first answer with the new body after which every answer had it, checked until the deploy
+ * returned and 20 answers in a row had it (servingSince). For Slipway the requests go
+ * through the router over HTTPS (keep-alive), and the push must succeed. After each push, untimed, the bench
  * waits until the app runs only its newest release (the old containers drained) and 2 s
  * have passed (the platform's work after a push: removing the build container, starting
- * one for the next push), before the next run of either. For the baseline: the new container
- * answers the new body on its port, the old one removed. The baseline's base image (the
+ * one for the next push), before the next run of either; after each baseline run it waits
+ * 2 s as well. For the baseline the requests go
+ * to the container's port on the host (keep-alive; the old container is removed before the
+ * new one runs). The baseline's base image (the
  * stack's run root filesystem with Node.js and npm, standing in for `node:24`) is prepared
  * before timing, as a pulled base image would be; Slipway's cold deploy includes
  * downloading Node.js.
@@ -77,6 +81,9 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
       const bl = await baseline.deploy(`b${String(i)}`);
       log(`baseline ${kind}: ${bl.toFixed(2)} s`);
       out.push({ system: "baseline", kind, seconds: bl });
+      // As after Slipway's pushes: 2 s untimed, so podman's work after a run (the removed
+      // container's cleanup) does not share the machine with the next push.
+      await sleep(2000);
     }
   } finally {
     await baseline?.close();
@@ -131,12 +138,13 @@ async function pushSlipway(p: TestPlatform, repo: string, label: string): Promis
     label,
   ]);
   const started = performance.now();
-  log(`ABS ${Date.now()}`);
-  const timeline = await pushWithTimeline(p, repo, label, started);
-  await until(async () =>
-    (await p.get("bench.slipway.localhost")).body.startsWith(`Hello ${label} `),
+  const push = pushWithTimeline(p, repo, label, started);
+  const seconds = await servingSince(started, push, async () =>
+    (await p.get("bench.slipway.localhost", "/", { keepAlive: true })).body.startsWith(
+      `Hello ${label} `,
+    ),
   );
-  const seconds = (performance.now() - started) / 1000;
+  const timeline = await push;
   if (values.timeline) {
     log(`slipway ${label} timeline (s since git push):`);
     for (const line of [...timeline, `${seconds.toFixed(2)}  serving the new body`])
@@ -251,26 +259,29 @@ async function baselineRunner(
       writeFileSync(join(src, ".dockerignore"), "node_modules\n.git\n");
       const started = performance.now();
       const tag = `localhost/bench-app:${label}`;
-      await podman(["build", "--network", "host", "-t", tag, src]);
-      // The user's rollout: replace the container (podman cannot hand a port over).
-      if (current !== null) await podman(["rm", "-f", "-t", "10", current]);
-      current = await podman([
-        "run",
-        "-d",
-        "--network",
-        "host",
-        "-e",
-        `PORT=${String(port)}`,
-        "--read-only",
-        // As Slipway's engine does: the host's open-files limit is more than runc may set.
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=512:512",
-        tag,
-      ]);
-      await until(async () => (await httpGet(port)).startsWith(`Hello ${label} `));
-      return (performance.now() - started) / 1000;
+      const deploy = (async (): Promise<void> => {
+        await podman(["build", "--network", "host", "-t", tag, src]);
+        // The user's rollout: replace the container (podman cannot hand a port over).
+        if (current !== null) await podman(["rm", "-f", "-t", "10", current]);
+        current = await podman([
+          "run",
+          "-d",
+          "--network",
+          "host",
+          "-e",
+          `PORT=${String(port)}`,
+          "--read-only",
+          // As Slipway's engine does: the host's open-files limit is more than runc may set.
+          "--ulimit",
+          "nofile=1024:1024",
+          "--ulimit",
+          "nproc=512:512",
+          tag,
+        ]);
+      })();
+      return servingSince(started, deploy, async () =>
+        (await httpGet(port)).startsWith(`Hello ${label} `),
+      );
     },
     async close() {
       if (current !== null) await podman(["rm", "-f", "-t", "0", current]).catch(() => "");
@@ -328,11 +339,53 @@ function httpGet(port: number): Promise<string> {
   });
 }
 
+/** Requests in a row that must all get the new body once the deploy returned. */
+const SERVING_STREAK = 20;
+
 /**
- * Waits until check() holds, looking every 5 ms: both sides are timed to the look that
- * sees the new body, so a coarse interval would add up to its length to either (the
- * baseline's first look, right after `podman run` returns, comes before the app listens).
+ * Seconds from `started` until the new version serves all traffic, for both sides alike:
+ * a request every 5 ms from the start of the deploy, until the deploy (`git push`, or
+ * `podman build` + `rm` + `run`) has returned and SERVING_STREAK requests in a row got the
+ * new body. The time is that of the first answer with the new body after the last one
+ * without it (an old body, an error), so a switch that let old answers through after a
+ * new one is timed to its end. Throws when the deploy fails.
  */
+async function servingSince(
+  started: number,
+  deploy: Promise<unknown>,
+  isNew: () => Promise<boolean>,
+  timeoutMs = 300_000,
+): Promise<number> {
+  const deployState = { returned: false };
+  const ended = deploy.then(
+    () => (deployState.returned = true),
+    () => (deployState.returned = true),
+  );
+  let since: number | undefined;
+  let streak = 0;
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const answer = await isNew().catch(() => false);
+    const at = performance.now();
+    if (answer) {
+      since ??= at;
+      streak++;
+    } else {
+      since = undefined;
+      streak = 0;
+    }
+    if (deployState.returned && since !== undefined && streak >= SERVING_STREAK) {
+      await deploy; // a failed deploy throws here
+      return (since - started) / 1000;
+    }
+    await sleep(5);
+  }
+  await ended;
+  await deploy;
+  throw new Error("the new version did not serve in time");
+}
+
+/** Waits until check() holds, looking every 5 ms. */
 async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

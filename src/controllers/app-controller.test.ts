@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
 import { silentLogger } from "../domain/logger.ts";
+import type { Engine } from "../engine/engine.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
 import { packTar, tarFile } from "../engine/tar-files.ts";
 import type { RouteTable, Router } from "../router/router.ts";
@@ -136,6 +137,29 @@ describe("AppController", () => {
       (await running()).map((c) => c.image),
       ["img-1"],
     );
+  });
+
+  it("once converged, asks the engine to prepare the network of each running type's next container", async () => {
+    const prepared: string[] = [];
+    const fail = { next: false };
+    // The fake has no sandboxes; the Docker driver's are tested on Podman.
+    (engine as Engine).prepareNetwork = (network: string, aliases: readonly string[]) => {
+      prepared.push(`${network} ${aliases.join(",")}`);
+      if (fail.next) return Promise.reject(new Error("no sandbox today"));
+      return Promise.resolve();
+    };
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(prepared, ["sw-t1-hello web"]);
+    // Only a hint: a failure is logged, and the app is converged all the same.
+    fail.next = true;
+    await release(2);
+    await controller.reconcile(app.id, signal);
+    assert.deepEqual(
+      (await running()).map((c) => c.image),
+      ["img-2"],
+    );
+    assert.equal(prepared.length, 2);
   });
 
   it("is idempotent: a second reconcile changes nothing", async () => {

@@ -15,7 +15,7 @@ import {
   type StartAction,
   type StopAction,
 } from "./app-plan.ts";
-import { APP_PORT, appContainerSpec, appNetworkName } from "./container-spec.ts";
+import { APP_PORT, appContainerSpec, appNetworkName, networkAliases } from "./container-spec.ts";
 import { listAppContainers, toObserved } from "./observe.ts";
 import type { RouteSync } from "./route-sync.ts";
 import type { RuntimeState } from "./runtime-state.ts";
@@ -121,6 +121,7 @@ export class AppController {
       if (isEmptyPlan(plan)) {
         await this.#route(app, plan);
         await this.#deps.releaseHooks?.afterRollout(app, signal);
+        await this.#prepareNetwork(app, containers, signal);
         return plan.retryAfterMs === undefined ? {} : { retryAfterMs: plan.retryAfterMs };
       }
       if (release === undefined || !(await this.#step(app, release, plan, settings, signal))) {
@@ -171,6 +172,38 @@ export class AppController {
     await this.#route(app, plan);
     await this.#applyStops(app, plan, settings);
     return true;
+  }
+
+  /**
+   * With the app converged, the engine may prepare the network of the next container of
+   * each process type that runs (a network sandbox: that container's start skips the
+   * network setup). Only a hint: a failure is logged, and the next start does without.
+   */
+  async #prepareNetwork(
+    app: App,
+    containers: readonly ContainerInfo[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { engine, instance, logger } = this.#deps;
+    if (engine.prepareNetwork === undefined) return;
+    const types = new Set(
+      containers
+        .filter((c) => c.state === "running")
+        .map((c) => c.labels[LABEL.processType])
+        .filter((type): type is string => type !== undefined),
+    );
+    for (const type of [...types].sort()) {
+      if (signal.aborted) return;
+      try {
+        await engine.prepareNetwork(appNetworkName(instance, app), networkAliases(type));
+      } catch (error) {
+        logger.warn("could not prepare the network of the next container", {
+          app: app.name,
+          processType: type,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
   }
 
   async #route(app: App, plan: AppPlan): Promise<void> {
@@ -290,7 +323,7 @@ export class AppController {
     signal: AbortSignal,
     network: Promise<unknown>,
   ): Promise<string | null> {
-    const { engine, state, logger, store } = this.#deps;
+    const { engine, logger } = this.#deps;
     const env = (await this.#deps.releaseEnv?.(release)) ?? {};
     const spec = appContainerSpec(
       this.#deps.instance,
@@ -307,7 +340,29 @@ export class AppController {
     });
     const id = await this.#createOn(spec, network);
     await engine.startContainer(id);
-    await this.#auditStart(app, spec.name, id);
+    // The audit reads the container's inspect documents while the app boots; its outcome
+    // is awaited before the container counts as ready.
+    const audited = this.#auditStart(app, spec.name, id).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    const ready = await this.#ready(app, release, start, settings, signal, spec, id);
+    const audit = await audited;
+    if (ready === null && audit !== undefined) throw audit.error;
+    return ready;
+  }
+
+  /** Waits for the started container's check: null once ready, else why it failed. */
+  async #ready(
+    app: App,
+    release: Release,
+    start: StartAction,
+    settings: RuntimeSettings,
+    signal: AbortSignal,
+    spec: ContainerSpec,
+    id: string,
+  ): Promise<string | null> {
+    const { engine, state, logger, store } = this.#deps;
     if (start.processType !== "web") {
       state.markReady(id);
       await store.addEvent(

@@ -14,6 +14,11 @@ export function appNetworkName(instance: string, app: App): string {
   return `sw-${instance}-${app.name}`;
 }
 
+/** The names a process type's containers answer to on the app's network. */
+export function networkAliases(processType: string): readonly string[] {
+  return [processType];
+}
+
 /**
  * The container for one process of a release. The engine driver adds the security
  * baseline; this only says what to run and how big it may get. The release's config vars
@@ -51,7 +56,7 @@ export function appContainerSpec(
       [LABEL.size]: size.name,
     },
     network: appNetworkName(instance, app),
-    networkAliases: [processType],
+    networkAliases: networkAliases(processType),
     limits: {
       memoryBytes: size.memoryBytes,
       cpus: size.cpus,

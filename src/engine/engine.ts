@@ -42,6 +42,13 @@ export interface Engine {
   /** Creates a container; the driver always applies the security baseline. */
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
+  /**
+   * Prepares, ahead of time, what the next container created on this network with these
+   * aliases needs, so that its start is quicker (the Docker driver on Podman: a started
+   * network sandbox it joins). A hint, called when the machine is idle; idempotent.
+   * Optional.
+   */
+  prepareNetwork?(network: string, aliases: readonly string[]): Promise<void>;
   /** SIGTERM, then SIGKILL after graceSeconds. Stopping a stopped container is fine. */
   stopContainer(id: string, graceSeconds: number): Promise<void>;
   /** Removing a missing container is fine. */

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { ValidationError } from "../../domain/errors.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
-import { containerCreateBody } from "./container-body.ts";
+import { containerCreateBody, joinSandbox } from "./container-body.ts";
 
 const MiB = 1024 * 1024;
 
@@ -142,4 +142,29 @@ describe("containerCreateBody", () => {
       );
     });
   }
+});
+
+describe("joinSandbox", () => {
+  const sandbox = "a".repeat(64);
+
+  it("enters the sandbox's network and user namespace and keeps the rest of the baseline", () => {
+    const own = containerCreateBody(spec, owner);
+    const joined = joinSandbox(own, sandbox);
+    assert.equal(joined.HostConfig.NetworkMode, `container:${sandbox}`);
+    assert.equal(joined.HostConfig.UsernsMode, `container:${sandbox}`);
+    assert.deepEqual(joined.NetworkingConfig, { EndpointsConfig: {} });
+    const rest = (body: typeof own): unknown => ({
+      ...body,
+      HostConfig: { ...body.HostConfig, NetworkMode: "", UsernsMode: "" },
+      NetworkingConfig: {},
+    });
+    assert.deepEqual(rest(joined), rest(own));
+  });
+
+  it("refuses anything but a full container id", () => {
+    const own = containerCreateBody(spec, owner);
+    for (const id of ["host", "abc", `${sandbox}:x`, "A".repeat(64)]) {
+      assert.throws(() => joinSandbox(own, id), ValidationError);
+    }
+  });
 });

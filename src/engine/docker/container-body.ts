@@ -33,7 +33,8 @@ export interface ContainerCreateBody {
 }
 
 export interface HostConfig {
-  readonly UsernsMode: typeof USERNS_MODE;
+  /** Its own namespace, or the one of the network sandbox it joins (joinSandbox). */
+  readonly UsernsMode: typeof USERNS_MODE | `container:${string}`;
   readonly ReadonlyRootfs: true;
   readonly Privileged: false;
   readonly CapDrop: readonly ["ALL"];
@@ -150,6 +151,27 @@ export function containerCreateBody(
     NetworkingConfig: {
       EndpointsConfig: { [spec.network]: { Aliases: spec.networkAliases ?? [] } },
     },
+  };
+}
+
+/**
+ * The body of a container that joins a started network sandbox (network-sandboxes.ts)
+ * instead of getting a network and a user namespace of its own: it enters the sandbox's
+ * (its address, its network aliases, its id mapping) and keeps every other part of the
+ * baseline. Pure.
+ */
+export function joinSandbox(body: ContainerCreateBody, sandboxId: string): ContainerCreateBody {
+  if (!/^[0-9a-f]{64}$/.test(sandboxId)) {
+    throw new ValidationError(`sandbox id "${sandboxId}" is not a full container id`);
+  }
+  return {
+    ...body,
+    HostConfig: {
+      ...body.HostConfig,
+      UsernsMode: `container:${sandboxId}`,
+      NetworkMode: `container:${sandboxId}`,
+    },
+    NetworkingConfig: { EndpointsConfig: {} },
   };
 }
 

@@ -51,6 +51,16 @@ export function toContainerInfo(document: unknown): ContainerInfo {
   };
 }
 
+/**
+ * The container whose network and user namespace this one joined (HostConfig.NetworkMode
+ * "container:ID"), or undefined for a container with its own.
+ */
+export function joinedContainerOf(document: unknown): string | undefined {
+  const host = objectField(asObject(document, "container"), "HostConfig");
+  const mode = optionalString(host, "NetworkMode");
+  return mode?.startsWith("container:") === true ? mode.slice("container:".length) : undefined;
+}
+
 function stateOf(status: string | undefined): ContainerState {
   switch (status) {
     case "created":

@@ -34,6 +34,11 @@ export interface DockerEngineOptions {
    * path of src/engine/seccomp/slipway.json.
    */
   readonly seccomp?: string;
+  /**
+   * A static pause binary for network sandboxes (network-sandboxes.ts); default Podman's
+   * init, /usr/bin/catatonit. null: no sandboxes, every container sets up its own network.
+   */
+  readonly pauseBinary?: string | null;
   /** Starts the default firewall's and guard's iptables runs (default: plain spawns). */
   readonly launcher?: ProcessLauncher;
 }

@@ -1,5 +1,4 @@
 import type { Duplex, Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type {
   ContainerEvent,
@@ -19,8 +18,9 @@ import type {
 } from "../engine.ts";
 import { DockerApiClient, type EngineApi } from "./api-client.ts";
 import { engineSaid } from "./api-errors.ts";
-import { containerCreateBody } from "./container-body.ts";
-import { toContainerInfo, toNetworkInfo } from "./decode.ts";
+import { containerCreateBody, joinSandbox } from "./container-body.ts";
+import { deleteContainer, joinersOf } from "./container-removal.ts";
+import { joinedContainerOf, toContainerInfo, toNetworkInfo } from "./decode.ts";
 import { DockerImages } from "./docker-images.ts";
 import { DockerVolumes } from "./docker-volumes.ts";
 import { IptablesBridgeFirewall, type BridgeFirewall } from "./bridge-firewall.ts";
@@ -37,9 +37,17 @@ import { familyRunner } from "./iptables.ts";
 import { spawnLauncher } from "../../process/launcher.ts";
 import { OwnedIds } from "./owned-ids.ts";
 import type { DockerEngineOptions } from "./docker-engine-options.ts";
-import { asArray, asObject, objectField, stringField } from "./json-reader.ts";
+import { asArray, asObject, stringField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
-import { attachedLines, containerEvents, containerStats, waitForExit } from "./docker-runtime.ts";
+import { NetworkSandboxes, SANDBOX_LABEL } from "./network-sandboxes.ts";
+import {
+  attachedLines,
+  containerEvents,
+  containerStats,
+  rawInspectDocument,
+  waitForExit,
+  withTime,
+} from "./docker-runtime.ts";
 import {
   assertOwned,
   hasLabels,
@@ -52,8 +60,6 @@ import { gatewayOf, parseCidr } from "./subnets.ts";
 
 export type { DockerEngineOptions } from "./docker-engine-options.ts";
 
-/** Removal right after exit races with Podman's own cleanup ("device or resource busy"). */
-const REMOVE_ATTEMPTS = 5;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /**
@@ -73,6 +79,7 @@ export class DockerEngine implements Engine {
   readonly #seccomp: string | undefined;
   /** Containers found to be ours, by full id: calls by id skip the inspect (owned-ids.ts). */
   readonly #ownedIds = new OwnedIds();
+  readonly #sandboxes: NetworkSandboxes | null;
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
@@ -91,6 +98,17 @@ export class DockerEngine implements Engine {
           ? null
           : new HostGuard(options.routerPorts ?? [], iptables);
     this.#seccomp = options.seccomp;
+    this.#sandboxes =
+      options.pauseBinary === null
+        ? null
+        : new NetworkSandboxes({
+            api: this.#api,
+            instance: options.instance,
+            body: (spec) => this.#body({ ...spec, env: {} }),
+            inspectImage: (ref) => this.#images.inspect(ref),
+            importImage: (rootfs, importOptions) => this.#images.import(rootfs, importOptions),
+            pauseBinary: options.pauseBinary ?? "/usr/bin/catatonit",
+          });
     this.#planner = {
       instance: options.instance,
       pool: parseCidr(options.networkPool),
@@ -139,20 +157,59 @@ export class DockerEngine implements Engine {
   // Containers
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const body = containerCreateBody(
-      spec,
-      withInstanceLabel(this.#instance, spec.labels),
-      ...(this.#seccomp === undefined ? [] : [this.#seccomp]),
-    );
+    const body = this.#body(spec);
     // Joining a network or mounting a volume changes it: both must be ours.
-    const network = await inspectNetwork(this.#api, spec.network);
-    if (network === undefined) throw new NotFoundError("network", spec.network);
-    assertOwned(this.#instance, "network", spec.network, network.labels);
+    await this.#ownedNetwork(spec.network);
     for (const mount of spec.volumes ?? []) {
       const volume = await this.#volumes.inspect(mount.volume);
       if (volume === undefined) throw new NotFoundError("volume", mount.volume);
       assertOwned(this.#instance, "volume", mount.volume, volume.labels);
     }
+    const plain = spec.volumes === undefined || spec.volumes.length === 0;
+    const sandbox = plain
+      ? this.#sandboxes?.take(spec.network, spec.networkAliases ?? [])
+      : undefined;
+    if (sandbox !== undefined) {
+      try {
+        return await this.#create(spec, joinSandbox(body, sandbox));
+      } catch (error) {
+        await this.#sandboxes?.discard(sandbox);
+        if (error instanceof ConflictError) throw error;
+        // The sandbox may be what failed (gone, stopped): the container gets its own.
+      }
+    }
+    return this.#create(spec, body);
+  }
+
+  /**
+   * Starts, ahead of time, a network sandbox that the next container created on this
+   * network with these aliases joins (network-sandboxes.ts): its start then skips the
+   * network and user namespace setup. A no-op when one waits already.
+   */
+  async prepareNetwork(network: string, aliases: readonly string[]): Promise<void> {
+    if (this.#sandboxes === null || this.#sandboxes.has(network, aliases)) return;
+    await this.#ownedNetwork(network);
+    await this.#sandboxes.prepare(network, aliases);
+  }
+
+  #body(spec: ContainerSpec): ReturnType<typeof containerCreateBody> {
+    return containerCreateBody(
+      spec,
+      withInstanceLabel(this.#instance, spec.labels),
+      ...(this.#seccomp === undefined ? [] : [this.#seccomp]),
+    );
+  }
+
+  async #ownedNetwork(name: string): Promise<void> {
+    const network = await inspectNetwork(this.#api, name);
+    if (network === undefined) throw new NotFoundError("network", name);
+    assertOwned(this.#instance, "network", name, network.labels);
+  }
+
+  async #create(
+    spec: ContainerSpec,
+    body: ReturnType<typeof containerCreateBody>,
+  ): Promise<string> {
     try {
       const answer = await this.#api.json("POST", "/containers/create", {
         query: { name: spec.name },
@@ -181,26 +238,33 @@ export class DockerEngine implements Engine {
     });
   }
 
+  /** Removes the container, and the network sandbox it joined (network-sandboxes.ts). */
   async removeContainer(id: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const container = await this.#inspectAnyContainer(id);
-      if (container === undefined) return;
-      assertOwned(this.#instance, "container", id, container.labels);
-      try {
-        await this.#api.json("DELETE", `/containers/${container.id}`, {
-          query: { force: true, v: false },
-        });
-        this.#ownedIds.delete(container.id);
-        return;
-      } catch (error) {
-        // Podman may report a failed unmount after it has already forgotten the
-        // container; an inspect tells at once. Anything still there is retried briefly.
-        if (error instanceof NotFoundError) return;
-        if ((await this.#inspectAnyContainer(container.id)) === undefined) return;
-        if (attempt >= REMOVE_ATTEMPTS) throw error;
-        await sleep(100 * attempt);
+    const document = await this.#inspectRaw(id);
+    if (document === undefined) return;
+    const container = toContainerInfo(document);
+    assertOwned(this.#instance, "container", id, container.labels);
+    const sandbox = joinedContainerOf(document);
+    if (container.labels[SANDBOX_LABEL] !== undefined) {
+      this.#sandboxes?.forget(container.id);
+      // A sandbox outlives nothing that joined it: those go first (purges).
+      const inspect = (other: string): Promise<unknown> => this.#inspectRaw(other);
+      for (const member of await joinersOf(this.#api, this.#instance, container.id, inspect)) {
+        await this.removeContainer(member);
       }
     }
+    if (!(await this.#remove(container.id)) || sandbox === undefined) return;
+    const joined = await this.#inspectAnyContainer(sandbox);
+    if (joined === undefined || !isOwned(this.#instance, joined.labels)) return;
+    if (joined.labels[SANDBOX_LABEL] === undefined) return;
+    await (this.#sandboxes?.release(joined.id) ?? this.#remove(joined.id));
+  }
+
+  /** Deletes a container of ours; false when it was gone already. */
+  async #remove(id: string): Promise<boolean> {
+    const removed = await deleteContainer(this.#api, id, (other) => this.#inspectRaw(other));
+    this.#ownedIds.delete(id);
+    return removed;
   }
 
   async attachContainer(id: string): Promise<Duplex> {
@@ -328,37 +392,10 @@ export class DockerEngine implements Engine {
 
   /**
    * The compat inspect document, with `HostConfig.IDMappings`, `EffectiveCaps` and
-   * `BoundingCaps` from Podman's own API (the compat answer says UsernsMode "private"
-   * even under auto, and has no effective capabilities).
+   * `BoundingCaps` from Podman's own API (docker-runtime.ts rawInspectDocument).
    */
   async rawInspect(id: string): Promise<unknown> {
-    const container = await this.#ownedContainer(id);
-    const compat = asObject(
-      await this.#api.json("GET", `/containers/${container.id}/json`),
-      "container",
-    );
-    let idMappings: unknown;
-    let podman: Record<string, unknown> = {};
-    try {
-      const libpod = asObject(
-        await this.#api.json("GET", `/containers/${container.id}/json`, { api: "libpod" }),
-        "container",
-      );
-      idMappings = objectField(libpod, "HostConfig").IDMappings;
-      // The capabilities the process really has (null: none); the compat answer only
-      // lists CapAdd/CapDrop.
-      podman = {
-        EffectiveCaps: libpod.EffectiveCaps ?? null,
-        BoundingCaps: libpod.BoundingCaps ?? null,
-      };
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error; // a Docker daemon has no libpod API
-    }
-    return {
-      ...compat,
-      ...podman,
-      HostConfig: { ...objectField(compat, "HostConfig"), IDMappings: idMappings },
-    };
+    return rawInspectDocument(this.#api, (await this.#ownedContainer(id)).id);
   }
 
   async stats(id: string): Promise<ContainerStats | undefined> {
@@ -451,10 +488,14 @@ export class DockerEngine implements Engine {
 
   /** Any container by id or name, ours or not; undefined when missing. */
   async #inspectAnyContainer(id: string): Promise<ContainerInfo | undefined> {
+    const document = await this.#inspectRaw(id);
+    return document === undefined ? undefined : toContainerInfo(document);
+  }
+
+  /** The inspect document of any container by id or name; undefined when missing. */
+  async #inspectRaw(id: string): Promise<unknown> {
     try {
-      return toContainerInfo(
-        await this.#api.json("GET", `/containers/${encodeURIComponent(id)}/json`),
-      );
+      return await this.#api.json("GET", `/containers/${encodeURIComponent(id)}/json`);
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
@@ -492,15 +533,4 @@ function checkName(kind: string, name: string): string {
     throw new ValidationError(`${kind} name "${name}" must match ${NAME.source}`);
   }
   return name;
-}
-
-/** "2026-11-29T21:30:44.123456789Z text": the engine's timestamp prefix, taken off. */
-const TIMESTAMPED = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ?(.*)$/s;
-
-function withTime(line: LogLine): LogLine {
-  const match = TIMESTAMPED.exec(line.line);
-  if (match === null) return line;
-  const time = new Date(match[1] ?? "");
-  if (Number.isNaN(time.getTime())) return line;
-  return { stream: line.stream, line: match[2] ?? "", time: time.toISOString() };
 }

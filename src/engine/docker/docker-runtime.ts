@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { NotFoundError } from "../../domain/errors.ts";
 import type { ContainerEvent, ContainerStats, LogLine } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
+import { asObject, objectField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
 import { withInstanceLabel } from "./ownership.ts";
 
@@ -148,4 +149,47 @@ export async function* attachedLines(
     signal?.removeEventListener("abort", end);
     stream.destroy();
   }
+}
+
+/**
+ * The compat inspect document, with `HostConfig.IDMappings`, `EffectiveCaps` and
+ * `BoundingCaps` from Podman's own API (the compat answer says UsernsMode "private"
+ * even under auto, and has no effective capabilities).
+ */
+export async function rawInspectDocument(api: EngineApi, id: string): Promise<unknown> {
+  const compat = asObject(await api.json("GET", `/containers/${id}/json`), "container");
+  let idMappings: unknown;
+  let podman: Record<string, unknown> = {};
+  try {
+    const libpod = asObject(
+      await api.json("GET", `/containers/${id}/json`, { api: "libpod" }),
+      "container",
+    );
+    idMappings = objectField(libpod, "HostConfig").IDMappings;
+    // The capabilities the process really has (null: none); the compat answer only
+    // lists CapAdd/CapDrop.
+    podman = {
+      EffectiveCaps: libpod.EffectiveCaps ?? null,
+      BoundingCaps: libpod.BoundingCaps ?? null,
+    };
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error; // a Docker daemon has no libpod API
+  }
+  return {
+    ...compat,
+    ...podman,
+    HostConfig: { ...objectField(compat, "HostConfig"), IDMappings: idMappings },
+  };
+}
+
+/** "2026-11-29T21:30:44.123456789Z text": the engine's timestamp prefix, taken off. */
+const TIMESTAMPED = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ?(.*)$/s;
+
+/** A log line with the engine's timestamp prefix moved into LogLine.time. */
+export function withTime(line: LogLine): LogLine {
+  const match = TIMESTAMPED.exec(line.line);
+  if (match === null) return line;
+  const time = new Date(match[1] ?? "");
+  if (Number.isNaN(time.getTime())) return line;
+  return { stream: line.stream, line: match[2] ?? "", time: time.toISOString() };
 }
