@@ -16,6 +16,7 @@ import type {
   ContainerStats,
   CommitOptions,
   ContainerInfo,
+  ContainerSummary,
   ContainerSpec,
   Engine,
   ImageInfo,
@@ -330,6 +331,18 @@ export class FakeEngine implements Engine {
       [...this.#containers.values()]
         .map((c) => c.info)
         .filter((info) => this.#selected(info.labels, labels)),
+    );
+  }
+
+  async listContainerSummaries(labels: Labels = {}): Promise<ContainerSummary[]> {
+    return (await this.listContainers(labels)).map(
+      ({ id, name, labels: own, state, addresses }) => ({
+        id,
+        name,
+        labels: own,
+        state,
+        addresses,
+      }),
     );
   }
 

@@ -19,6 +19,7 @@ export async function deleteContainer(
   api: EngineApi,
   id: string,
   inspect: InspectRaw,
+  options: { readonly retry?: (error: unknown) => boolean } = {},
 ): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -29,9 +30,19 @@ export async function deleteContainer(
       // container; an inspect tells at once. Anything still there is retried briefly.
       if (error instanceof NotFoundError) return false;
       if ((await inspect(id)) === undefined) return true;
-      if (attempt >= REMOVE_ATTEMPTS) throw error;
+      if (attempt >= REMOVE_ATTEMPTS || options.retry?.(error) === false) throw error;
       await sleep(100 * attempt);
     }
+  }
+}
+
+/** GET /containers/{id}/json of any container; undefined when it is gone. */
+export async function inspectRaw(api: EngineApi, id: string): Promise<unknown> {
+  try {
+    return await api.json("GET", `/containers/${encodeURIComponent(id)}/json`);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
   }
 }
 

@@ -1,5 +1,6 @@
 import type {
   ContainerInfo,
+  ContainerSummary,
   ContainerState,
   ImageInfo,
   NetworkInfo,
@@ -30,13 +31,7 @@ export function toContainerInfo(document: unknown): ContainerInfo {
   const state = objectField(doc, "State");
   const status = stateOf(optionalString(state, "Status"));
   const finished = status === "exited" || status === "dead";
-  const addresses: Record<string, string> = {};
-  for (const [name, value] of Object.entries(
-    objectField(objectField(doc, "NetworkSettings"), "Networks"),
-  )) {
-    const ip = optionalString(asObject(value, `network ${name}`), "IPAddress");
-    if (ip !== undefined) addresses[name] = ip;
-  }
+  const addresses = addressesOf(objectField(doc, "NetworkSettings"));
   return {
     id: stringField(doc, "Id"),
     name: stringField(doc, "Name").replace(/^\//, ""),
@@ -49,6 +44,31 @@ export function toContainerInfo(document: unknown): ContainerInfo {
     startedAt: timeOrNull(optionalString(state, "StartedAt")),
     addresses,
   };
+}
+
+/**
+ * GET /containers/json's summary → ContainerSummary: the list has the labels, the state
+ * and each network's address (a container that joined a sandbox: the sandbox's).
+ */
+export function toContainerSummary(summary: unknown): ContainerSummary {
+  const doc = asObject(summary, "container summary");
+  const names = stringList(doc, "Names");
+  return {
+    id: stringField(doc, "Id"),
+    name: (names[0] ?? "").replace(/^\//, ""),
+    labels: stringMap(doc, "Labels"),
+    state: stateOf(optionalString(doc, "State")),
+    addresses: addressesOf(objectField(doc, "NetworkSettings")),
+  };
+}
+
+function addressesOf(settings: Readonly<Record<string, unknown>>): Record<string, string> {
+  const addresses: Record<string, string> = {};
+  for (const [name, value] of Object.entries(objectField(settings, "Networks"))) {
+    const ip = optionalString(asObject(value, `network ${name}`), "IPAddress");
+    if (ip !== undefined && ip !== "") addresses[name] = ip;
+  }
+  return addresses;
 }
 
 /**

@@ -6,6 +6,7 @@ import type {
   CommitOptions,
   ContainerInfo,
   ContainerSpec,
+  ContainerSummary,
   Engine,
   ImageInfo,
   ImportImageOptions,
@@ -19,8 +20,8 @@ import type {
 import { DockerApiClient, type EngineApi } from "./api-client.ts";
 import { engineSaid } from "./api-errors.ts";
 import { containerCreateBody, joinSandbox } from "./container-body.ts";
-import { deleteContainer, joinersOf } from "./container-removal.ts";
-import { joinedContainerOf, toContainerInfo, toNetworkInfo } from "./decode.ts";
+import { deleteContainer, inspectRaw, joinersOf } from "./container-removal.ts";
+import { joinedContainerOf, toContainerInfo, toContainerSummary, toNetworkInfo } from "./decode.ts";
 import { DockerImages } from "./docker-images.ts";
 import { DockerVolumes } from "./docker-volumes.ts";
 import { IptablesBridgeFirewall, type BridgeFirewall } from "./bridge-firewall.ts";
@@ -334,6 +335,18 @@ export class DockerEngine implements Engine {
     );
   }
 
+  async listContainerSummaries(labels: Labels = {}): Promise<ContainerSummary[]> {
+    const summaries = asArray(
+      await this.#api.json("GET", "/containers/json", {
+        query: { all: true, filters: labelFilters(this.#instance, labels) },
+      }),
+      "containers",
+    );
+    return summaries
+      .map(toContainerSummary)
+      .filter((c) => isOwned(this.#instance, c.labels) && hasLabels(c.labels, labels));
+  }
+
   /**
    * Lines as the engine delivers them. With follow the iteration ends when the container
    * exits or the signal aborts — an abort ends it quietly, it is how callers stop.
@@ -441,6 +454,7 @@ export class DockerEngine implements Engine {
     if (network === undefined) return;
     assertOwned(this.#instance, "network", name, network.labels);
     const bridge = this.#firewall === null ? undefined : await bridgeOf(this.#api, name);
+    await this.#sandboxes?.removeFree(name);
     try {
       // By name: Podman 4.3 looks for containers using the network by name only, so a
       // removal by id would succeed under running containers.
@@ -493,13 +507,8 @@ export class DockerEngine implements Engine {
   }
 
   /** The inspect document of any container by id or name; undefined when missing. */
-  async #inspectRaw(id: string): Promise<unknown> {
-    try {
-      return await this.#api.json("GET", `/containers/${encodeURIComponent(id)}/json`);
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+  #inspectRaw(id: string): Promise<unknown> {
+    return inspectRaw(this.#api, id);
   }
 
   /** The container, which must exist (NotFoundError) and be ours (ForbiddenError). */

@@ -6,6 +6,7 @@ import { NotFoundError } from "../../domain/errors.ts";
 import type { EngineApi } from "./api-client.ts";
 import { engineSaid } from "./api-errors.ts";
 import type { ContainerCreateBody } from "./container-body.ts";
+import { deleteContainer, inspectRaw } from "./container-removal.ts";
 import { asArray, asObject, stringField } from "./json-reader.ts";
 import { labelFilters } from "./ownership.ts";
 
@@ -148,6 +149,17 @@ export class NetworkSandboxes {
     this.#spares.set(key, id);
   }
 
+  /**
+   * Removes the network's free sandboxes, spares included (the network is about to go);
+   * joined ones stay, and keep the network from going while their container exists.
+   */
+  async removeFree(network: string): Promise<void> {
+    for (const key of [...this.#spares.keys()]) {
+      if (key.startsWith(`${network}\n`)) this.#spares.delete(key);
+    }
+    await this.#removeStale(network);
+  }
+
   /** Sandboxes of the network that are neither spares nor joined: an earlier daemon's. */
   async #removeStale(network: string): Promise<void> {
     const { api, instance } = this.#deps;
@@ -171,8 +183,13 @@ export class NetworkSandboxes {
     }
   }
 
+  /** Forced, retried while Podman is still tearing down what joined it (deleteContainer). */
   async #remove(id: string): Promise<void> {
-    await this.#deps.api.json("DELETE", `/containers/${id}`, { query: { force: true, v: false } });
+    const { api } = this.#deps;
+    await deleteContainer(api, id, (other) => inspectRaw(api, other), {
+      // The refusal that tells a joined sandbox: no retries for it.
+      retry: (error) => !engineSaid(error, /dependent containers/i),
+    });
   }
 
   /** slipway/sandbox:pause, imported from the host's catatonit when missing. */
