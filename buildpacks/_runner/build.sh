@@ -294,6 +294,11 @@ for i in "${!dirs[@]}"; do
   if ! "$dir/bin/compile" "$APP_DIR" "$cache_dir" "$ENV_DIR"; then
     fail "Failed to compile ${name} app"
   fi
+  # The slug's size (a message) is measured while the last buildpack's release runs.
+  if ((i == last)); then
+    du -sh "$APP_DIR" >"$TMPDIR/.slug-size" &
+    slug_du=$!
+  fi
   if [[ -f "$dir/export" ]]; then
     # Written by the buildpack, not held to this script's strictness.
     set +eu
@@ -311,8 +316,10 @@ done
 if [[ -f "$APP_DIR/Procfile" ]]; then
   copy_text "$APP_DIR/Procfile" "$META_DIR/Procfile"
 fi
-slug_size=$(du -sh "$APP_DIR")
-echo "-----> Compiled slug size: ${slug_size%%$'\t'*}"
+wait "$slug_du" || true
+slug_size=
+read -r slug_size _ <"$TMPDIR/.slug-size" || true
+echo "-----> Compiled slug size: ${slug_size:-unknown}"
 
 # layer_digest NAMES... — BLAKE2b-256 (about twice as fast as sha256sum here) of the named
 # top-level entries of the slug as a tar with fixed order, owners and times: what decides

@@ -52,6 +52,8 @@ export interface HostConfig {
   }[];
   readonly Tmpfs: Readonly<Record<string, string>>;
   readonly Init: true;
+  /** "none": no IPC namespace mount (/dev/shm) at all; a network sandbox needs none. */
+  readonly IpcMode?: "none";
   readonly RestartPolicy: { readonly Name: "no" };
   readonly NetworkMode: string;
   readonly Binds: readonly string[];

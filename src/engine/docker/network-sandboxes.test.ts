@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
@@ -87,6 +88,19 @@ describe("network sandboxes on Podman", { skip: unavailable ?? false }, () => {
     const sandboxId = (waiting[0] ?? "").split(" ")[0] ?? "";
     const labels = (await box.engine.inspectContainer(sandboxId))?.labels ?? {};
     assert.equal(labels[SANDBOX_ALIASES_LABEL], "web");
+    const sandboxDoc = (await box.engine.rawInspect(sandboxId)) as {
+      HostConfig: Record<string, unknown>;
+    };
+    assert.ok(
+      !readFileSync("/proc/self/mountinfo", "utf8").includes(`${sandboxId}/userdata/shm`),
+      "a sandbox mounts no /dev/shm",
+    );
+    assert.equal(sandboxDoc.HostConfig.ReadonlyRootfs, true);
+    assert.deepEqual(
+      auditContainer(sandboxDoc).items.filter((i) => i.status === "fail"),
+      [],
+      "the sandbox passes the audit too",
+    );
     assert.ok((await box.engine.inspectImage(SANDBOX_IMAGE)) !== undefined);
 
     const server = await box.engine.createContainer(

@@ -124,15 +124,17 @@ export class NetworkSandboxes {
     const answer = await api
       .json("POST", "/containers/create", {
         query: { name: `${network}-sandbox-${randomBytes(4).toString("hex")}` },
-        json: body({
-          name: `${network}-sandbox`,
-          image,
-          cmd: [PAUSE_PATH, "-P"],
-          network,
-          networkAliases: aliases,
-          labels: { [SANDBOX_LABEL]: network, [SANDBOX_ALIASES_LABEL]: aliases.join(",") },
-          limits: SANDBOX_LIMITS,
-        }),
+        json: withoutShm(
+          body({
+            name: `${network}-sandbox`,
+            image,
+            cmd: [PAUSE_PATH, "-P"],
+            network,
+            networkAliases: aliases,
+            labels: { [SANDBOX_LABEL]: network, [SANDBOX_ALIASES_LABEL]: aliases.join(",") },
+            limits: SANDBOX_LIMITS,
+          }),
+        ),
         subject: { kind: "image", name: image },
       })
       .catch((error: unknown) => {
@@ -224,6 +226,14 @@ export class NetworkSandboxes {
     this.#joined.delete(id);
     for (const [key, spare] of this.#spares) if (spare === id) this.#spares.delete(key);
   }
+}
+
+/**
+ * No /dev/shm: a pause process needs none, and a mount fewer is one that cannot be left
+ * busy (Podman tears a container's shm down when it removes it).
+ */
+function withoutShm(body: ContainerCreateBody): ContainerCreateBody {
+  return { ...body, HostConfig: { ...body.HostConfig, IpcMode: "none" } };
 }
 
 function keyOf(network: string, aliases: readonly string[]): string {
