@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # The build, run as the build container's command: the Heroku buildpack API.
 #
 #   1. .slugignore patterns are removed from the source.

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # /app/.slipway/launch TYPE        runs the command of process type TYPE
 # /app/.slipway/launch -c COMMAND  runs COMMAND (one-off processes)
 # The image's entrypoint: loads .profile.d (buildpacks put PATH and defaults there), then

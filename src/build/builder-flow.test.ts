@@ -126,7 +126,7 @@ describe("runBuild (fake engine)", () => {
     assert.match(files.get("etc/os-release") ?? "", /run image/);
     assert.equal(files.get("app/server.js"), "console.log('hi')");
     assert.equal(files.get("app/.slipway/processes/worker"), "node worker.js");
-    assert.match(files.get("app/.slipway/launch") ?? "", /^#!\/usr\/bin\/env bash/);
+    assert.match(files.get("app/.slipway/launch") ?? "", /^#!\/bin\/bash/);
   });
 
   it("builds in a container started ahead for the app, or replaces one made for another setup", async () => {
