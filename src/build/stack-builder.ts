@@ -84,12 +84,14 @@ export async function buildStack(options: BuildStackOptions): Promise<StackImage
  * tarballs are missing or stale: `buildStack` (slipway stacks:build) fixes that.
  */
 export async function loadStack(
-  options: Pick<BuildStackOptions, "recipeDir" | "cacheDir" | "engine">,
+  options: Pick<BuildStackOptions, "recipeDir" | "cacheDir" | "engine"> & {
+    /** The recipe and its cache manifest, read before (a daemon reads them once). */
+    readonly files?: Promise<StackFiles>;
+  },
 ): Promise<StackImages> {
-  const recipe = await readStackRecipe(options.recipeDir);
-  const manifest = await readManifest(cacheEntryDir(options.cacheDir, recipe));
-  const notBuilt = `the ${recipe.name} ${recipe.version} stack is not built yet (or its recipe changed): build it first`;
-  if (!manifest) throw new BuildFailedError(notBuilt);
+  const { recipe, manifest } = await (options.files ??
+    readStackFiles(options.recipeDir, options.cacheDir));
+  const notBuilt = notBuiltMessage(recipe);
   const image = async (role: StackRole, tarball: RootfsTarball): Promise<StackImage> => {
     const reference = stackImageReference(role, recipe.version);
     const info = await options.engine.inspectImage(reference);
@@ -101,6 +103,28 @@ export async function loadStack(
     image("build", manifest.build),
   ]);
   return { name: recipe.name, version: recipe.version, run, build };
+}
+
+/** A stack's recipe and the manifest of its built root filesystems in the cache. */
+export interface StackFiles {
+  readonly recipe: StackRecipe;
+  readonly manifest: CacheManifest;
+}
+
+/**
+ * Reads the recipe and its cache manifest; BuildFailedError when the stack is not built
+ * (no manifest for this recipe). Neither changes once there: the cache entry is named
+ * after the recipe's digest and written whole, once.
+ */
+export async function readStackFiles(recipeDir: string, cacheDir: string): Promise<StackFiles> {
+  const recipe = await readStackRecipe(recipeDir);
+  const manifest = await readManifest(cacheEntryDir(cacheDir, recipe));
+  if (!manifest) throw new BuildFailedError(notBuiltMessage(recipe));
+  return { recipe, manifest };
+}
+
+function notBuiltMessage(recipe: StackRecipe): string {
+  return `the ${recipe.name} ${recipe.version} stack is not built yet (or its recipe changed): build it first`;
 }
 
 /** Image reference of a stack role, e.g. slipway/stack-build:24.1 */

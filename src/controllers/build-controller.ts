@@ -56,6 +56,11 @@ export interface Builder {
    * goes.
    */
   forget?(appName: string): Promise<void>;
+  /**
+   * A build of the app is likely soon (a push began): look up ahead what it will need.
+   * A hint, in the background; what is looked up must still hold when the build uses it.
+   */
+  expect?(app: Pick<App, "name">): void;
   /** Removes what it keeps for next builds; called once, when the platform stops. */
   stop?(): Promise<void>;
 }

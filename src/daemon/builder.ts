@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { readAppManifest } from "../build/app-json.ts";
 import { runBuild } from "../build/builder.ts";
-import { listLayerImages } from "../build/layer-images.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
 import { StandbyBuildContainers } from "../build/standby-build-containers.ts";
 import type { BuildContainerSetup } from "../build/started-build-container.ts";
@@ -11,7 +10,8 @@ import { LABEL } from "../domain/labels.ts";
 import type { App } from "../domain/app.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Engine } from "../engine/engine.ts";
-import { currentStack } from "./stack.ts";
+import { LayerImageLookups } from "./layer-image-lookups.ts";
+import { stackLookup } from "./stack.ts";
 
 /** The built-in buildpacks, shipped in buildpacks/. */
 export const BUILDPACKS_DIR = join(import.meta.dirname, "..", "..", "buildpacks");
@@ -29,10 +29,12 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
     idleMs: config.build.standbySeconds * 1000,
     logger,
   });
+  const currentStack = stackLookup(config, engine);
+  const layerLookups = new LayerImageLookups(engine);
   const setupFor = async (app: Pick<App, "id" | "name">): Promise<BuildContainerSetup> => ({
     engine: config.build.layeredImages ? engine : withoutImageBuilds(engine),
     app,
-    stack: await currentStack(config, engine),
+    stack: await currentStack(),
     buildpacksDir: BUILDPACKS_DIR,
     npmRegistry: config.build.npmRegistry,
     limits: {
@@ -43,50 +45,65 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
     },
     network: `sw-${config.instance}-build`,
   });
+  const buildWith = async (request: BuildRequest): Promise<BuildResult> => {
+    // The stack and the app's layer images are looked up while the source is opened.
+    const setting = setupFor(request.app);
+    setting.catch(() => undefined); // awaited below, unless the source fails first
+    const layerImages = config.build.layeredImages
+      ? layerLookups.take(request.app.name)
+      : undefined;
+    layerImages?.catch(() => undefined); // awaited by the build (knownLayers)
+    const archive = await openSourceArchive(request.sourcePath, {
+      limits: SOURCE_LIMITS,
+      signal: request.signal,
+    });
+    // A malformed app.json fails the build here, before a build container starts.
+    const manifest = await readAppManifest(archive.tar());
+    const setup = await setting;
+    const result = await runBuild({
+      ...setup,
+      // Store ids use "_", engine object names want dashes.
+      buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
+      sourceTar: archive.tar(),
+      sourceChecksum: archive.checksum,
+      caFiles: config.build.caFiles,
+      timeoutSeconds: config.build.timeoutSeconds,
+      diskLimitBytes: config.build.diskBytes,
+      log: request.log,
+      signal: request.signal,
+      // Config vars reach the buildpacks as ENV_DIR files (never the build log).
+      env: request.configVars ?? {},
+      // Removed once the release serves (BuildController): removing it sooner would
+      // hold up the rollout.
+      deferCleanup: true,
+      ...(layerImages === undefined ? {} : { layerImages }),
+      // Last: from here on, runBuild owns it.
+      container: await standby.take(request.app.name),
+    });
+    return { ...result, manifest };
+  };
   return {
     async build(request: BuildRequest): Promise<BuildResult> {
-      // The stack and the app's layer images are looked up while the source is opened.
-      const setting = setupFor(request.app);
-      setting.catch(() => undefined); // awaited below, unless the source fails first
-      const layerImages = config.build.layeredImages
-        ? listLayerImages(engine, request.app.name)
-        : undefined;
-      layerImages?.catch(() => undefined); // awaited by the build (knownLayers)
-      const archive = await openSourceArchive(request.sourcePath, {
-        limits: SOURCE_LIMITS,
-        signal: request.signal,
-      });
-      // A malformed app.json fails the build here, before a build container starts.
-      const manifest = await readAppManifest(archive.tar());
-      const setup = await setting;
-      const result = await runBuild({
-        ...setup,
-        // Store ids use "_", engine object names want dashes.
-        buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
-        sourceTar: archive.tar(),
-        sourceChecksum: archive.checksum,
-        caFiles: config.build.caFiles,
-        timeoutSeconds: config.build.timeoutSeconds,
-        diskLimitBytes: config.build.diskBytes,
-        log: request.log,
-        signal: request.signal,
-        // Config vars reach the buildpacks as ENV_DIR files (never the build log).
-        env: request.configVars ?? {},
-        // Removed once the release serves (BuildController): removing it sooner would
-        // hold up the rollout.
-        deferCleanup: true,
-        ...(layerImages === undefined ? {} : { layerImages }),
-        // Last: from here on, runBuild owns it.
-        container: await standby.take(request.app.name),
-      });
-      return { ...result, manifest };
+      try {
+        return await buildWith(request);
+      } finally {
+        // It may have made or pruned layer images: a list looked up meanwhile is stale.
+        layerLookups.changed(request.app.name);
+      }
+    },
+
+    expect(app): void {
+      if (config.build.layeredImages) layerLookups.lookAhead(app.name);
     },
 
     prepareNext(app: App): void {
       standby.prepare(app.name, setupFor(app));
     },
 
-    forget: (appName) => standby.forget(appName),
+    forget: (appName) => {
+      layerLookups.changed(appName);
+      return standby.forget(appName);
+    },
     stop: () => standby.stop(),
 
     async removeLeftovers(): Promise<void> {

@@ -164,6 +164,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       rollout: (app) => platform.rollout(app),
       whenServing: (app, version, signal) => state.whenRouted(app.id, version, signal),
       addEvent: (appId, type, message) => store.addEvent(appId, type, message),
+      pushStarting: (app) => builder.expect?.(app),
     },
     store,
     logger,

@@ -1,5 +1,11 @@
 import { join } from "node:path";
-import { buildStack, loadStack, type StackImages } from "../build/stack-builder.ts";
+import {
+  buildStack,
+  loadStack,
+  readStackFiles,
+  type StackFiles,
+  type StackImages,
+} from "../build/stack-builder.ts";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
 
@@ -24,10 +30,27 @@ export function ensureDefaultStack(
 }
 
 /**
- * The default stack's images as the engine has them, for a build. Builds never build the
- * stack themselves (minutes of debootstrap in a user's push): `slipway stacks:build` does,
- * and until then builds fail with a BuildFailedError that says so.
+ * The default stack's images as the engine has them, for each build. Builds never build
+ * the stack themselves (minutes of debootstrap in a user's push): `slipway stacks:build`
+ * does, and until then builds fail with a BuildFailedError that says so. The recipe ships
+ * with Slipway and changes only with it (a new daemon), and its cache entry, once built,
+ * never changes: both are read once (reading and hashing them took 5-13 ms of every
+ * build's start). The images, which `slipway stacks:build` replaces, are looked up and
+ * checked against the manifest every time; a failed read is tried again next time.
  */
-export function currentStack(config: Config, engine: Engine): Promise<StackImages> {
-  return loadStack({ recipeDir: DEFAULT_STACK_DIR, cacheDir: config.build.stackCacheDir, engine });
+export function stackLookup(config: Config, engine: Engine): () => Promise<StackImages> {
+  let files: Promise<StackFiles> | undefined;
+  return () => {
+    files ??= readStackFiles(DEFAULT_STACK_DIR, config.build.stackCacheDir);
+    const read = files;
+    read.catch(() => {
+      if (files === read) files = undefined;
+    });
+    return loadStack({
+      recipeDir: DEFAULT_STACK_DIR,
+      cacheDir: config.build.stackCacheDir,
+      engine,
+      files: read,
+    });
+  };
 }

@@ -58,6 +58,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
   // The daemon's way to start git: shells started ahead. Records each git command.
   const shells = new Launcher({ size: 8, refillDelayMs: 60_000 });
   const launched: string[] = [];
+  const pushesStarted: string[] = [];
   const launcher: ProcessLauncher = {
     launch(command, args, options) {
       const subcommand = args.find((arg, i) => arg !== "-c" && args[i - 1] !== "-c");
@@ -117,6 +118,7 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
         getRelease: () => Promise.resolve({ version: 7 } as Release),
         rollout: () => Promise.resolve({ desired: 7, serving: 7 }),
         addEvent: (appId, type, message) => store.addEvent(appId, type, message),
+        pushStarting: (a) => pushesStarted.push(a.name),
       },
     });
     await git1.start();
@@ -202,6 +204,8 @@ describe("git smart-HTTP remote", { timeout: 60_000 }, () => {
       assert.ok(launched.includes(command), `${command} in ${launched.join(", ")}`);
     }
     assert.ok(shells.ready < 8, "the started shells ran them");
+    // The platform heard of the push when git asked for the refs, before the pack came.
+    assert.deepEqual(pushesStarted, ["hello"]);
   });
 
   it("rejects the push when the build fails and leaves the branch where it was", async () => {

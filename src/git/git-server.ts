@@ -233,6 +233,10 @@ export class GitServer implements GitHost {
     const repo = await this.ensureRepo(app.name);
     const gitArgs = [...this.gitConfig(), service.slice("git-".length), ...args, repo];
     const launcher = this.#options.launcher ?? spawnLauncher;
+    // A push over HTTP asks for the refs first: the build's lookups start then.
+    if (service === "git-receive-pack" && args.includes("--advertise-refs")) {
+      this.#options.deploy.pushStarting?.(app);
+    }
     if (service !== "git-receive-pack" || args.includes("--advertise-refs")) {
       return launcher.launch("git", gitArgs, { env: gitEnv() });
     }

@@ -20,6 +20,11 @@ export interface PushDeployDeps {
    */
   whenServing?(app: App, version: number, signal: AbortSignal): Promise<void>;
   addEvent(appId: string, type: string, message: string): Promise<void>;
+  /**
+   * A push to the app has begun (git asked for its refs to push): the platform may look
+   * up ahead what the push's build will need. A hint; it must not throw.
+   */
+  pushStarting?(app: App): void;
 }
 
 /** Timing knobs (tests shorten them). */
