@@ -416,7 +416,9 @@ function renderReport(all: readonly Sample[], runs: number): string {
   const row = (kind: Sample["kind"]): string => {
     const sw = median(pick("slipway", kind));
     const bl = median(pick("baseline", kind));
-    return line([kind, `${sw.toFixed(1)} s`, `${bl.toFixed(1)} s`, `${(bl / sw).toFixed(2)}x`]);
+    // Under a second, tenths would hide the differences the ratio is made of.
+    const seconds = (x: number): string => `${x.toFixed(x < 1 ? 2 : 1)} s`;
+    return line([kind, seconds(sw), seconds(bl), `${(bl / sw).toFixed(2)}x`]);
   };
   const raw = (system: Sample["system"]): string =>
     all
