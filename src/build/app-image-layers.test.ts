@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { packTar, tarDirectory, tarFile } from "../engine/tar-files.ts";
-import {
-  sandboxUnavailable,
-  startPodmanSandbox,
-  type PodmanSandbox,
-} from "../engine/testing/podman-sandbox.ts";
+import { sandboxPerFile, sandboxUnavailable } from "../engine/testing/podman-sandbox.ts";
 import { appImageContext } from "./app-image-layers.ts";
 import { asNodeReadable, forEachTarEntry } from "./tar-stream-node.ts";
 
@@ -69,14 +65,11 @@ describe("appImageContext", () => {
 });
 
 const unavailable = sandboxUnavailable();
-let started: Promise<PodmanSandbox> | undefined;
-after(async () => {
-  if (started !== undefined) await (await started).destroy();
-});
+const sandbox = sandboxPerFile();
 
 describe("app images built in layers on Podman", { skip: unavailable }, () => {
   it("reuses the runtime and dependency layers when only the code changed, and runs", async () => {
-    const box = await (started ??= startPodmanSandbox());
+    const box = await sandbox();
     const baseId = (await box.engine.inspectImage(box.image))?.id ?? "";
     const build = (code: string, tag: string) =>
       box.engine.buildImage(

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Readable } from "node:stream";
 import type { ContainerSpec } from "../engine.ts";
 import { packTar, tarDirectory, tarFile } from "../tar-files.ts";
@@ -11,9 +10,10 @@ import { asObject } from "./json-reader.ts";
 import { runEngineContract } from "../engine.contract.ts";
 import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 import { auditContainer } from "../../security/audit/container-audit.ts";
+import { httpGet } from "../../testing/http-get.ts";
 import {
+  sandboxPerFile,
   sandboxUnavailable,
-  startPodmanSandbox,
   type PodmanSandbox,
 } from "../testing/podman-sandbox.ts";
 
@@ -23,19 +23,7 @@ import {
  * busybox-static; skipped elsewhere.
  */
 const unavailable = sandboxUnavailable();
-let started: Promise<PodmanSandbox> | undefined;
-const sandbox = (): Promise<PodmanSandbox> => (started ??= startPodmanSandbox());
-
-after(async () => {
-  if (started === undefined) return;
-  let box: PodmanSandbox;
-  try {
-    box = await started;
-  } catch {
-    return; // a failed start has already cleaned up after itself
-  }
-  await box.destroy();
-});
+const sandbox = sandboxPerFile();
 
 if (unavailable === undefined) {
   runEngineContract("DockerEngine on Podman", async () => {
@@ -85,25 +73,6 @@ async function runScript(
   }
   await box.engine.removeContainer(id);
   return lines;
-}
-
-/** GET http://address:port/ from the host; the body, or undefined when unreachable. */
-function httpGet(address: string, port: number, timeoutMs: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: address, port, path: "/", timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => {
-        resolve(body);
-      });
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => {
-      resolve(undefined);
-    });
-    req.end();
-  });
 }
 
 describe("containers from the real driver", { skip: unavailable ?? false }, () => {

@@ -39,15 +39,14 @@ import { spawnLauncher } from "../../process/launcher.ts";
 import { OwnedIds } from "./owned-ids.ts";
 import type { DockerEngineOptions } from "./docker-engine-options.ts";
 import { asArray, asObject, stringField } from "./json-reader.ts";
-import { demultiplexLines } from "./multiplex.ts";
 import { NetworkSandboxes, SANDBOX_LABEL } from "./network-sandboxes.ts";
 import {
   attachedLines,
   containerEvents,
+  containerLogs,
   containerStats,
   rawInspectDocument,
   waitForExit,
-  withTime,
 } from "./docker-runtime.ts";
 import {
   assertOwned,
@@ -352,31 +351,7 @@ export class DockerEngine implements Engine {
    * exits or the signal aborts — an abort ends it quietly, it is how callers stop.
    */
   async *logs(id: string, options: LogOptions): AsyncGenerator<LogLine> {
-    const container = await this.#ownedContainer(id);
-    const { signal } = options;
-    let body: Readable | undefined;
-    try {
-      body = await this.#api.stream("GET", `/containers/${container.id}/logs`, {
-        query: {
-          stdout: true,
-          stderr: true,
-          follow: options.follow,
-          tail: options.tail ?? "all",
-          ...(options.timestamps === true ? { timestamps: true } : {}),
-        },
-        timeoutMs: options.follow ? null : 120_000,
-        ...(signal ? { signal } : {}),
-      });
-      if (options.timestamps === true) {
-        for await (const line of demultiplexLines(body)) yield withTime(line);
-      } else {
-        yield* demultiplexLines(body);
-      }
-    } catch (error) {
-      if (signal?.aborted !== true) throw error;
-    } finally {
-      body?.destroy();
-    }
+    yield* containerLogs(this.#api, (await this.#ownedContainer(id)).id, options);
   }
 
   /**

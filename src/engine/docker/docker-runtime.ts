@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { NotFoundError } from "../../domain/errors.ts";
-import type { ContainerEvent, ContainerStats, LogLine } from "../engine.ts";
+import type { ContainerEvent, ContainerStats, LogLine, LogOptions } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
 import { asObject, objectField } from "./json-reader.ts";
 import { demultiplexLines } from "./multiplex.ts";
@@ -180,6 +180,42 @@ export async function rawInspectDocument(api: EngineApi, id: string): Promise<un
     ...podman,
     HostConfig: { ...objectField(compat, "HostConfig"), IDMappings: idMappings },
   };
+}
+
+/**
+ * GET /containers/{id}/logs of a container the caller checked is ours: lines as the
+ * engine delivers them. With follow the iteration ends when the container exits or the
+ * signal aborts (quietly: it is how callers stop).
+ */
+export async function* containerLogs(
+  api: EngineApi,
+  id: string,
+  options: LogOptions,
+): AsyncGenerator<LogLine> {
+  const { signal } = options;
+  let body: Readable | undefined;
+  try {
+    body = await api.stream("GET", `/containers/${id}/logs`, {
+      query: {
+        stdout: true,
+        stderr: true,
+        follow: options.follow,
+        tail: options.tail ?? "all",
+        ...(options.timestamps === true ? { timestamps: true } : {}),
+      },
+      timeoutMs: options.follow ? null : 120_000,
+      ...(signal ? { signal } : {}),
+    });
+    if (options.timestamps === true) {
+      for await (const line of demultiplexLines(body)) yield withTime(line);
+    } else {
+      yield* demultiplexLines(body);
+    }
+  } catch (error) {
+    if (signal?.aborted !== true) throw error;
+  } finally {
+    body?.destroy();
+  }
 }
 
 /** "2026-11-29T21:30:44.123456789Z text": the engine's timestamp prefix, taken off. */

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { auditContainer } from "../../security/audit/container-audit.ts";
 import type { ContainerSpec } from "../engine.ts";
 import { purgeInstance } from "../purge.ts";
+import { httpGet } from "../../testing/http-get.ts";
 import {
+  sandboxPerFile,
   sandboxUnavailable,
-  startPodmanSandbox,
   type PodmanSandbox,
 } from "../testing/podman-sandbox.ts";
 import { DockerEngine } from "./docker-engine.ts";
@@ -21,13 +21,7 @@ import { SANDBOX_ALIASES_LABEL, SANDBOX_IMAGE, SANDBOX_LABEL } from "./network-s
  * removes them all. Needs root, podman and busybox-static; skipped elsewhere.
  */
 const unavailable = sandboxUnavailable();
-let started: Promise<PodmanSandbox> | undefined;
-const podmanBox = (): Promise<PodmanSandbox> => (started ??= startPodmanSandbox());
-
-after(async () => {
-  if (started === undefined) return;
-  await (await started.catch(() => undefined))?.destroy();
-});
+const podmanBox = sandboxPerFile();
 
 const MiB = 1024 * 1024;
 
@@ -48,24 +42,6 @@ function spec(box: PodmanSandbox, name: string, network: string, script: string)
 async function sandboxesOf(box: PodmanSandbox, network: string): Promise<string[]> {
   const listed = await box.engine.listContainers({ [SANDBOX_LABEL]: network });
   return listed.map((c) => `${c.id} ${c.state}`);
-}
-
-function httpGet(address: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: address, port, path: "/", timeout: 1000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => {
-        resolve(body);
-      });
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => {
-      resolve(undefined);
-    });
-    req.end();
-  });
 }
 
 async function output(box: PodmanSandbox, id: string): Promise<string[]> {

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 import { DriverError } from "../../domain/errors.ts";
 import { silentLogger, type Logger } from "../../domain/logger.ts";
 import { DockerEngine } from "../docker/docker-engine.ts";
@@ -46,6 +47,19 @@ export function sandboxUnavailable(): string | undefined {
 export interface SandboxOptions {
   readonly networkPool?: string;
   readonly log?: Logger;
+}
+
+/**
+ * The sandbox of one test file: started at its first use and destroyed after the file's
+ * tests, even when they fail (a failed start has cleaned up after itself). Call it at the
+ * top level of the test file.
+ */
+export function sandboxPerFile(options: SandboxOptions = {}): () => Promise<PodmanSandbox> {
+  let started: Promise<PodmanSandbox> | undefined;
+  after(async () => {
+    await (await started?.catch(() => undefined))?.destroy();
+  });
+  return () => (started ??= startPodmanSandbox(options));
 }
 
 /** Starts a sandbox; on failure it cleans up what it had started before throwing. */
