@@ -35,3 +35,17 @@ describe("loadConfig: build containers started ahead", () => {
     );
   });
 });
+
+describe("loadConfig: network sandboxes", () => {
+  it("are off unless SLIPWAY_NETWORK_SANDBOXES=1", () => {
+    assert.equal(loadConfig(HOME).engine.networkSandboxes, false);
+    assert.equal(
+      loadConfig({ ...HOME, SLIPWAY_NETWORK_SANDBOXES: "1" }).engine.networkSandboxes,
+      true,
+    );
+    assert.equal(
+      loadConfig({ ...HOME, SLIPWAY_NETWORK_SANDBOXES: "0" }).engine.networkSandboxes,
+      false,
+    );
+  });
+});

@@ -308,6 +308,8 @@ async function connectEngine(
     // The only host ports app containers may reach (host-guard.ts drops the rest).
     routerPorts: [config.httpPort, config.httpsPort],
     launcher,
+    // Off unless asked for: docs/ARCHITECTURE.md "network sandboxes".
+    ...(config.engine.networkSandboxes ? {} : { pauseBinary: null }),
   });
   await engine.ping();
   return engine;
