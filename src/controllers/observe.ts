@@ -1,5 +1,5 @@
 import { LABEL } from "../domain/labels.ts";
-import type { ContainerInfo, ContainerSummary, Engine } from "../engine/engine.ts";
+import type { ContainerInfo, Engine } from "../engine/engine.ts";
 import type { ObservedContainer } from "./app-plan.ts";
 import { APP_PORT } from "./container-spec.ts";
 import type { RoutableContainer } from "./route-table.ts";
@@ -10,15 +10,6 @@ export function listAppContainers(engine: Engine, appId?: string): Promise<Conta
   return engine.listContainers(
     appId === undefined ? { [LABEL.role]: "app" } : { [LABEL.role]: "app", [LABEL.appId]: appId },
   );
-}
-
-/**
- * Every app container, as routing needs them: from the engine's list alone when the
- * engine can (no inspect per container at every route update), else listAppContainers.
- */
-export function listRoutableContainers(engine: Engine): Promise<ContainerSummary[]> {
-  const labels = { [LABEL.role]: "app" };
-  return engine.listContainerSummaries?.(labels) ?? engine.listContainers(labels);
 }
 
 /** The planner's view of a container. */
@@ -40,7 +31,7 @@ export function toObserved(c: ContainerInfo, state: RuntimeState): ObservedConta
 
 /** The route builder's view of a container. */
 export function toRoutable(
-  c: ContainerSummary,
+  c: ContainerInfo,
   network: (appId: string) => string,
   state: RuntimeState,
 ): RoutableContainer {

@@ -2,7 +2,7 @@ import type { Engine } from "../engine/engine.ts";
 import type { Router } from "../router/router.ts";
 import type { Store } from "../store/store.ts";
 import { appNetworkName } from "./container-spec.ts";
-import { listRoutableContainers, toRoutable } from "./observe.ts";
+import { listAppContainers, toRoutable } from "./observe.ts";
 import { buildRouteTable } from "./route-table.ts";
 import {
   DEFAULT_POLICY,
@@ -60,9 +60,7 @@ export class RouteSync {
       const app = byId.get(appId);
       return app === undefined ? "" : appNetworkName(instance, app);
     };
-    const containers = (await listRoutableContainers(engine)).map((c) =>
-      toRoutable(c, network, state),
-    );
+    const containers = (await listAppContainers(engine)).map((c) => toRoutable(c, network, state));
     const domains = await store.listDomains();
     // Headers, TLS profile and rate limit per app (`slipway headers`, `tls:set`, `ratelimit:set`).
     const policies = new Map<string, RouterPolicy>();

@@ -186,30 +186,6 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
         assert.ok(all.length >= 2);
       },
 
-      "lists container summaries that say what inspects say": async () => {
-        const { engine } = fixture();
-        if (engine.listContainerSummaries === undefined) return;
-        const running = await create(spec("summary-run", CONTRACT_COMMANDS.sleep));
-        await engine.startContainer(running);
-        await create(spec("summary-made", CONTRACT_COMMANDS.exitThree));
-        for (const suffix of ["summary-run", "summary-made"]) {
-          const labels = { ...tag, "io.slipway.case": suffix };
-          const [summary, ...more] = await engine.listContainerSummaries(labels);
-          const [info] = await engine.listContainers(labels);
-          assert.equal(more.length, 0);
-          assert.ok(summary !== undefined && info !== undefined);
-          const { id, name, state, addresses } = info;
-          assert.deepEqual(summary, { id, name, labels: info.labels, state, addresses });
-        }
-        const summaries = await engine.listContainerSummaries({
-          ...tag,
-          "io.slipway.case": "summary-run",
-        });
-        const [first] = summaries;
-        assert.equal(first?.state, "running");
-        assert.ok(Object.keys(first.addresses).length > 0, "a running container has an address");
-      },
-
       "stops a running container, and stopping or removing twice is fine": async () => {
         const { engine } = fixture();
         const id = await create(spec("stop", CONTRACT_COMMANDS.sleep));

@@ -57,11 +57,6 @@ export interface Engine {
   waitContainer(id: string, signal?: AbortSignal): Promise<number>;
   inspectContainer(id: string): Promise<ContainerInfo | undefined>;
   listContainers(labels?: Readonly<Record<string, string>>): Promise<ContainerInfo[]>;
-  /**
-   * The same containers from the engine's list alone, without an inspect of each: what
-   * routing needs, for a fraction of the requests. Optional; listContainers otherwise.
-   */
-  listContainerSummaries?(labels?: Readonly<Record<string, string>>): Promise<ContainerSummary[]>;
   /** Output lines as they come; with follow, until the container exits or signal aborts. */
   logs(id: string, options: LogOptions): AsyncIterable<LogLine>;
   /**
@@ -218,12 +213,6 @@ export interface TerminalSize {
 }
 
 export type ContainerState = "created" | "running" | "exited" | "dead" | "paused" | "unknown";
-
-/** What a container list says without an inspect of each container. */
-export type ContainerSummary = Pick<
-  ContainerInfo,
-  "id" | "name" | "labels" | "state" | "addresses"
->;
 
 export interface ContainerInfo {
   readonly id: string;

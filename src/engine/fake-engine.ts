@@ -16,7 +16,6 @@ import type {
   ContainerStats,
   CommitOptions,
   ContainerInfo,
-  ContainerSummary,
   ContainerSpec,
   Engine,
   ImageInfo,
@@ -331,18 +330,6 @@ export class FakeEngine implements Engine {
       [...this.#containers.values()]
         .map((c) => c.info)
         .filter((info) => this.#selected(info.labels, labels)),
-    );
-  }
-
-  async listContainerSummaries(labels: Labels = {}): Promise<ContainerSummary[]> {
-    return (await this.listContainers(labels)).map(
-      ({ id, name, labels: own, state, addresses }) => ({
-        id,
-        name,
-        labels: own,
-        state,
-        addresses,
-      }),
     );
   }
 

@@ -1,6 +1,5 @@
 import type {
   ContainerInfo,
-  ContainerSummary,
   ContainerState,
   ImageInfo,
   NetworkInfo,
@@ -43,22 +42,6 @@ export function toContainerInfo(document: unknown): ContainerInfo {
     oomKilled: booleanField(state, "OOMKilled"),
     startedAt: timeOrNull(optionalString(state, "StartedAt")),
     addresses,
-  };
-}
-
-/**
- * GET /containers/json's summary → ContainerSummary: the list has the labels, the state
- * and each network's address (a container that joined a sandbox: the sandbox's).
- */
-export function toContainerSummary(summary: unknown): ContainerSummary {
-  const doc = asObject(summary, "container summary");
-  const names = stringList(doc, "Names");
-  return {
-    id: stringField(doc, "Id"),
-    name: (names[0] ?? "").replace(/^\//, ""),
-    labels: stringMap(doc, "Labels"),
-    state: stateOf(optionalString(doc, "State")),
-    addresses: addressesOf(objectField(doc, "NetworkSettings")),
   };
 }
 

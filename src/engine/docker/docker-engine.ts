@@ -6,7 +6,6 @@ import type {
   CommitOptions,
   ContainerInfo,
   ContainerSpec,
-  ContainerSummary,
   Engine,
   ImageInfo,
   ImportImageOptions,
@@ -21,7 +20,7 @@ import { DockerApiClient, type EngineApi } from "./api-client.ts";
 import { engineSaid } from "./api-errors.ts";
 import { containerCreateBody, joinSandbox } from "./container-body.ts";
 import { deleteContainer, inspectRaw, joinersOf } from "./container-removal.ts";
-import { joinedContainerOf, toContainerInfo, toContainerSummary, toNetworkInfo } from "./decode.ts";
+import { joinedContainerOf, toContainerInfo, toNetworkInfo } from "./decode.ts";
 import { DockerImages } from "./docker-images.ts";
 import { DockerVolumes } from "./docker-volumes.ts";
 import { IptablesBridgeFirewall, type BridgeFirewall } from "./bridge-firewall.ts";
@@ -332,18 +331,6 @@ export class DockerEngine implements Engine {
     return infos.filter(
       (info): info is ContainerInfo => info !== undefined && hasLabels(info.labels, labels),
     );
-  }
-
-  async listContainerSummaries(labels: Labels = {}): Promise<ContainerSummary[]> {
-    const summaries = asArray(
-      await this.#api.json("GET", "/containers/json", {
-        query: { all: true, filters: labelFilters(this.#instance, labels) },
-      }),
-      "containers",
-    );
-    return summaries
-      .map(toContainerSummary)
-      .filter((c) => isOwned(this.#instance, c.labels) && hasLabels(c.labels, labels));
   }
 
   /**
