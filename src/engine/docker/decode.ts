@@ -30,7 +30,13 @@ export function toContainerInfo(document: unknown): ContainerInfo {
   const state = objectField(doc, "State");
   const status = stateOf(optionalString(state, "Status"));
   const finished = status === "exited" || status === "dead";
-  const addresses = addressesOf(objectField(doc, "NetworkSettings"));
+  const addresses: Record<string, string> = {};
+  for (const [name, value] of Object.entries(
+    objectField(objectField(doc, "NetworkSettings"), "Networks"),
+  )) {
+    const ip = optionalString(asObject(value, `network ${name}`), "IPAddress");
+    if (ip !== undefined) addresses[name] = ip;
+  }
   return {
     id: stringField(doc, "Id"),
     name: stringField(doc, "Name").replace(/^\//, ""),
@@ -43,15 +49,6 @@ export function toContainerInfo(document: unknown): ContainerInfo {
     startedAt: timeOrNull(optionalString(state, "StartedAt")),
     addresses,
   };
-}
-
-function addressesOf(settings: Readonly<Record<string, unknown>>): Record<string, string> {
-  const addresses: Record<string, string> = {};
-  for (const [name, value] of Object.entries(objectField(settings, "Networks"))) {
-    const ip = optionalString(asObject(value, `network ${name}`), "IPAddress");
-    if (ip !== undefined && ip !== "") addresses[name] = ip;
-  }
-  return addresses;
 }
 
 /**
