@@ -233,6 +233,22 @@ describe("AppController", () => {
     assert.ok(events.some((e) => e.message.includes("out of memory")));
   });
 
+  it("takes a dead container out of the router before its replacement starts", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    const [first] = await running();
+    assert.deepEqual(router.endpoints.length, 1);
+    const tables = router.tables.length;
+    engine.exitContainer(first?.id ?? "", 137, false);
+    await controller.reconcile(app.id, signal);
+    // The first table after the crash routes to nothing; a later one to the replacement.
+    const after = router.tables.slice(tables).map((t) => t.apps[0]?.endpoints.length ?? 0);
+    assert.equal(after[0], 0, JSON.stringify(after));
+    assert.equal(after.at(-1), 1);
+    const [replacement] = await running();
+    assert.notEqual(replacement?.id, first?.id);
+  });
+
   it("says when a replaced container ignored SIGTERM and was killed after the grace", async () => {
     engine = new FakeEngine({
       instance: "t1",

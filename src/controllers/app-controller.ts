@@ -115,7 +115,11 @@ export class AppController {
       );
       if (plan.removes.length > 0) {
         // Dead containers first: recording the crash sets the back-off the next plan honours.
+        const routed = plan.removes.filter((remove) => state.isReady(remove.containerId));
         for (const remove of plan.removes) await this.#remove(app, remove);
+        // A dead container leaves the router before its replacement starts: requests sent
+        // to its address would wait for the connect timeout.
+        if (routed.length > 0) await this.#deps.routes.sync();
         continue;
       }
       if (isEmptyPlan(plan)) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -77,7 +78,7 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       { app: "idle", hosts: [IDLE], endpoints: [] },
     ],
   });
-  const newRouter = (overrides: Partial<RouterSettings> = {}) =>
+  const newRouter = (overrides: Partial<RouterSettings> = {}, retiredServerAgeMs?: number) =>
     new HaproxyRouter({
       stateDir: join(dir, "state"),
       runDir: join(dir, "run"),
@@ -85,6 +86,7 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       logger,
       readyTimeoutMs: 10_000,
       stopGraceMs: 1_000,
+      ...(retiredServerAgeMs === undefined ? {} : { retiredServerAgeMs }),
     });
   const https = (host: string, path = "/") =>
     curl(`https://${host}:${httpsPort}${path}`, { caFile, http2: true });
@@ -342,6 +344,51 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     assert.ok(requests >= result.ok && result.ok > 20, JSON.stringify(stats));
     assert.ok(Number(stats?.connect ?? requests) <= 10, `connections: ${JSON.stringify(stats)}`);
     assert.ok(Number(stats?.reuse ?? 0) >= requests - 10, `reuse: ${JSON.stringify(stats)}`);
+  });
+
+  it("retires a removed server without waiting for its requests, and deletes it at a later change", async () => {
+    // Retired servers may be deleted at once (the default waits a minute).
+    await router.stop();
+    router = newRouter({}, 0);
+    await router.start();
+    // An endpoint that accepts requests and never answers them.
+    const sockets: Socket[] = [];
+    const hanging = createTcpServer((socket) => sockets.push(socket));
+    hanging.listen(0, "127.0.0.1");
+    await once(hanging, "listening");
+    const address = hanging.address();
+    assert.ok(address !== null && typeof address === "object");
+    const stuck: Endpoint = { name: "hello-web-stuck", address: "127.0.0.1", port: address.port };
+    const row = async (name: string) =>
+      parseShowStat(await runtimeCommand(settings.statsSocket, "show stat app_hello -1 -1")).find(
+        (r) => r.svname === name,
+      );
+    try {
+      await router.apply(table(stuck));
+      const reloads = await masterReloads();
+      let answered = false;
+      const pending = https(HELLO).then(
+        (response) => response.status,
+        () => 0,
+      );
+      void pending.finally(() => (answered = true));
+      while ((await row(stuck.name))?.scur !== "1") await sleep(20);
+      await router.apply(table(appA));
+      assert.equal(answered, false, "the change waited for the request on the removed server");
+      assert.match((await row(stuck.name))?.status ?? "", /^MAINT/);
+      assert.equal((await https(HELLO)).body, "hello from a");
+      for (const socket of sockets) socket.destroy();
+      await pending;
+      while ((await row(stuck.name))?.scur !== "0") await sleep(20);
+      // The next change deletes it: idle, and retired long enough.
+      await router.apply(table(appA, appB));
+      assert.equal(await row(stuck.name), undefined);
+      assert.equal(await masterReloads(), reloads, "all through the runtime API");
+      assert.ok(logger.lines.includes("router endpoints updated at runtime"));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      hanging.close();
+    }
   });
 
   it("applies only the newest of concurrent tables", async () => {

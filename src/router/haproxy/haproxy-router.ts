@@ -25,7 +25,8 @@ import { crtListLines } from "../tls-profile.ts";
 import { applyCrtListChange, crtListChange, isEmptyChange } from "./runtime-certs.ts";
 import { LatestWins } from "./latest-wins.ts";
 import { endpointOnlyChange } from "./runtime-diff.ts";
-import { applyEndpointChange } from "./runtime-endpoints.ts";
+import { applyEndpointChange, deleteRetiredServers } from "./runtime-endpoints.ts";
+import { RetiredServers } from "./retired-servers.ts";
 import { MasterCli, type ProcessList } from "./master-cli.ts";
 import { waitFor } from "./wait.ts";
 import { changedDigests, digestFiles, readDigests } from "./crt-digests.ts";
@@ -53,6 +54,11 @@ export interface HaproxyRouterOptions {
    * to a reload (HAProxy reads the crt-list on start and reload).
    */
   readonly defaultCertificate?: string;
+  /**
+   * How long a server an endpoint change retired stays in maintenance before a later
+   * change deletes it (default 60 s, the server timeout: no request is on its way then).
+   */
+  readonly retiredServerAgeMs?: number;
 }
 
 /** What one convergence step installs: the configuration and, if owned, the crt-list. */
@@ -95,6 +101,8 @@ export class HaproxyRouter implements Router {
   #applied: string | null = null;
   /** The host map text the running workers have; null when unknown (the next change reloads). */
   #appliedHostMap: string | null = null;
+  /** Servers in maintenance since an endpoint change, deleted at a later one. */
+  readonly #retired: RetiredServers;
 
   constructor(options: HaproxyRouterOptions) {
     this.#files = {
@@ -111,6 +119,7 @@ export class HaproxyRouter implements Router {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
     this.#defaultCertificate = options.defaultCertificate;
+    this.#retired = new RetiredServers(options.retiredServerAgeMs ?? 60_000);
   }
 
   async start(): Promise<void> {
@@ -162,6 +171,7 @@ export class HaproxyRouter implements Router {
       await rm(file, { force: true });
     }
     this.#applied = null;
+    this.#retired.clear();
     if (pid !== null) this.#logger.info("router stopped", { pid });
   }
 
@@ -270,6 +280,8 @@ export class HaproxyRouter implements Router {
     }
     this.#applied = config;
     this.#appliedHostMap = hostMap.text;
+    // The new workers have only the servers of the configuration.
+    this.#retired.clear();
     if (crtList !== null) await this.#loadedCertificates(crtList, crtDigests);
     await removeLegacyHostMaps(this.#settings.mapDir);
     this.#logger.info("router configuration applied", { bytes: config.length });
@@ -359,14 +371,22 @@ export class HaproxyRouter implements Router {
     const change = endpointOnlyChange(previous, config);
     if (change === null) return false;
     const applied = await this.#atRuntime("endpoints", async () => {
-      await applyEndpointChange(this.#settings.statsSocket, config, change, {
-        upMs: 10_000,
-        drainMs: 5_000,
-      });
+      const { statsSocket } = this.#settings;
+      const due = this.#retired.due(Date.now());
+      const deleted = due.length === 0 ? [] : await deleteRetiredServers(statsSocket, due);
+      this.#retired.forget(deleted);
+      await applyEndpointChange(statsSocket, config, change, { upMs: 10_000 });
+      this.#retired.forget(change.add);
+      this.#retired.retire(change.remove, Date.now());
       // No `haproxy -c` here (it takes ~0.5 s with 1,000 apps): the file differs from the
       // checked one only in server lines HAProxy has just accepted at runtime.
       await writeFileAtomic(this.#files.config, config);
-      return { added: change.add.length, removed: change.remove.length };
+      return {
+        added: change.add.length,
+        removed: change.remove.length,
+        deleted: deleted.length,
+        retired: this.#retired.size,
+      };
     });
     if (applied) this.#applied = config;
     return applied;

@@ -3,19 +3,20 @@ import { DriverError } from "../../domain/errors.ts";
 import { parseShowStat, runtimeCommand, type StatRow } from "../metrics/show-stat.ts";
 import type { EndpointChange, ServerRef } from "./runtime-diff.ts";
 
-/** How long new servers may take to pass their first checks, and old ones to drain. */
+/** How long new servers may take to pass their first checks. */
 export interface RuntimeTimeouts {
   readonly upMs: number;
-  readonly drainMs: number;
 }
 
 /**
  * Applies an endpoint-only change through HAProxy's runtime API, without a reload: adds
  * the new servers (with the backend's default-server options, which dynamic servers do not
  * inherit), enables them and waits until they are UP, then puts the old ones in
- * maintenance (no new requests; in-flight ones finish) and deletes them once idle. A server
- * that keeps connections stays in maintenance; the next reload drops it. Throws
- * DriverError when a step fails, so the caller can fall back to a reload.
+ * maintenance: no new request goes to them, in-flight ones finish. Deleting them is left to
+ * `deleteRetiredServers`, later: HAProxy 2.6 can crash deleting a server some stream
+ * still refers to, and a dead container's server may hold a request until its connect
+ * timeout, which no caller should wait for. Throws DriverError when a step fails, so the
+ * caller can fall back to a reload.
  */
 export async function applyEndpointChange(
   statsSocket: string,
@@ -24,10 +25,10 @@ export async function applyEndpointChange(
   timeouts: RuntimeTimeouts,
 ): Promise<void> {
   const options = defaultServerOptions(config);
-  const run = async (command: string, expect: RegExp | null): Promise<void> => {
+  const run = async (command: string): Promise<void> => {
     const answer = (await runtimeCommand(statsSocket, command)).trim();
-    if (expect === null ? answer !== "" : !expect.test(answer)) {
-      throw new DriverError("haproxy", `runtime API "${command}": ${answer || "no answer"}`);
+    if (answer !== "") {
+      throw new DriverError("haproxy", `runtime API "${command}": ${answer}`);
     }
   };
   for (const server of change.add) {
@@ -36,7 +37,7 @@ export async function applyEndpointChange(
       await runtimeCommand(statsSocket, `add server ${ref} ${server.address}${options}`)
     ).trim();
     if (/already exists/i.test(added)) {
-      // Removed earlier but kept in maintenance (it had idle connections): reuse it.
+      // Retired earlier and not deleted yet: reuse it.
       const { host, port } = splitAddress(server.address);
       const answer = await runtimeCommand(
         statsSocket,
@@ -48,28 +49,41 @@ export async function applyEndpointChange(
     } else if (!/New server registered/.test(added)) {
       throw new DriverError("haproxy", `runtime API "add server ${ref}": ${added || "no answer"}`);
     } else if (/\bcheck\b/.test(options)) {
-      await run(`enable health ${ref}`, null);
+      await run(`enable health ${ref}`);
     }
-    await run(`enable server ${ref}`, null);
+    await run(`enable server ${ref}`);
   }
   await waitUntil(statsSocket, change.add, (status) => status.startsWith("UP"), timeouts.upMs);
   for (const server of change.remove) {
-    await run(`disable server ${server.backend}/${server.name}`, null);
+    await run(`disable server ${server.backend}/${server.name}`);
   }
-  // Deleting needs the server idle; in-flight requests finish first.
-  await waitUntil(
-    statsSocket,
-    change.remove,
-    (_, current) => current === 0,
-    timeouts.drainMs,
-  ).catch(() => undefined);
-  for (const server of change.remove) {
-    const answer = await runtimeCommand(statsSocket, `del server ${server.backend}/${server.name}`);
-    if (!/Server deleted/.test(answer)) {
-      // Still holding (idle) connections: it stays in maintenance until the next reload.
+}
+
+/**
+ * Deletes retired servers (in maintenance since an earlier change) that hold no session
+ * and have nothing queued; returns the ones deleted. The others stay in maintenance until
+ * a later call or the next reload, which drops them.
+ */
+export async function deleteRetiredServers(
+  statsSocket: string,
+  servers: readonly ServerRef[],
+): Promise<ServerRef[]> {
+  const rows = await backendRows(statsSocket, servers);
+  const deleted: ServerRef[] = [];
+  for (const server of servers) {
+    const row = rows.find((r) => r.pxname === server.backend && r.svname === server.name);
+    // Gone already (a reload dropped it): nothing to delete.
+    if (row === undefined) {
+      deleted.push(server);
       continue;
     }
+    if (!(row.status ?? "").startsWith("MAINT")) continue;
+    if (Number(row.scur ?? "0") !== 0 || Number(row.qcur ?? "0") !== 0) continue;
+    const ref = `${server.backend}/${server.name}`;
+    const answer = await runtimeCommand(statsSocket, `del server ${ref}`);
+    if (/Server deleted/.test(answer)) deleted.push(server);
   }
+  return deleted;
 }
 
 function splitAddress(address: string): { host: string; port: string } {
@@ -86,20 +100,16 @@ function defaultServerOptions(config: string): string {
 async function waitUntil(
   statsSocket: string,
   servers: readonly ServerRef[],
-  ok: (status: string, currentSessions: number) => boolean,
+  ok: (status: string) => boolean,
   timeoutMs: number,
 ): Promise<void> {
   if (servers.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    // Only the backends concerned: a full `show stat` with 1,000 apps costs ~100 ms.
-    const rows: StatRow[] = [];
-    for (const backend of new Set(servers.map((s) => s.backend))) {
-      rows.push(...parseShowStat(await runtimeCommand(statsSocket, `show stat ${backend} -1 -1`)));
-    }
+    const rows = await backendRows(statsSocket, servers);
     const pending = servers.filter((s) => {
       const row = rows.find((r) => r.pxname === s.backend && r.svname === s.name);
-      return row === undefined || !ok(row.status ?? "", Number(row.scur ?? "0"));
+      return row === undefined || !ok(row.status ?? "");
     });
     if (pending.length === 0) return;
     if (Date.now() > deadline) {
@@ -110,4 +120,13 @@ async function waitUntil(
     }
     await sleep(20);
   }
+}
+
+/** The stat rows of the backends of `servers`: a full `show stat` with 1,000 apps costs ~100 ms. */
+async function backendRows(statsSocket: string, servers: readonly ServerRef[]): Promise<StatRow[]> {
+  const rows: StatRow[] = [];
+  for (const backend of new Set(servers.map((s) => s.backend))) {
+    rows.push(...parseShowStat(await runtimeCommand(statsSocket, `show stat ${backend} -1 -1`)));
+  }
+  return rows;
 }
