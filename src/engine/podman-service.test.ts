@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -29,6 +29,8 @@ describe("the own podman service", { skip: unavailable ?? false }, () => {
     const first = await startPodmanService(options);
     assert.equal(first.adopted, false);
     assert.equal(Number(await readFile(first.layout.pidFile, "utf8")), first.pid);
+    // Not the caller's directory: conmon leaves files in the working directory it inherits.
+    assert.equal(await readlink(`/proc/${String(first.pid)}/cwd`), first.layout.stateDir);
     const { stdout } = await runPodman(first.layout, ["info", "--format", "{{.Store.GraphRoot}}"]);
     assert.equal(stdout.trim(), first.layout.graphRoot);
 

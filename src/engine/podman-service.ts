@@ -159,6 +159,9 @@ async function spawnService(layout: PodmanLayout, options: PodmanServiceOptions)
         detached: true,
         stdio: ["ignore", logFile.fd, logFile.fd],
         env: serviceEnv(layout, options.path),
+        // Its own directory: conmon, started by the service, writes files (an "oom" marker
+        // when a cgroup v1 memory controller reports) in its working directory.
+        cwd: layout.stateDir,
       },
     );
     if (child.pid === undefined) {

@@ -78,7 +78,7 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       { app: "idle", hosts: [IDLE], endpoints: [] },
     ],
   });
-  const newRouter = (overrides: Partial<RouterSettings> = {}, retiredServerAgeMs?: number) =>
+  const newRouter = (overrides: Partial<RouterSettings> = {}, maxRetiredServers?: number) =>
     new HaproxyRouter({
       stateDir: join(dir, "state"),
       runDir: join(dir, "run"),
@@ -86,7 +86,7 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       logger,
       readyTimeoutMs: 10_000,
       stopGraceMs: 1_000,
-      ...(retiredServerAgeMs === undefined ? {} : { retiredServerAgeMs }),
+      ...(maxRetiredServers === undefined ? {} : { maxRetiredServers }),
     });
   const https = (host: string, path = "/") =>
     curl(`https://${host}:${httpsPort}${path}`, { caFile, http2: true });
@@ -346,10 +346,10 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     assert.ok(Number(stats?.reuse ?? 0) >= requests - 10, `reuse: ${JSON.stringify(stats)}`);
   });
 
-  it("retires a removed server without waiting for its requests, and deletes it at a later change", async () => {
-    // Retired servers may be deleted at once (the default waits a minute).
+  it("retires a removed server without waiting for its requests, and reloads to drop retired ones", async () => {
+    // One retired server at most: the change after the first retirement reloads.
     await router.stop();
-    router = newRouter({}, 0);
+    router = newRouter({}, 1);
     await router.start();
     // An endpoint that accepts requests and never answers them.
     const sockets: Socket[] = [];
@@ -358,36 +358,49 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     await once(hanging, "listening");
     const address = hanging.address();
     assert.ok(address !== null && typeof address === "object");
-    const stuck: Endpoint = { name: "hello-web-stuck", address: "127.0.0.1", port: address.port };
+    const stuck: Endpoint = { name: "extra-web-stuck", address: "127.0.0.1", port: address.port };
+    // Its own app: adding it reloads, so the count starts at zero whatever ran before.
+    const withExtra = (...endpoints: Endpoint[]): RouteTable => ({
+      apps: [...table(appA).apps, { app: "extra", hosts: [EXTRA], endpoints }],
+    });
     const row = async (name: string) =>
-      parseShowStat(await runtimeCommand(settings.statsSocket, "show stat app_hello -1 -1")).find(
+      parseShowStat(await runtimeCommand(settings.statsSocket, "show stat app_extra -1 -1")).find(
         (r) => r.svname === name,
       );
     try {
-      await router.apply(table(stuck));
+      await router.apply(withExtra(stuck));
       const reloads = await masterReloads();
       let answered = false;
-      const pending = https(HELLO).then(
+      const pending = https(EXTRA).then(
         (response) => response.status,
         () => 0,
       );
       void pending.finally(() => (answered = true));
       while ((await row(stuck.name))?.scur !== "1") await sleep(20);
-      await router.apply(table(appA));
+      await router.apply(withExtra(appA));
       assert.equal(answered, false, "the change waited for the request on the removed server");
-      assert.match((await row(stuck.name))?.status ?? "", /^MAINT/);
-      assert.equal((await https(HELLO)).body, "hello from a");
-      for (const socket of sockets) socket.destroy();
-      await pending;
-      while ((await row(stuck.name))?.scur !== "0") await sleep(20);
-      // The next change deletes it: idle, and retired long enough.
-      await router.apply(table(appA, appB));
+      assert.match((await row(stuck.name))?.status ?? "", /^MAINT/, "retired, not deleted");
+      assert.equal((await https(EXTRA)).body, "hello from a");
+      assert.equal(await masterReloads(), reloads, "through the runtime API");
+      // A second retirement would pass the limit: that change reloads, and the new
+      // workers have only the servers of the configuration.
+      await router.apply(withExtra(appB));
+      assert.equal(await masterReloads(), reloads + 1);
       assert.equal(await row(stuck.name), undefined);
-      assert.equal(await masterReloads(), reloads, "all through the runtime API");
-      assert.ok(logger.lines.includes("router endpoints updated at runtime"));
+      assert.equal(await row(appA.name), undefined);
+      assert.equal((await https(EXTRA)).body, "hello from b");
+      assert.ok(logger.lines.includes("router reloads to drop the servers it retired"));
+      // Counting starts again: the next removal goes through the runtime API.
+      await router.apply(withExtra(appA));
+      assert.equal(await masterReloads(), reloads + 1);
     } finally {
       for (const socket of sockets) socket.destroy();
       hanging.close();
+      // The next tests get the table and the router they expect.
+      await router.apply(table(appA));
+      await router.stop();
+      router = newRouter();
+      await router.start();
     }
   });
 

@@ -25,8 +25,7 @@ import { crtListLines } from "../tls-profile.ts";
 import { applyCrtListChange, crtListChange, isEmptyChange } from "./runtime-certs.ts";
 import { LatestWins } from "./latest-wins.ts";
 import { endpointOnlyChange } from "./runtime-diff.ts";
-import { applyEndpointChange, deleteRetiredServers } from "./runtime-endpoints.ts";
-import { RetiredServers } from "./retired-servers.ts";
+import { applyEndpointChange } from "./runtime-endpoints.ts";
 import { MasterCli, type ProcessList } from "./master-cli.ts";
 import { waitFor } from "./wait.ts";
 import { changedDigests, digestFiles, readDigests } from "./crt-digests.ts";
@@ -55,10 +54,10 @@ export interface HaproxyRouterOptions {
    */
   readonly defaultCertificate?: string;
   /**
-   * How long a server an endpoint change retired stays in maintenance before a later
-   * change deletes it (default 60 s, the server timeout: no request is on its way then).
+   * How many servers endpoint changes may leave in maintenance (runtime-endpoints.ts never
+   * deletes them) before the next one reloads instead, which drops them (default 32).
    */
-  readonly retiredServerAgeMs?: number;
+  readonly maxRetiredServers?: number;
 }
 
 /** What one convergence step installs: the configuration and, if owned, the crt-list. */
@@ -101,8 +100,9 @@ export class HaproxyRouter implements Router {
   #applied: string | null = null;
   /** The host map text the running workers have; null when unknown (the next change reloads). */
   #appliedHostMap: string | null = null;
-  /** Servers in maintenance since an endpoint change, deleted at a later one. */
-  readonly #retired: RetiredServers;
+  /** Servers endpoint changes put in maintenance since the workers loaded their configuration. */
+  #retired: ReadonlySet<string> = new Set();
+  readonly #maxRetired: number;
 
   constructor(options: HaproxyRouterOptions) {
     this.#files = {
@@ -119,7 +119,7 @@ export class HaproxyRouter implements Router {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
     this.#defaultCertificate = options.defaultCertificate;
-    this.#retired = new RetiredServers(options.retiredServerAgeMs ?? 60_000);
+    this.#maxRetired = options.maxRetiredServers ?? 32;
   }
 
   async start(): Promise<void> {
@@ -171,7 +171,7 @@ export class HaproxyRouter implements Router {
       await rm(file, { force: true });
     }
     this.#applied = null;
-    this.#retired.clear();
+    this.#retired = new Set();
     if (pid !== null) this.#logger.info("router stopped", { pid });
   }
 
@@ -281,7 +281,7 @@ export class HaproxyRouter implements Router {
     this.#applied = config;
     this.#appliedHostMap = hostMap.text;
     // The new workers have only the servers of the configuration.
-    this.#retired.clear();
+    this.#retired = new Set();
     if (crtList !== null) await this.#loadedCertificates(crtList, crtDigests);
     await removeLegacyHostMaps(this.#settings.mapDir);
     this.#logger.info("router configuration applied", { bytes: config.length });
@@ -370,23 +370,22 @@ export class HaproxyRouter implements Router {
   async #applyAtRuntime(previous: string, config: string): Promise<boolean> {
     const change = endpointOnlyChange(previous, config);
     if (change === null) return false;
+    const retired = new Set(this.#retired);
+    for (const server of change.add) retired.delete(`${server.backend}/${server.name}`);
+    for (const server of change.remove) retired.add(`${server.backend}/${server.name}`);
+    if (retired.size > this.#maxRetired) {
+      this.#logger.info("router reloads to drop the servers it retired", {
+        retired: this.#retired.size,
+      });
+      return false;
+    }
     const applied = await this.#atRuntime("endpoints", async () => {
-      const { statsSocket } = this.#settings;
-      const due = this.#retired.due(Date.now());
-      const deleted = due.length === 0 ? [] : await deleteRetiredServers(statsSocket, due);
-      this.#retired.forget(deleted);
-      await applyEndpointChange(statsSocket, config, change, { upMs: 10_000 });
-      this.#retired.forget(change.add);
-      this.#retired.retire(change.remove, Date.now());
+      await applyEndpointChange(this.#settings.statsSocket, config, change, { upMs: 10_000 });
+      this.#retired = retired;
       // No `haproxy -c` here (it takes ~0.5 s with 1,000 apps): the file differs from the
       // checked one only in server lines HAProxy has just accepted at runtime.
       await writeFileAtomic(this.#files.config, config);
-      return {
-        added: change.add.length,
-        removed: change.remove.length,
-        deleted: deleted.length,
-        retired: this.#retired.size,
-      };
+      return { added: change.add.length, removed: change.remove.length };
     });
     if (applied) this.#applied = config;
     return applied;

@@ -12,11 +12,13 @@ export interface RuntimeTimeouts {
  * Applies an endpoint-only change through HAProxy's runtime API, without a reload: adds
  * the new servers (with the backend's default-server options, which dynamic servers do not
  * inherit), enables them and waits until they are UP, then puts the old ones in
- * maintenance: no new request goes to them, in-flight ones finish. Deleting them is left to
- * `deleteRetiredServers`, later: HAProxy 2.6 can crash deleting a server some stream
- * still refers to, and a dead container's server may hold a request until its connect
- * timeout, which no caller should wait for. Throws DriverError when a step fails, so the
- * caller can fall back to a reload.
+ * maintenance: no new request goes to them, in-flight ones finish. It returns there: a dead
+ * container's server may hold a request until its connect timeout, which no caller should
+ * wait for. The old servers are never deleted (`del server`): HAProxy 2.6 can corrupt its
+ * heap deleting a server some stream or connection still refers to (seen here right after
+ * a container kill: "malloc(): unaligned tcache chunk detected", the worker aborted and
+ * the master with it). A reload drops them (HaproxyRouter counts them). Throws
+ * DriverError when a step fails, so the caller can fall back to a reload.
  */
 export async function applyEndpointChange(
   statsSocket: string,
@@ -37,7 +39,7 @@ export async function applyEndpointChange(
       await runtimeCommand(statsSocket, `add server ${ref} ${server.address}${options}`)
     ).trim();
     if (/already exists/i.test(added)) {
-      // Retired earlier and not deleted yet: reuse it.
+      // Retired by an earlier change and still in maintenance: reuse it.
       const { host, port } = splitAddress(server.address);
       const answer = await runtimeCommand(
         statsSocket,
@@ -57,33 +59,6 @@ export async function applyEndpointChange(
   for (const server of change.remove) {
     await run(`disable server ${server.backend}/${server.name}`);
   }
-}
-
-/**
- * Deletes retired servers (in maintenance since an earlier change) that hold no session
- * and have nothing queued; returns the ones deleted. The others stay in maintenance until
- * a later call or the next reload, which drops them.
- */
-export async function deleteRetiredServers(
-  statsSocket: string,
-  servers: readonly ServerRef[],
-): Promise<ServerRef[]> {
-  const rows = await backendRows(statsSocket, servers);
-  const deleted: ServerRef[] = [];
-  for (const server of servers) {
-    const row = rows.find((r) => r.pxname === server.backend && r.svname === server.name);
-    // Gone already (a reload dropped it): nothing to delete.
-    if (row === undefined) {
-      deleted.push(server);
-      continue;
-    }
-    if (!(row.status ?? "").startsWith("MAINT")) continue;
-    if (Number(row.scur ?? "0") !== 0 || Number(row.qcur ?? "0") !== 0) continue;
-    const ref = `${server.backend}/${server.name}`;
-    const answer = await runtimeCommand(statsSocket, `del server ${ref}`);
-    if (/Server deleted/.test(answer)) deleted.push(server);
-  }
-  return deleted;
 }
 
 function splitAddress(address: string): { host: string; port: string } {
@@ -122,7 +97,7 @@ async function waitUntil(
   }
 }
 
-/** The stat rows of the backends of `servers`: a full `show stat` with 1,000 apps costs ~100 ms. */
+/** The stat rows of the backends of `servers` (a full `show stat` with 1,000 apps costs ~100 ms). */
 async function backendRows(statsSocket: string, servers: readonly ServerRef[]): Promise<StatRow[]> {
   const rows: StatRow[] = [];
   for (const backend of new Set(servers.map((s) => s.backend))) {
