@@ -37,8 +37,8 @@ describe("loadConfig: build containers started ahead", () => {
 });
 
 describe("loadConfig: network sandboxes", () => {
-  it("are off unless SLIPWAY_NETWORK_SANDBOXES=1", () => {
-    assert.equal(loadConfig(HOME).engine.networkSandboxes, false);
+  it("are on unless SLIPWAY_NETWORK_SANDBOXES=0", () => {
+    assert.equal(loadConfig(HOME).engine.networkSandboxes, true);
     assert.equal(
       loadConfig({ ...HOME, SLIPWAY_NETWORK_SANDBOXES: "1" }).engine.networkSandboxes,
       true,

@@ -50,8 +50,8 @@ export interface EngineConfig {
   /** OCI runtime for the own Podman service. */
   readonly runtime: string;
   /**
-   * Start network sandboxes ahead, which the next app containers join
-   * (SLIPWAY_NETWORK_SANDBOXES=1; default off: docs/ARCHITECTURE.md says why).
+   * Start network sandboxes ahead, which the next app containers join (default on;
+   * SLIPWAY_NETWORK_SANDBOXES=0 turns them off).
    */
   readonly networkSandboxes: boolean;
 }
@@ -166,7 +166,7 @@ export function loadConfig(env: Env): Config {
       socket: get("SLIPWAY_ENGINE_SOCKET") ?? null,
       networkPool: get("SLIPWAY_NETWORK_POOL") ?? "10.213.0.0/16",
       runtime: get("SLIPWAY_ENGINE_RUNTIME") ?? "runc",
-      networkSandboxes: get("SLIPWAY_NETWORK_SANDBOXES") === "1",
+      networkSandboxes: get("SLIPWAY_NETWORK_SANDBOXES") !== "0",
     },
     build: {
       npmRegistry: (get("SLIPWAY_NPM_REGISTRY") ?? "https://registry.npmjs.org/").replace(
