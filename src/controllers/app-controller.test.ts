@@ -24,6 +24,9 @@ class RecordingRouter implements Router {
   stop(): Promise<void> {
     return Promise.resolve();
   }
+  running(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
   get endpoints(): string[] {
     return (this.tables.at(-1)?.apps[0]?.endpoints ?? []).map((e) => e.name);
   }
@@ -233,17 +236,25 @@ describe("AppController", () => {
     assert.ok(events.some((e) => e.message.includes("out of memory")));
   });
 
-  it("takes a dead container out of the router before its replacement starts", async () => {
+  it("takes a dead container out of the router before removing and replacing it", async () => {
     await release(1);
     await controller.reconcile(app.id, signal);
     const [first] = await running();
     assert.deepEqual(router.endpoints.length, 1);
     const tables = router.tables.length;
+    const deadStillThere: boolean[] = [];
+    const apply = router.apply.bind(router);
+    router.apply = async (table) => {
+      deadStillThere.push((await engine.inspectContainer(first?.id ?? "")) !== undefined);
+      return apply(table);
+    };
     engine.exitContainer(first?.id ?? "", 137, false);
     await controller.reconcile(app.id, signal);
-    // The first table after the crash routes to nothing; a later one to the replacement.
+    // The first table after the crash routes to nothing, while the dead container still
+    // exists; a later one routes to the replacement.
     const after = router.tables.slice(tables).map((t) => t.apps[0]?.endpoints.length ?? 0);
     assert.equal(after[0], 0, JSON.stringify(after));
+    assert.equal(deadStillThere[0], true);
     assert.equal(after.at(-1), 1);
     const [replacement] = await running();
     assert.notEqual(replacement?.id, first?.id);

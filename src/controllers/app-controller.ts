@@ -115,11 +115,14 @@ export class AppController {
       );
       if (plan.removes.length > 0) {
         // Dead containers first: recording the crash sets the back-off the next plan honours.
+        // A dead container that served leaves the router first: before its replacement
+        // starts, and before it is removed (its network sandbox, if it had one, goes with
+        // it; until then its address refuses connections at once, after that they would
+        // wait for the connect timeout).
         const routed = plan.removes.filter((remove) => state.isReady(remove.containerId));
-        for (const remove of plan.removes) await this.#remove(app, remove);
-        // A dead container leaves the router before its replacement starts: requests sent
-        // to its address would wait for the connect timeout.
+        for (const remove of routed) state.forget(remove.containerId);
         if (routed.length > 0) await this.#deps.routes.sync();
+        for (const remove of plan.removes) await this.#remove(app, remove);
         continue;
       }
       if (isEmptyPlan(plan)) {

@@ -1,6 +1,7 @@
 import { createAdaptorServer } from "@hono/node-server";
 import { serveUpgrades } from "../api/upgrade.ts";
 import { rotateEvery } from "./log-rotation.ts";
+import { watchRouter } from "./router-watch.ts";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
@@ -39,6 +40,8 @@ import { probeSite } from "../router/probe.ts";
 
 /** Size at which daemon.log and haproxy.log are rotated to FILE.1. */
 const LOG_MAX_BYTES = 32 * 1024 * 1024;
+/** How often the daemon checks that the router's processes still run. */
+const ROUTER_CHECK_MS = 2_000;
 
 /** A running control plane. */
 
@@ -255,6 +258,10 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       logger.warn("rotating a log failed", { file, error });
     },
   );
+  const stopWatchingRouter = watchRouter(
+    { router, resync: () => routes.sync(), logger },
+    ROUTER_CHECK_MS,
+  );
   await writeFile(paths.daemonPid, `${String(process.pid)}\n`, { mode: 0o600 });
   logger.info("slipway is ready", {
     api: paths.apiSocket,
@@ -267,6 +274,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     async stop() {
       logger.info("stopping the control plane");
       stopRotating();
+      stopWatchingRouter();
       await controllers.stop();
       await certificates.controller?.stop();
       await accessLog.log.close();

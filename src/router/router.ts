@@ -13,6 +13,11 @@ export interface Router {
   apply(table: RouteTable): Promise<void>;
   /** Stops the router processes. */
   stop(): Promise<void>;
+  /**
+   * Whether the router's processes still run. The daemon asks every few seconds and
+   * starts a router that died again (src/daemon/router-watch.ts).
+   */
+  running(): Promise<boolean>;
 }
 
 /** One upstream container endpoint. */

@@ -1,8 +1,8 @@
 /**
  * The runtime end to end on one platform with examples/hello-node deployed once: sizes and
  * scale validation, scale up, scale down and restart under a continuous client loop with
- * zero failed requests, a killed container replaced within seconds, one-off commands with
- * their output and exit code, and app logs.
+ * zero failed requests, a killed container replaced within seconds, a dead router started
+ * again, one-off commands with their output and exit code, and app logs.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -156,6 +156,22 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
     assert.equal(replacement?.restarts, 1);
     const logs = await must(p.cli(["logs", "--app", "hello", "--tail", "50"]), "logs");
     assert.match(logs.stdout, /container\.crashed .*exited with code 137/);
+  });
+
+  it("starts the router again when its processes die", async () => {
+    // HAProxy's master exits when a worker fails (exit-on-failure), and every app with it.
+    const pidFile = join(p.home, "run", "haproxy.pid");
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    process.kill(-pid, "SIGKILL");
+    await waitFor(
+      async () => (await p.get(host).catch(() => ({ status: 0 }))).status === 200,
+      30_000,
+      "the router serving again",
+    );
+    assert.notEqual(Number(readFileSync(pidFile, "utf8")), pid);
+    const daemonLog = readFileSync(join(p.home, "logs", "daemon.log"), "utf8");
+    assert.match(daemonLog, /the router's processes are gone; starting them again/);
+    assert.match(daemonLog, /router started again/);
   });
 
   it("shows a crash loop and keeps its back-off and restart count across a daemon restart", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
@@ -432,6 +433,18 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     assert.equal((await https(HELLO)).body, "hello from a");
   });
 
+  it("says whether its processes run, and starts again once they are gone", async () => {
+    assert.equal(await router.running(), true);
+    // What HAProxy does when a worker fails: the master kills the others and exits.
+    const pid = Number(await readFile(join(dir, "run", "haproxy.pid"), "utf8"));
+    process.kill(-pid, "SIGKILL");
+    while (existsSync(`/proc/${String(pid)}`) && !(await isZombie(pid))) await sleep(20);
+    assert.equal(await router.running(), false);
+    await router.start();
+    assert.equal(await router.running(), true);
+    assert.equal((await https(HELLO)).body, "hello from a");
+  });
+
   it("stops haproxy and removes its pid file and sockets", async () => {
     await router.stop();
     for (const file of ["haproxy.pid", "haproxy-master.sock", "haproxy.sock"]) {
@@ -493,3 +506,11 @@ describe("HaproxyRouter start failures", () => {
     }
   });
 });
+
+async function isZombie(pid: number): Promise<boolean> {
+  try {
+    return /\) [ZX] /.test(await readFile(`/proc/${String(pid)}/stat`, "utf8"));
+  } catch {
+    return true; // gone between the two checks
+  }
+}

@@ -175,6 +175,10 @@ export class HaproxyRouter implements Router {
     if (pid !== null) this.#logger.info("router stopped", { pid });
   }
 
+  async running(): Promise<boolean> {
+    return (await this.#runningMaster()) !== null;
+  }
+
   /** Takes over a master left running by an earlier daemon; false when there is none. */
   async #adopt(): Promise<boolean> {
     const pid = await this.#runningMaster();

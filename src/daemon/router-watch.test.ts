@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Logger } from "../domain/logger.ts";
+import { restartRouterIfGone } from "./router-watch.ts";
+
+function recordingLogger(): Logger & { readonly lines: string[] } {
+  const lines: string[] = [];
+  const log = (message: string): void => {
+    lines.push(message);
+  };
+  return { lines, info: log, warn: log, error: log };
+}
+
+describe("restartRouterIfGone", () => {
+  it("leaves a running router alone", async () => {
+    const calls: string[] = [];
+    const restarted = await restartRouterIfGone({
+      router: {
+        running: () => Promise.resolve(true),
+        start: () => Promise.resolve(void calls.push("start")),
+      },
+      resync: () => Promise.resolve(void calls.push("resync")),
+      logger: recordingLogger(),
+    });
+    assert.equal(restarted, false);
+    assert.deepEqual(calls, []);
+  });
+
+  it("starts a router that is gone, then applies the current routes", async () => {
+    const calls: string[] = [];
+    const logger = recordingLogger();
+    const restarted = await restartRouterIfGone({
+      router: {
+        running: () => Promise.resolve(false),
+        start: () => Promise.resolve(void calls.push("start")),
+      },
+      resync: () => Promise.resolve(void calls.push("resync")),
+      logger,
+    });
+    assert.equal(restarted, true);
+    assert.deepEqual(calls, ["start", "resync"]);
+    assert.ok(logger.lines.includes("the router's processes are gone; starting them again"));
+  });
+
+  it("logs a failed start and tries again at the next check", async () => {
+    const logger = recordingLogger();
+    let resynced = false;
+    const restarted = await restartRouterIfGone({
+      router: {
+        running: () => Promise.resolve(false),
+        start: () => Promise.reject(new Error("port taken")),
+      },
+      resync: () => Promise.resolve(void (resynced = true)),
+      logger,
+    });
+    assert.equal(restarted, false);
+    assert.equal(resynced, false);
+    assert.ok(logger.lines.some((line) => line.startsWith("starting the router again failed")));
+  });
+});
