@@ -169,9 +169,14 @@ describe("runtime: scaling, restarts, crashes, one-offs and logs", { timeout: 60
       "the router serving again",
     );
     assert.notEqual(Number(readFileSync(pidFile, "utf8")), pid);
-    const daemonLog = readFileSync(join(p.home, "logs", "daemon.log"), "utf8");
-    assert.match(daemonLog, /the router's processes are gone; starting them again/);
-    assert.match(daemonLog, /router started again/);
+    const daemonLog = () => readFileSync(join(p.home, "logs", "daemon.log"), "utf8");
+    assert.match(daemonLog(), /the router's processes are gone; starting them again/);
+    // Logged once the current routes are applied, which may be after the first answer.
+    await waitFor(
+      () => Promise.resolve(daemonLog().includes("router started again")),
+      30_000,
+      "the routes applied again",
+    );
   });
 
   it("shows a crash loop and keeps its back-off and restart count across a daemon restart", async () => {
