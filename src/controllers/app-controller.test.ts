@@ -293,6 +293,28 @@ describe("AppController", () => {
     assert.equal(router.endpoints.length, 1);
   });
 
+  it("checks the app's network before probing the containers found after a restart", async () => {
+    await release(1);
+    await controller.reconcile(app.id, signal);
+    state = new RuntimeState();
+    const steps: string[] = [];
+    const ensureNetwork = engine.ensureNetwork.bind(engine);
+    engine.ensureNetwork = (name, labels) => {
+      steps.push(`ensure ${name}`);
+      return ensureNetwork(name, labels);
+    };
+    const restarted = makeController(() => {
+      steps.push("probe");
+      return true;
+    });
+    await restarted.reconcile(app.id, signal);
+    assert.deepEqual(steps, ["ensure sw-t1-hello", "probe"]);
+    // Known containers are not probed again, nor is their network checked again.
+    steps.length = 0;
+    await restarted.reconcile(app.id, signal);
+    assert.deepEqual(steps, []);
+  });
+
   it("replaces a container found running after a restart that does not answer", async () => {
     await release(1);
     await controller.reconcile(app.id, signal);

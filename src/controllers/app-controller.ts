@@ -151,14 +151,10 @@ export class AppController {
     settings: RuntimeSettings,
     signal: AbortSignal,
   ): Promise<boolean> {
-    const { engine } = this.#deps;
     if (plan.starts.length > 0) {
       // The network's isolation is checked while the containers are created; none starts
       // before the check has passed (#start).
-      const network = engine.ensureNetwork(appNetworkName(this.#deps.instance, app), {
-        [LABEL.app]: app.name,
-        [LABEL.appId]: app.id,
-      });
+      const network = this.#ensureNetwork(app);
       network.catch(() => undefined); // awaited by each start, and below
       // All new containers of the step must be ready before traffic moves or anything
       // old stops; if one is not, the old ones keep serving.
@@ -277,6 +273,11 @@ export class AppController {
     const unknown = containers.filter(
       (c) => c.state === "running" && !state.isReady(c.id) && !state.isUnresponsive(c.id),
     );
+    if (unknown.length === 0) return;
+    // Containers this daemon has not seen yet run on a network it has not checked: its
+    // isolation rules may have been lost meanwhile (an iptables flush, another tool), and
+    // then the probe below could not reach the app either. Checked and restored first.
+    await this.#ensureNetwork(app);
     await Promise.all(
       unknown.map(async (c) => {
         if (c.labels[LABEL.processType] !== "web") {
@@ -294,6 +295,14 @@ export class AppController {
         else if (!signal.aborted) state.markUnresponsive(c.id);
       }),
     );
+  }
+
+  /** The app's network exists and its isolation rules hold (the engine restores them). */
+  #ensureNetwork(app: App): Promise<unknown> {
+    return this.#deps.engine.ensureNetwork(appNetworkName(this.#deps.instance, app), {
+      [LABEL.app]: app.name,
+      [LABEL.appId]: app.id,
+    });
   }
 
   /**

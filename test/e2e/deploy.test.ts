@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -172,10 +173,26 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     assert.match(res.body, /Hello again from Slipway/);
   });
 
-  it("adopts running containers after the daemon restarts", async () => {
+  it("adopts running containers after the daemon restarts, restoring their network's rules", async () => {
     const before = await ps(p);
+    const networks = (await engineGet(p, `/v1.41/networks`)) as { Name: string }[];
+    const network = networks.find((n) => n.Name.endsWith("-hello"))?.Name ?? "";
+    const instance = network.slice("sw-".length, -"-hello".length);
+    const comment = `"slipway:${instance}:${network}"`;
+    const rules = (): string[] =>
+      execFileSync("iptables", ["-S"], { encoding: "utf8" })
+        .split("\n")
+        .filter((rule) => rule.includes(comment));
+    const guarded = rules();
+    assert.ok(guarded.length >= 4, guarded.join("\n"));
     await must(p.cli(["down"]), "down");
     assert.equal(processesOf(p.home).length, 0, "no process of this installation is left behind");
+    // The isolation rules of this installation's app network get lost while it is down
+    // (an iptables flush, another tool): the daemon that starts puts them back.
+    for (const rule of guarded) {
+      execFileSync("sh", ["-c", `iptables ${rule.replace(/^-A /, "-D ")}`]);
+    }
+    assert.deepEqual(rules(), []);
     await must(p.cli(["up"]), "up again");
     const afterRestart = await ps(p);
     assert.deepEqual(
@@ -185,6 +202,13 @@ describe("first deploy, end to end", { timeout: 1_800_000 }, () => {
     await waitFor(
       async () => (await p.get(host).catch(() => ({ status: 0 }))).status === 200,
       30_000,
+    );
+    await waitFor(() => Promise.resolve(rules().length === guarded.length), 30_000, "the rules");
+    assert.deepEqual(rules().sort(), [...guarded].sort());
+    assert.deepEqual(
+      (await ps(p)).map((c) => c.id),
+      before.map((c) => c.id),
+      "the containers were kept",
     );
   });
 
