@@ -29,7 +29,7 @@ describe("the own podman service", { skip: unavailable ?? false }, () => {
     const first = await startPodmanService(options);
     assert.equal(first.adopted, false);
     assert.equal(Number(await readFile(first.layout.pidFile, "utf8")), first.pid);
-    // Not the caller's directory: conmon leaves files in the working directory it inherits.
+    // Not the caller's directory: what the service starts may leave files where it runs.
     assert.equal(await readlink(`/proc/${String(first.pid)}/cwd`), first.layout.stateDir);
     const { stdout } = await runPodman(first.layout, ["info", "--format", "{{.Store.GraphRoot}}"]);
     assert.equal(stdout.trim(), first.layout.graphRoot);

@@ -159,8 +159,8 @@ async function spawnService(layout: PodmanLayout, options: PodmanServiceOptions)
         detached: true,
         stdio: ["ignore", logFile.fd, logFile.fd],
         env: serviceEnv(layout, options.path),
-        // Its own directory: conmon, started by the service, writes files (an "oom" marker
-        // when a cgroup v1 memory controller reports) in its working directory.
+        // Its own directory, which the processes it starts inherit: with the caller's, an
+        // empty "oom" file kept appearing where `slipway up` (or a test) ran.
         cwd: layout.stateDir,
       },
     );
