@@ -17,6 +17,7 @@ import {
 } from "./app-plan.ts";
 import { APP_PORT, appContainerSpec, appNetworkName, networkAliases } from "./container-spec.ts";
 import { listAppContainers, toObserved } from "./observe.ts";
+import { adoptContainers, type ReadinessProbe } from "./adoption.ts";
 import type { RouteSync } from "./route-sync.ts";
 import type { RuntimeState } from "./runtime-state.ts";
 
@@ -39,13 +40,7 @@ export interface AppControllerDeps {
    * Readiness check: resolves true once address:port passes (HTTP 2xx/3xx on path when a
    * path is given, else a TCP connect): waitForHealthy.
    */
-  readonly probe: (
-    address: string,
-    port: number,
-    timeoutMs: number,
-    signal: AbortSignal,
-    path?: string | null,
-  ) => Promise<boolean>;
+  readonly probe: ReadinessProbe;
   readonly now?: () => number;
   /** The environment a release's containers get (its config vars); default none. */
   readonly releaseEnv?: (release: Release) => Promise<Readonly<Record<string, string>>>;
@@ -64,9 +59,6 @@ export interface ReconcileResult {
 
 /** Rolling steps one reconcile may take before it hands the key back to the queue. */
 const MAX_STEPS = 64;
-/** How long a container found running gets to answer, at least and at most. */
-const ADOPT_PROBE_MS = 2000;
-const MAX_ADOPT_PROBE_MS = 10_000;
 
 /**
  * Converges one app: the containers of its current release and formation run, are ready,
@@ -257,43 +249,24 @@ export class AppController {
     await store.setReleaseStatus(release.id, "failed", detail);
   }
 
-  /**
-   * Containers running but not known to be ready (they survived a daemon restart) are
-   * probed, all at once: kept if they answer, else marked unresponsive so the planner
-   * replaces them. One that started recently gets more of its boot timeout to answer (up
-   * to MAX_ADOPT_PROBE_MS: one that booted before the restart answers at once).
-   */
-  async #adopt(
+  /** Probes the running containers this daemon has not seen yet (adoption.ts). */
+  #adopt(
     app: App,
     containers: readonly ContainerInfo[],
     settings: RuntimeSettings,
     signal: AbortSignal,
   ): Promise<void> {
-    const { state, probe } = this.#deps;
-    const unknown = containers.filter(
-      (c) => c.state === "running" && !state.isReady(c.id) && !state.isUnresponsive(c.id),
-    );
-    if (unknown.length === 0) return;
-    // Containers this daemon has not seen yet run on a network it has not checked: its
-    // isolation rules may have been lost meanwhile (an iptables flush, another tool), and
-    // then the probe below could not reach the app either. Checked and restored first.
-    await this.#ensureNetwork(app);
-    await Promise.all(
-      unknown.map(async (c) => {
-        if (c.labels[LABEL.processType] !== "web") {
-          state.markReady(c.id);
-          return;
-        }
-        const address = c.addresses[appNetworkName(this.#deps.instance, app)];
-        const startedAt = c.startedAt === null ? 0 : Date.parse(c.startedAt);
-        const bootLeftMs = settings.bootTimeoutSeconds * 1000 - (this.#now() - startedAt);
-        const timeoutMs = Math.max(ADOPT_PROBE_MS, Math.min(bootLeftMs, MAX_ADOPT_PROBE_MS));
-        const answers =
-          address !== undefined &&
-          (await probe(address, APP_PORT, timeoutMs, signal, settings.healthcheckPath));
-        if (answers) state.markReady(c.id);
-        else if (!signal.aborted) state.markUnresponsive(c.id);
-      }),
+    const { state, probe, instance } = this.#deps;
+    return adoptContainers(
+      { state, probe, ensureNetwork: () => this.#ensureNetwork(app), now: () => this.#now() },
+      {
+        network: appNetworkName(instance, app),
+        port: APP_PORT,
+        bootTimeoutSeconds: settings.bootTimeoutSeconds,
+        healthcheckPath: settings.healthcheckPath,
+      },
+      containers,
+      signal,
     );
   }
 

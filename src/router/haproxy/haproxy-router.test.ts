@@ -1,21 +1,27 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
-import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import { createServer as createTcpServer, type Socket } from "node:net";
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DriverError, ValidationError } from "../../domain/errors.ts";
-import type { Logger } from "../../domain/logger.ts";
 import { ensureServerCertificate } from "../../security/ca.ts";
 import type { RouterSettings } from "../render.ts";
 import type { Endpoint, RouteTable } from "../router.ts";
 import { writeCrtList } from "./crt-list.ts";
 import { checkConfig } from "./haproxy-config.ts";
 import { HaproxyRouter } from "./haproxy-router.ts";
-import { MasterCli } from "./master-cli.ts";
+import {
+  API,
+  DOMAIN,
+  EXTRA,
+  HELLO,
+  IDLE,
+  memoryLogger,
+  startRouterFixture,
+  type RouterFixture,
+} from "./router-fixture.ts";
 import { parseShowStat, runtimeCommand } from "../metrics/show-stat.ts";
 import {
   closeServer,
@@ -27,12 +33,6 @@ import {
   startUpstream,
   type CurlResponse,
 } from "./test-helpers.ts";
-
-const DOMAIN = "test.localhost";
-const HELLO = `hello.${DOMAIN}`;
-const EXTRA = `extra.${DOMAIN}`;
-const IDLE = `idle.${DOMAIN}`;
-const API = `slipway.${DOMAIN}`;
 
 const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
   ["x-content-type-options", "nosniff"],
@@ -50,95 +50,30 @@ function assertSecurityHeaders(response: CurlResponse): void {
   assert.equal(response.headers.has("x-powered-by"), false, "X-Powered-By is removed");
 }
 
-/** Collects log lines so tests can assert on what the router reported. */
-function memoryLogger(): Logger & { readonly lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (message) => lines.push(message),
-    warn: (message) => lines.push(`warn: ${message}`),
-    error: (message) => lines.push(`error: ${message}`),
-  };
-}
-
 describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
+  let fx: RouterFixture;
   let dir = "";
   let caFile = "";
   let settings: RouterSettings;
   let router: HaproxyRouter;
   let httpsPort = 0;
   let httpPort = 0;
-  const servers: Server[] = [];
   let appA: Endpoint;
   let appB: Endpoint;
-  const logger = memoryLogger();
-
-  const table = (...endpoints: Endpoint[]): RouteTable => ({
-    apps: [
-      { app: "hello", hosts: [HELLO], endpoints },
-      { app: "idle", hosts: [IDLE], endpoints: [] },
-    ],
-  });
-  const newRouter = (overrides: Partial<RouterSettings> = {}, maxRetiredServers?: number) =>
-    new HaproxyRouter({
-      stateDir: join(dir, "state"),
-      runDir: join(dir, "run"),
-      settings: { ...settings, ...overrides },
-      logger,
-      readyTimeoutMs: 10_000,
-      stopGraceMs: 1_000,
-      ...(maxRetiredServers === undefined ? {} : { maxRetiredServers }),
-    });
-  const https = (host: string, path = "/") =>
-    curl(`https://${host}:${httpsPort}${path}`, { caFile, http2: true });
-  const masterReloads = async () =>
-    (await new MasterCli(join(dir, "run", "haproxy-master.sock")).showProc()).master.reloads;
+  let logger: RouterFixture["logger"];
+  const table = (...endpoints: Endpoint[]): RouteTable => fx.table(...endpoints);
+  const newRouter = (overrides: Partial<RouterSettings> = {}) => fx.newRouter(overrides);
+  const https = (host: string, path = "/") => fx.https(host, path);
+  const masterReloads = () => fx.masterReloads();
 
   before(async () => {
-    dir = await mkdtemp("/tmp/slipway-router-");
-    await mkdir(join(dir, "run"), { mode: 0o700 });
-    const cert = await ensureServerCertificate({
-      caDir: join(dir, "ca"),
-      outDir: join(dir, "certs"),
-      domain: DOMAIN,
-    });
-    caFile = join(dir, "ca", "ca.pem");
-    await writeCrtList(join(dir, "crt-list"), [cert.pemPath]);
-    const appHeaders = {
-      "x-frame-options": "DENY",
-      server: "node-test",
-      "x-powered-by": "Express",
-    };
-    for (const name of ["a", "b"]) {
-      servers.push(
-        await startUpstream({ port: 0, host: "127.0.0.1" }, `hello from ${name}`, appHeaders),
-      );
-    }
-    appA = { name: "hello-web-a", address: "127.0.0.1", port: portOf(servers[0]!) };
-    appB = { name: "hello-web-b", address: "127.0.0.1", port: portOf(servers[1]!) };
-    const apiSocket = join(dir, "run", "api.sock");
-    servers.push(await startUpstream({ path: apiSocket }, "slipway api"));
-    [httpPort, httpsPort] = [await freePort(), await freePort()];
-    settings = {
-      bindAddress: "127.0.0.1",
-      httpPort,
-      httpsPort,
-      domain: DOMAIN,
-      platformHost: API,
-      apiSocket,
-      crtList: join(dir, "crt-list"),
-      statsSocket: join(dir, "run", "haproxy.sock"),
-      mapDir: join(dir, "state"),
-    };
-    router = newRouter();
-    await router.start();
-    await router.apply(table(appA));
+    fx = await startRouterFixture();
+    ({ dir, caFile, settings, router, httpsPort, httpPort, appA, appB, logger } = fx);
   });
 
   after(async () => {
-    await router.stop();
-    for (const server of servers) await closeServer(server);
-    await rm(dir, { recursive: true, force: true });
+    fx.router = router;
+    await fx.close();
   });
 
   it("renders golden configurations that haproxy accepts", async () => {
@@ -203,7 +138,6 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     });
     echo.listen({ port: 0, host: "127.0.0.1" });
     await once(echo, "listening");
-    servers.push(echo);
     const host = `echo.${DOMAIN}`;
     const endpoint = { name: "echo-web-a", address: "127.0.0.1", port: portOf(echo) };
     await router.apply({
@@ -233,6 +167,7 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       }
     } finally {
       await router.apply(table(appA));
+      await closeServer(echo);
     }
   });
 
@@ -347,64 +282,6 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
     assert.ok(Number(stats?.reuse ?? 0) >= requests - 10, `reuse: ${JSON.stringify(stats)}`);
   });
 
-  it("retires a removed server without waiting for its requests, and reloads to drop retired ones", async () => {
-    // One retired server at most: the change after the first retirement reloads.
-    await router.stop();
-    router = newRouter({}, 1);
-    await router.start();
-    // An endpoint that accepts requests and never answers them.
-    const sockets: Socket[] = [];
-    const hanging = createTcpServer((socket) => sockets.push(socket));
-    hanging.listen(0, "127.0.0.1");
-    await once(hanging, "listening");
-    const address = hanging.address();
-    assert.ok(address !== null && typeof address === "object");
-    const stuck: Endpoint = { name: "extra-web-stuck", address: "127.0.0.1", port: address.port };
-    // Its own app: adding it reloads, so the count starts at zero whatever ran before.
-    const withExtra = (...endpoints: Endpoint[]): RouteTable => ({
-      apps: [...table(appA).apps, { app: "extra", hosts: [EXTRA], endpoints }],
-    });
-    const row = async (name: string) =>
-      parseShowStat(await runtimeCommand(settings.statsSocket, "show stat app_extra -1 -1")).find(
-        (r) => r.svname === name,
-      );
-    try {
-      await router.apply(withExtra(stuck));
-      const reloads = await masterReloads();
-      let answered = false;
-      const pending = https(EXTRA).then(
-        (response) => response.status,
-        () => 0,
-      );
-      void pending.finally(() => (answered = true));
-      while ((await row(stuck.name))?.scur !== "1") await sleep(20);
-      await router.apply(withExtra(appA));
-      assert.equal(answered, false, "the change waited for the request on the removed server");
-      assert.match((await row(stuck.name))?.status ?? "", /^MAINT/, "retired, not deleted");
-      assert.equal((await https(EXTRA)).body, "hello from a");
-      assert.equal(await masterReloads(), reloads, "through the runtime API");
-      // A second retirement would pass the limit: that change reloads, and the new
-      // workers have only the servers of the configuration.
-      await router.apply(withExtra(appB));
-      assert.equal(await masterReloads(), reloads + 1);
-      assert.equal(await row(stuck.name), undefined);
-      assert.equal(await row(appA.name), undefined);
-      assert.equal((await https(EXTRA)).body, "hello from b");
-      assert.ok(logger.lines.includes("router reloads to drop the servers it retired"));
-      // Counting starts again: the next removal goes through the runtime API.
-      await router.apply(withExtra(appA));
-      assert.equal(await masterReloads(), reloads + 1);
-    } finally {
-      for (const socket of sockets) socket.destroy();
-      hanging.close();
-      // The next tests get the table and the router they expect.
-      await router.apply(table(appA));
-      await router.stop();
-      router = newRouter();
-      await router.start();
-    }
-  });
-
   it("applies only the newest of concurrent tables", async () => {
     const reloads = await masterReloads();
     await Promise.all([
@@ -430,18 +307,6 @@ describe("HaproxyRouter (real haproxy, openssl and curl)", () => {
       return true;
     });
     assert.equal(await readFile(join(dir, "state", "haproxy.cfg"), "utf8"), live);
-    assert.equal((await https(HELLO)).body, "hello from a");
-  });
-
-  it("says whether its processes run, and starts again once they are gone", async () => {
-    assert.equal(await router.running(), true);
-    // What HAProxy does when a worker fails: the master kills the others and exits.
-    const pid = Number(await readFile(join(dir, "run", "haproxy.pid"), "utf8"));
-    process.kill(-pid, "SIGKILL");
-    while (existsSync(`/proc/${String(pid)}`) && !(await isZombie(pid))) await sleep(20);
-    assert.equal(await router.running(), false);
-    await router.start();
-    assert.equal(await router.running(), true);
     assert.equal((await https(HELLO)).body, "hello from a");
   });
 
@@ -506,11 +371,3 @@ describe("HaproxyRouter start failures", () => {
     }
   });
 });
-
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    return /\) [ZX] /.test(await readFile(`/proc/${String(pid)}/stat`, "utf8"));
-  } catch {
-    return true; // gone between the two checks
-  }
-}

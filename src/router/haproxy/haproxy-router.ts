@@ -5,7 +5,6 @@ import type { Logger } from "../../domain/logger.ts";
 import { hostMapPath, renderRouterFiles, type HostMap, type RouterSettings } from "../render.ts";
 import type { RouteTable, Router } from "../router.ts";
 import {
-  alertsSince,
   checkConfig,
   logOffset,
   readIfExists,
@@ -19,15 +18,14 @@ import {
   spawnMaster,
   stopMaster,
   type MasterFiles,
-  type SpawnedMaster,
 } from "./haproxy-process.ts";
 import { crtListLines } from "../tls-profile.ts";
 import { applyCrtListChange, crtListChange, isEmptyChange } from "./runtime-certs.ts";
 import { LatestWins } from "./latest-wins.ts";
 import { endpointOnlyChange } from "./runtime-diff.ts";
 import { applyEndpointChange } from "./runtime-endpoints.ts";
-import { MasterCli, type ProcessList } from "./master-cli.ts";
-import { waitFor } from "./wait.ts";
+import { MasterCli } from "./master-cli.ts";
+import { MasterControl } from "./master-control.ts";
 import { changedDigests, digestFiles, readDigests } from "./crt-digests.ts";
 import { removeLegacyHostMaps, writeHostMap } from "./host-map-files.ts";
 import { applyMapChange, isEmptyMapChange, mapChange } from "./runtime-map.ts";
@@ -88,8 +86,7 @@ export class HaproxyRouter implements Router {
   readonly #crtDigestsFile: string;
   readonly #settings: RouterSettings;
   readonly #logger: Logger;
-  readonly #cli: MasterCli;
-  readonly #readyTimeoutMs: number;
+  readonly #master: MasterControl;
   readonly #stopGraceMs: number;
   readonly #defaultCertificate: string | undefined;
   readonly #queue = new LatestWins<Desired>((desired) => this.#converge(desired));
@@ -115,8 +112,11 @@ export class HaproxyRouter implements Router {
     this.#crtDigestsFile = join(options.stateDir, "crt-digests.json");
     this.#settings = options.settings;
     this.#logger = options.logger;
-    this.#cli = new MasterCli(this.#files.masterSocket);
-    this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    this.#master = new MasterControl(
+      new MasterCli(this.#files.masterSocket),
+      this.#files.logFile,
+      options.readyTimeoutMs ?? 15_000,
+    );
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
     this.#defaultCertificate = options.defaultCertificate;
     this.#maxRetired = options.maxRetiredServers ?? 32;
@@ -132,7 +132,7 @@ export class HaproxyRouter implements Router {
     const offset = await logOffset(this.#files.logFile);
     const master = await spawnMaster(this.#files);
     try {
-      await this.#waitUntilServing({ master, offset });
+      await this.#master.waitUntilServing({ master, offset });
     } catch (error) {
       await stopMaster(master.pid, 0);
       throw error;
@@ -184,7 +184,7 @@ export class HaproxyRouter implements Router {
     const pid = await this.#runningMaster();
     if (pid === null) return false;
     try {
-      await this.#waitUntilServing(null);
+      await this.#master.waitUntilServing(null);
     } catch (error) {
       if (!(error instanceof DriverError)) throw error;
       this.#logger.warn("running haproxy does not answer; replacing it", {
@@ -269,7 +269,7 @@ export class HaproxyRouter implements Router {
     try {
       await writeHostMap(hostMap);
       await this.#install(config);
-      await this.#reload();
+      await this.#master.reload();
     } catch (error) {
       // The master kept the old workers; the files on disk must say what runs.
       await writeFileAtomic(this.#files.config, previous);
@@ -429,68 +429,6 @@ export class HaproxyRouter implements Router {
       await rename(candidate, this.#files.config);
     } finally {
       await rm(candidate, { force: true });
-    }
-  }
-
-  /** Reloads through the master CLI and returns once a worker of the new generation serves. */
-  async #reload(): Promise<void> {
-    const before = await this.#cli.showProc();
-    const offset = await logOffset(this.#files.logFile);
-    await this.#cli.command("reload");
-    const after = await waitFor(
-      async () => {
-        const list = await this.#showProc();
-        return list !== null && list.master.reloads > before.master.reloads ? list : null;
-      },
-      { timeoutMs: this.#readyTimeoutMs, what: "the haproxy master to reload" },
-    );
-    if (after.master.failedReloads > 0) {
-      const alerts = await alertsSince(this.#files.logFile, offset);
-      throw new DriverError("haproxy", `reload failed, the old configuration serves: ${alerts}`);
-    }
-    const fresh = after.workers.find((w) => !before.workers.some((old) => old.pid === w.pid));
-    if (fresh === undefined) throw new DriverError("haproxy", "reload started no new worker");
-    await this.#waitForWorker(fresh.pid);
-  }
-
-  /** Waits for the master to answer and a current worker to serve. */
-  async #waitUntilServing(
-    spawned: { master: SpawnedMaster; offset: number } | null,
-  ): Promise<void> {
-    const list = await waitFor(
-      async () => {
-        const status = spawned?.master.exitStatus() ?? null;
-        if (spawned !== null && status !== null) {
-          const alerts = await alertsSince(this.#files.logFile, spawned.offset);
-          throw new DriverError("haproxy", `exited at start (${status}): ${alerts}`);
-        }
-        const current = await this.#showProc();
-        return current !== null && current.workers.length > 0 ? current : null;
-      },
-      { timeoutMs: this.#readyTimeoutMs, what: "haproxy to start" },
-    );
-    await Promise.all(list.workers.map((worker) => this.#waitForWorker(worker.pid)));
-  }
-
-  async #waitForWorker(pid: number): Promise<void> {
-    await waitFor(
-      async () =>
-        (await this.#answers(() => this.#cli.workerAnswers(pid))) === true ? true : null,
-      { timeoutMs: this.#readyTimeoutMs, what: `haproxy worker ${pid}` },
-    );
-  }
-
-  /** `show proc`, or null while the master cannot answer (starting, re-executing). */
-  async #showProc(): Promise<ProcessList | null> {
-    return this.#answers(() => this.#cli.showProc());
-  }
-
-  async #answers<T>(ask: () => Promise<T>): Promise<T | null> {
-    try {
-      return await ask();
-    } catch (error) {
-      if (error instanceof DriverError) return null;
-      throw error;
     }
   }
 }
