@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Logger } from "../domain/logger.ts";
+import { memoryLogger } from "../testing/memory-logger.ts";
 import { restartRouterIfGone } from "./router-watch.ts";
-
-function recordingLogger(): Logger & { readonly lines: string[] } {
-  const lines: string[] = [];
-  const log = (message: string): void => {
-    lines.push(message);
-  };
-  return { lines, info: log, warn: log, error: log };
-}
 
 describe("restartRouterIfGone", () => {
   it("leaves a running router alone", async () => {
@@ -20,7 +12,7 @@ describe("restartRouterIfGone", () => {
         start: () => Promise.resolve(void calls.push("start")),
       },
       resync: () => Promise.resolve(void calls.push("resync")),
-      logger: recordingLogger(),
+      logger: memoryLogger(),
     });
     assert.equal(restarted, false);
     assert.deepEqual(calls, []);
@@ -28,7 +20,7 @@ describe("restartRouterIfGone", () => {
 
   it("starts a router that is gone, then applies the current routes", async () => {
     const calls: string[] = [];
-    const logger = recordingLogger();
+    const logger = memoryLogger();
     const restarted = await restartRouterIfGone({
       router: {
         running: () => Promise.resolve(false),
@@ -39,11 +31,11 @@ describe("restartRouterIfGone", () => {
     });
     assert.equal(restarted, true);
     assert.deepEqual(calls, ["start", "resync"]);
-    assert.ok(logger.lines.includes("the router's processes are gone; starting them again"));
+    assert.ok(logger.lines.includes("error: the router's processes are gone; starting them again"));
   });
 
   it("logs a failed start and tries again at the next check", async () => {
-    const logger = recordingLogger();
+    const logger = memoryLogger();
     let resynced = false;
     const restarted = await restartRouterIfGone({
       router: {
@@ -55,6 +47,8 @@ describe("restartRouterIfGone", () => {
     });
     assert.equal(restarted, false);
     assert.equal(resynced, false);
-    assert.ok(logger.lines.some((line) => line.startsWith("starting the router again failed")));
+    assert.ok(
+      logger.lines.some((line) => line.startsWith("error: starting the router again failed")),
+    );
   });
 });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
@@ -9,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { RouterSettings } from "../render.ts";
 import type { Endpoint, RouteTable } from "../router.ts";
 import { parseShowStat, runtimeCommand } from "../metrics/show-stat.ts";
+import { isAlive } from "./haproxy-process.ts";
 import type { HaproxyRouter } from "./haproxy-router.ts";
 import { EXTRA, HELLO, startRouterFixture, type RouterFixture } from "./router-fixture.ts";
 
@@ -104,18 +104,10 @@ describe("HaproxyRouter lifecycle (real haproxy)", () => {
     // What HAProxy does when a worker fails: the master kills the others and exits.
     const pid = Number(await readFile(join(dir, "run", "haproxy.pid"), "utf8"));
     process.kill(-pid, "SIGKILL");
-    while (existsSync(`/proc/${String(pid)}`) && !(await isZombie(pid))) await sleep(20);
+    while (await isAlive(pid)) await sleep(20);
     assert.equal(await router.running(), false);
     await router.start();
     assert.equal(await router.running(), true);
     assert.equal((await https(HELLO)).body, "hello from a");
   });
 });
-
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    return /\) [ZX] /.test(await readFile(`/proc/${String(pid)}/stat`, "utf8"));
-  } catch {
-    return true; // gone between the two checks
-  }
-}

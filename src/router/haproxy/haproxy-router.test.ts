@@ -12,13 +12,13 @@ import type { Endpoint, RouteTable } from "../router.ts";
 import { writeCrtList } from "./crt-list.ts";
 import { checkConfig } from "./haproxy-config.ts";
 import { HaproxyRouter } from "./haproxy-router.ts";
+import { memoryLogger } from "../../testing/memory-logger.ts";
 import {
   API,
   DOMAIN,
   EXTRA,
   HELLO,
   IDLE,
-  memoryLogger,
   startRouterFixture,
   type RouterFixture,
 } from "./router-fixture.ts";

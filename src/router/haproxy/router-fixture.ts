@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "../../domain/logger.ts";
+import { memoryLogger } from "../../testing/memory-logger.ts";
 import { ensureServerCertificate } from "../../security/ca.ts";
 import type { RouterSettings } from "../render.ts";
 import type { Endpoint, RouteTable } from "../router.ts";
@@ -27,17 +28,6 @@ export const HELLO = `hello.${DOMAIN}`;
 export const EXTRA = `extra.${DOMAIN}`;
 export const IDLE = `idle.${DOMAIN}`;
 export const API = `slipway.${DOMAIN}`;
-
-/** Collects log lines so tests can assert on what the router reported. */
-export function memoryLogger(): Logger & { readonly lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (message) => lines.push(message),
-    warn: (message) => lines.push(`warn: ${message}`),
-    error: (message) => lines.push(`error: ${message}`),
-  };
-}
 
 export interface RouterFixture {
   readonly dir: string;
