@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DriverError } from "../../domain/errors.ts";
-import { toContainerInfo, toImageInfo, toNetworkInfo, toVolumeInfo } from "./decode.ts";
+import {
+  toCompatNetworkDetails,
+  toContainerInfo,
+  toImageInfo,
+  toNetworkInfo,
+  toVolumeInfo,
+} from "./decode.ts";
 
 // Trimmed from real answers of Podman 4.3's compat API.
 const container = {
@@ -104,6 +110,14 @@ describe("toNetworkInfo and toVolumeInfo", () => {
       subnet: "10.213.50.0/24",
       labels: { "io.slipway.instance": "abc" },
     });
+  });
+
+  it("reads a Docker daemon's bridge from the options (Podman's compat answer has none)", () => {
+    const doc = { Name: "n", Id: "i", IPAM: { Config: [] }, Labels: null };
+    const docker = { ...doc, Options: { "com.docker.network.bridge.name": "br-1" } };
+    assert.equal(toCompatNetworkDetails(docker).bridge, "br-1");
+    assert.equal(toCompatNetworkDetails({ ...doc, Options: {} }).bridge, undefined);
+    assert.equal(toCompatNetworkDetails(doc).subnet, "");
   });
 
   it("reads a volume", () => {

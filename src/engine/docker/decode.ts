@@ -143,15 +143,47 @@ export function withSha256(id: string): string {
 export function toNetworkInfo(document: unknown): NetworkInfo {
   const doc = asObject(document, "network");
   const configs = asArray(objectField(doc, "IPAM").Config ?? [], "IPAM.Config");
-  const subnets = configs
-    .map((config) => optionalString(asObject(config, "IPAM config"), "Subnet"))
-    .filter((subnet): subnet is string => subnet?.includes(".") === true);
   return {
     name: stringField(doc, "Name"),
     id: stringField(doc, "Id"),
-    subnet: subnets[0] ?? "",
+    subnet: firstIpv4(configs.map((c) => optionalString(asObject(c, "IPAM config"), "Subnet"))),
     labels: stringMap(doc, "Labels"),
   };
+}
+
+/** A network with the bridge interface its firewall rules name. */
+export interface NetworkDetails extends NetworkInfo {
+  /** undefined when the engine did not say. */
+  readonly bridge: string | undefined;
+}
+
+/**
+ * GET /networks/{name} → NetworkDetails. Podman's compat answer leaves Options empty (no
+ * bridge); a Docker daemon's names the bridge there.
+ */
+export function toCompatNetworkDetails(document: unknown): NetworkDetails {
+  const bridge = optionalString(
+    objectField(asObject(document, "network"), "Options"),
+    "com.docker.network.bridge.name",
+  );
+  return { ...toNetworkInfo(document), bridge };
+}
+
+/** GET /libpod/networks/{name}/json (Podman's own API) → NetworkDetails. */
+export function toPodmanNetworkDetails(document: unknown): NetworkDetails {
+  const doc = asObject(document, "network");
+  const subnets = asArray(doc.subnets ?? [], "subnets");
+  return {
+    name: stringField(doc, "name"),
+    id: stringField(doc, "id"),
+    subnet: firstIpv4(subnets.map((s) => optionalString(asObject(s, "subnet"), "subnet"))),
+    labels: stringMap(doc, "labels"),
+    bridge: optionalString(doc, "network_interface"),
+  };
+}
+
+function firstIpv4(subnets: readonly (string | undefined)[]): string {
+  return subnets.find((subnet) => subnet?.includes(".") === true) ?? "";
 }
 
 /** GET /volumes/{name} → VolumeInfo. */

@@ -6,7 +6,8 @@ import type { ContainerSpec } from "../engine.ts";
 import { packTar, tarDirectory, tarFile } from "../tar-files.ts";
 import { DockerApiClient } from "./api-client.ts";
 import { DockerImages } from "./docker-images.ts";
-import { asObject } from "./json-reader.ts";
+import { inspectedRun, listedRun } from "./container-listing.ts";
+import { asArray, asObject } from "./json-reader.ts";
 import { runEngineContract } from "../engine.contract.ts";
 import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 import { auditContainer } from "../../security/audit/container-audit.ts";
@@ -124,6 +125,45 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     const failed = auditContainer(doc).items.filter((i) => i.status === "fail");
     assert.deepEqual(failed, []);
     await box.engine.removeContainer(id);
+  });
+
+  it("are listed as stopped the moment they are killed, though unchanged ones are not inspected again", async () => {
+    const box = await sandbox();
+    const network = `sec-${box.instance}-probe`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+    const labels = { "io.slipway.test": "listing" };
+    const id = await box.engine.createContainer({
+      ...probeSpec(box, "listing", network, "sleep 60"),
+      labels,
+    });
+    await box.engine.startContainer(id);
+    const states = async (): Promise<string[]> =>
+      (await box.engine.listContainers(labels)).map((c) => `${c.id} ${c.state}`);
+    // Podman's list and its compat inspect tell the same run (container-listing.ts).
+    const api = new DockerApiClient({ socketPath: box.layout.socketPath });
+    const sameRun = async (): Promise<void> => {
+      const listed = asArray(
+        await api.json("GET", "/containers/json", {
+          api: "libpod",
+          query: { all: true, sync: true, filters: JSON.stringify({ id: [id] }) },
+        }),
+        "list",
+      );
+      assert.equal(listed.length, 1);
+      const inspected = await api.json("GET", `/containers/${id}/json`);
+      assert.equal(listedRun(asObject(listed[0], "entry")), inspectedRun(inspected));
+    };
+    assert.deepEqual(await states(), [`${id} running`]);
+    assert.deepEqual(await states(), [`${id} running`]);
+    await sameRun();
+    // Behind the driver's back, as a crash or the kernel's OOM killer would.
+    await box.podman(["kill", "--signal", "KILL", id]);
+    assert.deepEqual(await states(), [`${id} exited`]);
+    await sameRun();
+    const [killed] = await box.engine.listContainers(labels);
+    assert.equal(killed?.exitCode, 137);
+    await box.engine.removeContainer(id);
+    assert.deepEqual(await states(), []);
   });
 
   it("reach their own network, not another app's, and the host reaches them", async () => {

@@ -20,16 +20,12 @@ import { DockerApiClient, type EngineApi } from "./api-client.ts";
 import { engineSaid } from "./api-errors.ts";
 import { containerCreateBody, joinSandbox } from "./container-body.ts";
 import { deleteContainer, inspectRaw, joinersOf } from "./container-removal.ts";
+import { ContainerListing } from "./container-listing.ts";
 import { joinedContainerOf, toContainerInfo, toNetworkInfo } from "./decode.ts";
 import { DockerImages } from "./docker-images.ts";
 import { DockerVolumes } from "./docker-volumes.ts";
 import { IptablesBridgeFirewall, type BridgeFirewall } from "./bridge-firewall.ts";
-import {
-  bridgeOf,
-  ensureIsolatedNetwork,
-  inspectNetwork,
-  type NetworkPlanner,
-} from "./docker-networks.ts";
+import { ensureIsolatedNetwork, inspectNetwork, type NetworkPlanner } from "./docker-networks.ts";
 import { hostSubnets } from "./host-networks.ts";
 import { allOrFirstError } from "./all-or-first-error.ts";
 import { HostGuard } from "./host-guard.ts";
@@ -79,12 +75,16 @@ export class DockerEngine implements Engine {
   /** Containers found to be ours, by full id: calls by id skip the inspect (owned-ids.ts). */
   readonly #ownedIds = new OwnedIds();
   readonly #sandboxes: NetworkSandboxes | null;
+  readonly #listing: ContainerListing;
+  /** Networks found to be ours, by name (#ownedNetwork). */
+  readonly #ownedNetworks = new Set<string>();
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
     this.#instance = options.instance;
     this.#images = new DockerImages(this.#api, options.instance);
     this.#volumes = new DockerVolumes(this.#api, options.instance);
+    this.#listing = new ContainerListing(this.#api, (id) => this.inspectContainer(id));
     const iptables = familyRunner(options.launcher ?? spawnLauncher);
     this.#firewall =
       options.firewall === undefined
@@ -199,10 +199,17 @@ export class DockerEngine implements Engine {
     );
   }
 
+  /**
+   * Checks that a network is ours, unless this driver found it so before: ensureNetwork
+   * (which every rollout step runs, looking again each time) or an earlier check.
+   * Names carry the instance, so no other installation makes one of the same name.
+   */
   async #ownedNetwork(name: string): Promise<void> {
+    if (this.#ownedNetworks.has(name)) return;
     const network = await inspectNetwork(this.#api, name);
     if (network === undefined) throw new NotFoundError("network", name);
     assertOwned(this.#instance, "network", name, network.labels);
+    this.#ownedNetworks.add(name);
   }
 
   async #create(
@@ -263,6 +270,7 @@ export class DockerEngine implements Engine {
   async #remove(id: string): Promise<boolean> {
     const removed = await deleteContainer(this.#api, id, (other) => this.#inspectRaw(other));
     this.#ownedIds.delete(id);
+    this.#listing.forget(id);
     return removed;
   }
 
@@ -310,27 +318,18 @@ export class DockerEngine implements Engine {
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo | undefined> {
-    const info = await this.#inspectAnyContainer(id);
-    return info !== undefined && isOwned(this.#instance, info.labels) ? info : undefined;
+    const document = await this.#inspectRaw(id);
+    if (document === undefined) return undefined;
+    const info = toContainerInfo(document);
+    if (!isOwned(this.#instance, info.labels)) return undefined;
+    this.#listing.remember(document, info);
+    return info;
   }
 
   async listContainers(labels: Labels = {}): Promise<ContainerInfo[]> {
-    const summaries = asArray(
-      await this.#api.json("GET", "/containers/json", {
-        query: { all: true, filters: labelFilters(this.#instance, labels) },
-      }),
-      "containers",
-    );
-    // The summary lacks exit codes and start times: inspect each (containers that vanish
-    // in between are simply gone).
-    const infos = await Promise.all(
-      summaries.map((summary) =>
-        this.inspectContainer(stringField(asObject(summary, "container"), "Id")),
-      ),
-    );
-    return infos.filter(
-      (info): info is ContainerInfo => info !== undefined && hasLabels(info.labels, labels),
-    );
+    // Inspected where they changed (container-listing.ts); ones gone meanwhile are left out.
+    const infos = await this.#listing.list(labelFilters(this.#instance, labels));
+    return infos.filter((info) => hasLabels(info.labels, labels));
   }
 
   /**
@@ -370,7 +369,8 @@ export class DockerEngine implements Engine {
    * `BoundingCaps` from Podman's own API (docker-runtime.ts rawInspectDocument).
    */
   async rawInspect(id: string): Promise<unknown> {
-    return rawInspectDocument(this.#api, (await this.#ownedContainer(id)).id);
+    // By an id known to be ours, no inspect first (the audit after every start reads this).
+    return rawInspectDocument(this.#api, await this.#ownedId(id));
   }
 
   async stats(id: string): Promise<ContainerStats | undefined> {
@@ -386,14 +386,14 @@ export class DockerEngine implements Engine {
   // Networks and volumes
 
   async ensureNetwork(name: string, labels: Labels): Promise<NetworkInfo> {
-    const info = await ensureIsolatedNetwork(
+    const { bridge, ...info } = await ensureIsolatedNetwork(
       this.#api,
       this.#planner,
       checkName("network", name),
       labels,
     );
+    this.#ownedNetworks.add(name);
     if (this.#firewall !== null) {
-      const bridge = await bridgeOf(this.#api, name);
       if (bridge === undefined) {
         throw new DriverError("engine", `network ${name} has no bridge interface`);
       }
@@ -412,10 +412,11 @@ export class DockerEngine implements Engine {
   }
 
   async removeNetwork(name: string): Promise<void> {
+    this.#ownedNetworks.delete(name);
     const network = await inspectNetwork(this.#api, name);
     if (network === undefined) return;
     assertOwned(this.#instance, "network", name, network.labels);
-    const bridge = this.#firewall === null ? undefined : await bridgeOf(this.#api, name);
+    const bridge = this.#firewall === null ? undefined : network.bridge;
     await this.#sandboxes?.removeFree(name);
     try {
       // By name: Podman 4.3 looks for containers using the network by name only, so a

@@ -6,6 +6,7 @@ import { ApiStub } from "./testing/api-stub.ts";
 import { mapEngineError } from "./api-errors.ts";
 import {
   ensureIsolatedNetwork,
+  inspectNetwork,
   type networkCreateBody,
   type NetworkPlanner,
 } from "./docker-networks.ts";
@@ -23,8 +24,10 @@ class NetworkStub extends ApiStub {
   readonly networks: StoredNetwork[] = [];
   readonly refusals: string[] = [];
   readonly creations: Record<string, unknown>[] = [];
+  readonly requests: string[] = [];
 
   json(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    this.requests.push(`${options.api ?? "compat"} ${method} ${path}`);
     if (method === "GET" && path === "/networks") return Promise.resolve(this.networks);
     if (method === "GET") {
       const found = this.networks.find((n) => `/networks/${n.Name}` === path);
@@ -135,5 +138,70 @@ describe("ensureIsolatedNetwork", () => {
       ensureIsolatedNetwork(api, planner([pool]), "sw-abc-shop", {}),
       ConflictError,
     );
+  });
+});
+
+/** Podman as inspectNetwork sees it: its own API for networks, and a log of the requests. */
+class PodmanNetworkStub extends ApiStub {
+  readonly requests: string[] = [];
+  readonly known: Record<string, unknown>;
+  constructor(known: Record<string, unknown>) {
+    super();
+    this.known = known;
+  }
+
+  json(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    this.requests.push(`${options.api ?? "compat"} ${method} ${path}`);
+    const name = /^\/networks\/([^/]+)\/json$/.exec(path)?.[1];
+    if (options.api !== "libpod" || name === undefined) {
+      return Promise.reject(new Error(`not used: ${method} ${path}`));
+    }
+    const found = this.known[name];
+    return found === undefined
+      ? Promise.reject(mapEngineError(method, path, 404, '{"message":"network not found"}'))
+      : Promise.resolve(found);
+  }
+}
+
+describe("inspectNetwork", () => {
+  it("asks Podman's own API alone: labels, subnet and bridge in one answer", async () => {
+    const api = new PodmanNetworkStub({
+      "sw-abc-shop": {
+        name: "sw-abc-shop",
+        id: "0684818b",
+        network_interface: "swe87942c83b98",
+        subnets: [{ subnet: "10.213.245.0/24", gateway: "10.213.245.1" }],
+        labels: { "io.slipway.instance": "abc" },
+      },
+    });
+    assert.deepEqual(await inspectNetwork(api, "sw-abc-shop"), {
+      name: "sw-abc-shop",
+      id: "0684818b",
+      subnet: "10.213.245.0/24",
+      labels: { "io.slipway.instance": "abc" },
+      bridge: "swe87942c83b98",
+    });
+    assert.equal(await inspectNetwork(api, "sw-abc-gone"), undefined);
+    assert.deepEqual(api.requests, [
+      "libpod GET /networks/sw-abc-shop/json",
+      "libpod GET /networks/sw-abc-gone/json",
+    ]);
+  });
+
+  it("falls back to the compat API on an engine without Podman's, and remembers it", async () => {
+    const api = new NetworkStub();
+    await ensureIsolatedNetwork(api, planner(), "sw-abc-shop", {});
+    // Its first look asked Podman's API once; the engine said it has no such path.
+    assert.deepEqual(
+      api.requests.filter((r) => r.startsWith("libpod")),
+      ["libpod GET /networks/sw-abc-shop/json"],
+    );
+    api.requests.length = 0;
+    assert.equal((await inspectNetwork(api, "sw-abc-shop"))?.name, "sw-abc-shop");
+    assert.equal(await inspectNetwork(api, "sw-abc-gone"), undefined);
+    assert.deepEqual(api.requests, [
+      "compat GET /networks/sw-abc-shop",
+      "compat GET /networks/sw-abc-gone",
+    ]);
   });
 });

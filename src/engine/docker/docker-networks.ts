@@ -1,9 +1,8 @@
 import { ConflictError, DriverError, NotFoundError } from "../../domain/errors.ts";
-import type { NetworkInfo } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
 import { engineSaid, isTakenError } from "./api-errors.ts";
-import { toNetworkInfo } from "./decode.ts";
-import { asArray, asObject, objectField, optionalString, type JsonObject } from "./json-reader.ts";
+import { toCompatNetworkDetails, toPodmanNetworkDetails, type NetworkDetails } from "./decode.ts";
+import { asArray, asObject, objectField, optionalString } from "./json-reader.ts";
 import { assertOwned, withInstanceLabel, type Labels } from "./ownership.ts";
 import {
   bridgeName,
@@ -63,7 +62,7 @@ export async function ensureIsolatedNetwork(
   planner: NetworkPlanner,
   name: string,
   labels: Labels,
-): Promise<NetworkInfo> {
+): Promise<NetworkDetails> {
   const refused: Cidr[] = [];
   let bridgeAttempt = 0;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -104,40 +103,33 @@ export async function ensureIsolatedNetwork(
   );
 }
 
-/** GET /networks/{name}, or undefined when there is none. */
+/** Engine API clients known to have no libpod API (a Docker daemon). */
+const compatOnly = new WeakSet<EngineApi>();
+
+/**
+ * A network by name, or undefined when there is none. Podman's own API answers in about a
+ * millisecond and names the bridge; its compat answer lists every container on the
+ * network, 5-9 ms during a deploy, and this runs in every rollout step (the network
+ * check) and container creation (its owner check). A Docker daemon, which has no libpod
+ * API, gets the compat one.
+ */
 export async function inspectNetwork(
   api: EngineApi,
   name: string,
-): Promise<NetworkInfo | undefined> {
-  try {
-    return toNetworkInfo(await api.json("GET", `/networks/${encodeURIComponent(name)}`));
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
-}
-
-/**
- * The bridge interface of a network: Podman's own API names it (its compat answer leaves
- * Options empty), a Docker daemon's compat answer carries it in Options.
- */
-export async function bridgeOf(api: EngineApi, name: string): Promise<string | undefined> {
+): Promise<NetworkDetails | undefined> {
   const path = `/networks/${encodeURIComponent(name)}`;
-  try {
-    const libpod = asObject(await api.json("GET", `${path}/json`, { api: "libpod" }), "network");
-    return optionalString(libpod, "network_interface");
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+  if (!compatOnly.has(api)) {
+    try {
+      return toPodmanNetworkDetails(await api.json("GET", `${path}/json`, { api: "libpod" }));
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      // Podman's words for a missing network; anything else is an engine without the path.
+      if (engineSaid(error, /network not found/i)) return undefined;
+      compatOnly.add(api);
+    }
   }
-  const compat = await inspectRaw(api, path);
-  return compat === undefined
-    ? undefined
-    : optionalString(objectField(compat, "Options"), "com.docker.network.bridge.name");
-}
-
-async function inspectRaw(api: EngineApi, path: string): Promise<JsonObject | undefined> {
   try {
-    return asObject(await api.json("GET", path), "network");
+    return toCompatNetworkDetails(await api.json("GET", path));
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;

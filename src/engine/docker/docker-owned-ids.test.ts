@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { ForbiddenError } from "../../domain/errors.ts";
 import type { RequestOptions } from "./api-client.ts";
+import { mapEngineError } from "./api-errors.ts";
 import { OwnedIds } from "./owned-ids.ts";
 import { ApiStub, engineOn } from "./testing/api-stub.ts";
 
@@ -11,11 +12,17 @@ const OURS = "a".repeat(64);
 const THEIRS = "b".repeat(64);
 const MADE = "c".repeat(64);
 
-/** Two containers, one of them ours (also known by the name "web-1"); counts requests. */
+/**
+ * Two containers, one of them ours (also known by the name "web-1"); counts requests. A
+ * Docker daemon: no libpod API.
+ */
 class OwnedStub extends ApiStub {
   readonly calls: string[] = [];
 
   json(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    if (options.api === "libpod") {
+      return Promise.reject(mapEngineError(method, path, 404, '{"message":"page not found"}'));
+    }
     this.calls.push(`${method} ${path}`);
     const inspect = /^\/containers\/([^/]+)\/json$/.exec(path);
     if (method === "GET" && inspect !== null) {
@@ -48,6 +55,7 @@ class OwnedStub extends ApiStub {
       });
     }
     if (method === "POST" && path === "/containers/create") return Promise.resolve({ Id: MADE });
+    if (method === "GET" && path === "/containers/json") return Promise.resolve([]);
     if (method === "DELETE") return Promise.resolve({});
     return Promise.reject(new Error(`unexpected ${method} ${path}`));
   }
@@ -81,6 +89,12 @@ describe("DockerEngine container ownership", () => {
     await assert.rejects(engine.startContainer(THEIRS), ForbiddenError);
     assert.ok(!api.calls.includes(`POST /containers/${THEIRS}/start`));
 
+    // The raw document of one of ours is read once, with no ownership inspect before it.
+    const raw = inspects(api);
+    await engine.rawInspect(OURS);
+    assert.equal(inspects(api), raw + 1);
+    await assert.rejects(engine.rawInspect(THEIRS), ForbiddenError);
+
     // Removed: the next call looks again.
     await engine.removeContainer(OURS);
     const before = inspects(api);
@@ -102,6 +116,26 @@ describe("DockerEngine container ownership", () => {
     await engine.startContainer(id);
     assert.equal(inspects(api), 0, "no inspect between create and start");
     assert.ok(api.calls.includes(`POST /containers/${MADE}/start`));
+  });
+
+  it("checks a network's owner once, and again after it was removed", async () => {
+    const api = new OwnedStub();
+    const engine = engineOn(api, INSTANCE);
+    const spec = (name: string) => ({
+      name,
+      image: "x",
+      env: {},
+      labels: {},
+      network: "sw-abc-web",
+      limits: { memoryBytes: 2 ** 28, cpus: 0.5, pids: 256, tmpBytes: 2 ** 26 },
+    });
+    const looks = (): number => api.calls.filter((c) => c === "GET /networks/sw-abc-web").length;
+    await engine.createContainer(spec("web-3"));
+    await engine.createContainer(spec("web-4"));
+    assert.equal(looks(), 1);
+    await engine.removeNetwork("sw-abc-web");
+    await engine.createContainer(spec("web-5")).catch(() => undefined);
+    assert.equal(looks(), 3, "the removal looked, and the next creation looks again");
   });
 
   it("forgets the oldest id past its bound", () => {
