@@ -19,9 +19,11 @@
 # Slipway puts these into the workspace volume before the go line:
 #   /workspace/buildpacks    built-in buildpack directories ("_" names are not buildpacks),
 #                            before the container starts
-#   /workspace/src           the validated source tree
+#   /workspace/ca            extra CA certificates (PEM), e.g. a TLS-intercepting proxy's,
+#                            before the container starts
+#   /workspace/out/slug      the validated source tree (BUILD_DIR; /workspace/src, if
+#                            given instead, is moved there)
 #   /workspace/env           the app's config vars, one file per variable (ENV_DIR)
-#   /workspace/ca            extra CA certificates (PEM), e.g. a TLS-intercepting proxy's
 #   /cache                   the app's build cache volume (one subdirectory per buildpack)
 # and reads these back afterwards (out/ comes with the end marker line when small; see park):
 #   /workspace/out/meta      buildpacks ("id<TAB>name" lines), release-N.yml, Procfile,
@@ -90,6 +92,15 @@ fail() {
 export HOME="$WORKSPACE/home" TMPDIR="$WORKSPACE/tmp"
 mkdir -p "$HOME" "$TMPDIR" "$META_DIR" "$ENV_DIR" "$FETCHED_DIR"
 
+# Extra CAs (which Slipway puts in with the buildpacks) are appended to the stack's bundle
+# and announced to every TLS client in use.
+if compgen -G "$WORKSPACE/ca/*" >/dev/null; then
+  bundle="$WORKSPACE/ca-bundle.crt"
+  cat /etc/ssl/certs/ca-certificates.crt "$WORKSPACE"/ca/* >"$bundle"
+  export SSL_CERT_FILE="$bundle" CURL_CA_BUNDLE="$bundle" GIT_SSL_CAINFO="$bundle"
+  export NODE_EXTRA_CA_CERTS="$bundle" npm_config_cafile="$bundle" PIP_CERT="$bundle"
+fi
+
 if [[ ${SLIPWAY_BUILD_GO:-} == stdin ]]; then
   unset SLIPWAY_BUILD_GO
   IFS=' ' read -r SLIPWAY_BUILD_END SLIPWAY_BUILDPACKS || exit 70
@@ -119,16 +130,10 @@ if [[ -n $END_MARK ]]; then
   trap park EXIT
 fi
 
-# Extra CAs are appended to the stack's bundle and announced to every TLS client in use.
-if compgen -G "$WORKSPACE/ca/*" >/dev/null; then
-  bundle="$WORKSPACE/ca-bundle.crt"
-  cat /etc/ssl/certs/ca-certificates.crt "$WORKSPACE"/ca/* >"$bundle"
-  export SSL_CERT_FILE="$bundle" CURL_CA_BUNDLE="$bundle" GIT_SSL_CAINFO="$bundle"
-  export NODE_EXTRA_CA_CERTS="$bundle" npm_config_cafile="$bundle" PIP_CERT="$bundle"
-fi
-
-[[ -d "$WORKSPACE/src" ]] || fail "No source in the workspace"
-mv "$WORKSPACE/src" "$APP_DIR"
+# The source: Slipway puts it where the build happens (a caller that puts src/ has it
+# moved there).
+if [[ -d "$WORKSPACE/src" ]]; then mv "$WORKSPACE/src" "$APP_DIR"; fi
+[[ -d $APP_DIR ]] || fail "No source in the workspace"
 
 # Builtins instead of processes where the warm path would start one (a process costs
 # about a millisecond here).

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -8,7 +8,7 @@ import type { ContainerSpec } from "../engine/engine.ts";
 import { FakeEngine, type FakeProgram } from "../engine/fake-engine.ts";
 import { unpackTar } from "../engine/tar-files.ts";
 import { runBuild, type RunBuildOptions } from "./builder.ts";
-import { startBuildContainer } from "./started-build-container.ts";
+import { buildContainerKey, startBuildContainer } from "./started-build-container.ts";
 import { buildStack, type StackImages } from "./stack-builder.ts";
 import { packTar } from "./tar-files.ts";
 import { DEFAULT_RECIPE, seedStackCache } from "./testing-stack.ts";
@@ -97,8 +97,7 @@ describe("runBuild (fake engine)", () => {
         // The buildpacks, then the start: the runner waits for its go line.
         "put-archive container slipway-build-b-1",
         "start container slipway-build-b-1",
-        // The build's inputs (CA, ENV_DIR, known layers), then the source.
-        "put-archive container slipway-build-b-1",
+        // The build's inputs (CA, ENV_DIR, known layers) and the source, in one archive.
         "put-archive container slipway-build-b-1",
         "import image slipway/app-hello:b-1",
         "remove container slipway-build-b-1",
@@ -142,7 +141,6 @@ describe("runBuild (fake engine)", () => {
       verbs.filter((v) => v.includes("slipway-build-")),
       [
         "put-archive container slipway-build-next-1",
-        "put-archive container slipway-build-next-1",
         "remove container slipway-build-next-1",
         "remove volume slipway-build-next-1",
       ],
@@ -166,6 +164,28 @@ describe("runBuild (fake engine)", () => {
       "create volume slipway-build-b-1",
     ]);
     assert.ok(after.includes("start container slipway-build-b-1"));
+  });
+
+  it("puts the extra CAs in with the buildpacks, before the start; the build puts only its own inputs", async () => {
+    const { engine, options } = await setUp(0);
+    const pem = join(dir, "proxy-ca.pem");
+    await writeFile(pem, "-----BEGIN CERTIFICATE-----\n");
+    const withCa = { ...options, caFiles: [pem] };
+    const ahead = await startBuildContainer(withCa, "slipway-build-next-1");
+    const workspace = async (): Promise<string[]> =>
+      (await unpackTar(await engine.getArchive(ahead.id, "/workspace")))
+        .map((file) => file.path)
+        .filter((path) => !path.startsWith("buildpacks"));
+    assert.deepEqual(await workspace(), ["ca", "ca/0-proxy-ca.pem"]);
+    await runBuild({ ...withCa, container: ahead, deferCleanup: true });
+    const after = await workspace();
+    assert.deepEqual(
+      after.filter((path) => path.startsWith("ca/") || path.startsWith("env/")),
+      ["ca/0-proxy-ca.pem"],
+    );
+    assert.ok(after.includes("known-layers"), after.join());
+    // Another CA setting makes another container.
+    assert.notEqual(buildContainerKey(withCa), buildContainerKey(options));
   });
 
   it("with deferCleanup, returns with the image and leaves the container to cleanUp", async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
@@ -25,19 +25,23 @@ import {
   type BuildContainerSetup,
   type StartedBuildContainer,
 } from "./started-build-container.ts";
-import { packTar } from "./tar-files.ts";
+import { joinTars, packTar } from "./tar-files.ts";
 
 export { buildCacheVolume } from "./started-build-container.ts";
+
+/** Where the runner builds the app (BUILD_DIR), and where the source goes in the workspace. */
+export const SOURCE_ROOT = "out/slug";
 
 export interface RunBuildOptions extends BuildContainerSetup {
   /** Used in container, volume and image names: letters, digits and dashes. */
   readonly buildId: string;
-  /** The validated source as a plain tar with entries under "src/" (SourceArchive.tar()). */
+  /**
+   * The validated source as a plain tar (SourceArchive.tar()), its entries under
+   * SOURCE_ROOT (or "src/", which the runner moves there).
+   */
   readonly sourceTar: Readable;
   /** sha256:... of the uploaded archive (SourceArchive.checksum), recorded on the image. */
   readonly sourceChecksum: string;
-  /** CA bundles (PEM) the build trusts in addition to the stack's. */
-  readonly caFiles: readonly string[];
   readonly timeoutSeconds: number;
   /** The build log users see, line by line. */
   readonly log: (line: string) => void;
@@ -138,8 +142,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     }
     const buildContainer = started.id;
 
-    await engine.putArchive(buildContainer, "/workspace", buildInputs(options, await known));
-    await engine.putArchive(buildContainer, "/workspace", options.sourceTar);
+    const inputs = buildInputs(options, await known);
+    await engine.putArchive(buildContainer, "/workspace", joinTars([inputs, options.sourceTar]));
     options.signal?.throwIfAborted();
     timer.mark("prepare");
 
@@ -291,17 +295,13 @@ async function readyBuildContainer(options: RunBuildOptions): Promise<StartedBui
 /** Config var names that become ENV_DIR files (others are skipped: not file names). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
-/** The CA bundles, ENV_DIR and the known layers ("NAME KEY" lines), as one tar for /workspace. */
+/** ENV_DIR and the known layers ("NAME KEY" lines), as one tar for /workspace. */
 function buildInputs(options: RunBuildOptions, knownLayers: string): Readable {
-  const caFiles = options.caFiles.map((path, index) => ({
-    name: `ca/${String(index)}-${basename(path)}`,
-    path,
-  }));
   const envFiles = Object.entries(options.env ?? {})
     .filter(([name]) => ENV_NAME.test(name))
     .map(([name, value]) => ({ name: `env/${name}`, content: value, mode: 0o600 }));
   const known = { name: "known-layers", content: knownLayers, mode: 0o644 };
-  return packTar([...caFiles, ...envFiles, known], []);
+  return packTar([...envFiles, known], []);
 }
 
 /**

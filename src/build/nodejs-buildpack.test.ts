@@ -285,6 +285,44 @@ describe("install.sh package_facts", () => {
   });
 });
 
+describe("install.sh layer_keys", () => {
+  const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+  it("digests the runtime and the dependencies as they always have (existing layers keep their keys)", async () => {
+    const app = join(dir, "keys-app");
+    await mkdir(app, { recursive: true });
+    await writeFile(join(app, "package-lock.json"), '{"lockfileVersion": 3}\n');
+    await writeFile(join(app, "package.json"), '{"name": "x"}\n');
+    const program = [
+      `source "${BUILDPACK}/lib/install.sh"`,
+      `cd "${app}"`,
+      'NODE_DIST="https://r/node.tgz sha512-n" NPM_DIST="https://r/npm.tgz sha512-m"',
+      "NODE_VERSION=24.1.0 NPM_VERSION=11.2.0",
+      "export npm_config_z=1 npm_config_audit=false NPM_CONFIG_B=x",
+      "layer_keys",
+      'echo "$RUNTIME_KEY ${DEPENDENCIES_KEY:-none}"',
+      "layer_keys package-lock.json package.json",
+      'echo "$RUNTIME_KEY $DEPENDENCIES_KEY"',
+    ].join("\n");
+    const { stdout } = await run("bash", ["-c", program], {
+      env: { PATH: process.env.PATH, LIB_DIR: join(BUILDPACK, "lib") },
+    });
+    const runtime = sha256(
+      "slipway nodejs runtime 1\nnode https://r/node.tgz sha512-n\nnpm https://r/npm.tgz sha512-m\n",
+    );
+    const dependencies = sha256(
+      [
+        "node 24.1.0 npm 11.2.0",
+        "NPM_CONFIG_B=x",
+        "npm_config_audit=false",
+        "npm_config_z=1",
+        '{"lockfileVersion": 3}\n{"name": "x"}\n',
+      ].join("\n"),
+    );
+    assert.deepEqual(stdout.trim().split("\n"), [`${runtime} none`, `${runtime} ${dependencies}`]);
+  });
+});
+
 describe("npm_dist.py verify", () => {
   it("accepts the right sha512 and sha1 and refuses anything else", async () => {
     const file = join(dir, "blob.tgz");

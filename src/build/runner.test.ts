@@ -38,16 +38,18 @@ async function runner(
   env: Record<string, string> = {},
   processEnv: Record<string, string> = {},
   knownLayers?: string,
+  sourceDir = "out/slug",
 ): Promise<RunnerResult> {
   const workspace = join(root, name);
-  await mkdir(join(workspace, "src"), { recursive: true });
+  const source = join(workspace, sourceDir);
+  await mkdir(source, { recursive: true });
   await mkdir(join(workspace, "env"), { recursive: true });
   if (knownLayers !== undefined) await writeFile(join(workspace, "known-layers"), knownLayers);
   await cp(BUILDPACKS, join(workspace, "buildpacks"), { recursive: true });
   for (const [path, content] of Object.entries(files)) {
-    await mkdir(join(workspace, "src", path, ".."), { recursive: true });
-    await writeFile(join(workspace, "src", path), content);
-    if (path.includes("/bin/")) await chmod(join(workspace, "src", path), 0o755);
+    await mkdir(join(source, path, ".."), { recursive: true });
+    await writeFile(join(source, path), content);
+    if (path.includes("/bin/")) await chmod(join(source, path), 0o755);
   }
   for (const [key, value] of Object.entries(env)) {
     await writeFile(join(workspace, "env", key), value);
@@ -89,6 +91,15 @@ describe("build runner", () => {
     assert.equal(await result.meta("buildpacks"), "static\tStatic site\n");
     assert.match(await result.meta("release-0.yml"), /web: python3 \/app\/\.heroku\/static/);
     assert.equal(await result.meta("Procfile"), "worker: sleep 1\n");
+  });
+
+  it("builds a source put under src/ where builds happen (out/slug), and fails without one", async () => {
+    const moved = await runner("src-layout", { Procfile: "web: x\n" }, {}, {}, undefined, "src");
+    assert.equal(moved.code, 0, moved.output);
+    assert.equal(await readFile(join(moved.workspace, "out/slug/Procfile"), "utf8"), "web: x\n");
+    const none = await runner("no-source", {}, {}, {}, undefined, "elsewhere");
+    assert.notEqual(none.code, 0);
+    assert.match(none.output, /No source in the workspace/);
   });
 
   it("removes what .slugignore names before any buildpack runs", async () => {

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { App } from "../domain/app.ts";
 import type { ContainerLimits, ContainerSpec, Engine } from "../engine/engine.ts";
 import { IMAGE_LABELS } from "./app-image.ts";
@@ -12,6 +13,11 @@ export interface BuildContainerSetup {
   /** Directory of buildpacks (buildpacks/ in the repo), including _runner. */
   readonly buildpacksDir: string;
   readonly npmRegistry: string;
+  /**
+   * Extra CA certificates (PEM files) for the build's TLS clients, put into the workspace
+   * with the buildpacks: the runner makes its bundle before the build is asked for.
+   */
+  readonly caFiles: readonly string[];
   readonly limits: ContainerLimits;
   /**
    * The network build containers join (egress to registries only). Its name should carry
@@ -23,7 +29,8 @@ export interface BuildContainerSetup {
 /**
  * A build container that was created and started and now waits for its build: the
  * runner (buildpacks/_runner/build.sh) reads the build's go line from stdin first. It
- * holds the buildpacks; the build's own inputs go in just before the go line.
+ * holds the buildpacks and the extra CAs; the build's own inputs go in just before the go
+ * line.
  */
 export interface StartedBuildContainer {
   /** The engine's container id. */
@@ -74,13 +81,14 @@ function buildContainerSpec(setup: BuildContainerSetup, name: string): Container
  */
 export function buildContainerKey(setup: BuildContainerSetup): string {
   const spec = buildContainerSpec(setup, "slipway-build-*");
-  return JSON.stringify({ ...spec, stackImage: setup.stack.build.imageId });
+  return JSON.stringify({ ...spec, stackImage: setup.stack.build.imageId, ca: setup.caFiles });
 }
 
 /**
  * Creates the build network and volumes if needed, then a build container named `name`
- * (slipway-build-...), puts the buildpacks into its workspace and starts it: it then waits
- * for its go line. What it made is removed again when a step fails.
+ * (slipway-build-...), puts the buildpacks and the extra CAs (as they are now) into its
+ * workspace and starts it: it then waits for its go line. What it made is removed again
+ * when a step fails.
  */
 export async function startBuildContainer(
   setup: BuildContainerSetup,
@@ -100,10 +108,14 @@ export async function startBuildContainer(
   let id: string | undefined;
   try {
     id = await engine.createContainer(buildContainerSpec(setup, name));
+    const caFiles = setup.caFiles.map((path, index) => ({
+      name: `ca/${String(index)}-${basename(path)}`,
+      path,
+    }));
     await engine.putArchive(
       id,
       "/workspace",
-      packTar([], [{ dir: setup.buildpacksDir, prefix: "buildpacks" }]),
+      packTar(caFiles, [{ dir: setup.buildpacksDir, prefix: "buildpacks" }]),
     );
     await engine.startContainer(id);
     return { id, name, key: buildContainerKey(setup) };

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Pack } from "tar-stream";
 import { packStream, type PackHeader } from "./tar-stream-node.ts";
@@ -59,4 +59,44 @@ async function addDirectory(pack: Pack, dir: string, prefix: string): Promise<vo
 
 function owned(header: PackHeader): PackHeader {
   return { ...header, uid: 0, gid: 0, uname: "root", gname: "root", mtime: new Date(0) };
+}
+
+/** What ends a tar archive: two zero blocks (tar-stream writes exactly these). */
+const END_OF_ARCHIVE = 1024;
+
+/**
+ * One tar archive of several: each part's entries in turn. Every part but the last loses
+ * its end-of-archive blocks (an extractor stops at the first); a part that does not end
+ * with them fails the stream. One upload instead of one per part (a round trip to the
+ * engine and a copy into the container each).
+ */
+export function joinTars(parts: readonly Readable[]): Readable {
+  return Readable.from(
+    (async function* () {
+      try {
+        for (const [index, part] of parts.entries()) {
+          if (index === parts.length - 1) {
+            yield* part;
+            return;
+          }
+          let held = Buffer.alloc(0);
+          for await (const chunk of part as AsyncIterable<Buffer>) {
+            held = Buffer.concat([held, chunk]);
+            if (held.length > END_OF_ARCHIVE) {
+              yield held.subarray(0, held.length - END_OF_ARCHIVE);
+              held = held.subarray(held.length - END_OF_ARCHIVE);
+            }
+          }
+          if (held.length !== END_OF_ARCHIVE || held.some((byte) => byte !== 0)) {
+            throw new Error(
+              `part ${String(index + 1)} of a joined tar has no end-of-archive blocks`,
+            );
+          }
+        }
+      } finally {
+        for (const part of parts) part.destroy();
+      }
+    })(),
+    { objectMode: false },
+  );
 }

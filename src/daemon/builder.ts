@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { readAppManifest } from "../build/app-json.ts";
-import { runBuild } from "../build/builder.ts";
+import { runBuild, SOURCE_ROOT } from "../build/builder.ts";
 import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
 import { StandbyBuildContainers } from "../build/standby-build-containers.ts";
 import type { BuildContainerSetup } from "../build/started-build-container.ts";
@@ -11,7 +11,8 @@ import type { App } from "../domain/app.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Engine } from "../engine/engine.ts";
 import { LayerImageLookups } from "./layer-image-lookups.ts";
-import { stackLookup } from "./stack.ts";
+import { StackLookups, stackLookup } from "./stack.ts";
+import type { StackImages } from "../build/stack-builder.ts";
 
 /** The built-in buildpacks, shipped in buildpacks/. */
 export const BUILDPACKS_DIR = join(import.meta.dirname, "..", "..", "buildpacks");
@@ -30,13 +31,18 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
     logger,
   });
   const currentStack = stackLookup(config, engine);
+  const stackLookups = new StackLookups(currentStack);
   const layerLookups = new LayerImageLookups(engine);
-  const setupFor = async (app: Pick<App, "id" | "name">): Promise<BuildContainerSetup> => ({
+  const setupFor = async (
+    app: Pick<App, "id" | "name">,
+    stack: Promise<StackImages> = currentStack(),
+  ): Promise<BuildContainerSetup> => ({
     engine: config.build.layeredImages ? engine : withoutImageBuilds(engine),
     app,
-    stack: await currentStack(),
+    stack: await stack,
     buildpacksDir: BUILDPACKS_DIR,
     npmRegistry: config.build.npmRegistry,
+    caFiles: config.build.caFiles,
     limits: {
       memoryBytes: config.build.memoryBytes,
       cpus: config.build.cpus,
@@ -47,7 +53,7 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
   });
   const buildWith = async (request: BuildRequest): Promise<BuildResult> => {
     // The stack and the app's layer images are looked up while the source is opened.
-    const setting = setupFor(request.app);
+    const setting = setupFor(request.app, stackLookups.take());
     setting.catch(() => undefined); // awaited below, unless the source fails first
     const layerImages = config.build.layeredImages
       ? layerLookups.take(request.app.name)
@@ -55,10 +61,11 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
     layerImages?.catch(() => undefined); // awaited by the build (knownLayers)
     const archive = await openSourceArchive(request.sourcePath, {
       limits: SOURCE_LIMITS,
+      root: SOURCE_ROOT,
       signal: request.signal,
     });
     // A malformed app.json fails the build here, before a build container starts.
-    const manifest = await readAppManifest(archive.tar());
+    const manifest = await readAppManifest(archive.tar(), SOURCE_ROOT);
     const setup = await setting;
     const result = await runBuild({
       ...setup,
@@ -66,7 +73,6 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
       buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
       sourceTar: archive.tar(),
       sourceChecksum: archive.checksum,
-      caFiles: config.build.caFiles,
       timeoutSeconds: config.build.timeoutSeconds,
       diskLimitBytes: config.build.diskBytes,
       log: request.log,
@@ -93,6 +99,7 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
     },
 
     expect(app): void {
+      stackLookups.lookAhead();
       if (config.build.layeredImages) layerLookups.lookAhead(app.name);
     },
 

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { Config } from "../config/config.ts";
-import { cacheEntryDir, STACK_LABELS } from "../build/stack-builder.ts";
+import { cacheEntryDir, STACK_LABELS, type StackImages } from "../build/stack-builder.ts";
 import { readStackRecipe } from "../build/stack-recipe.ts";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
-import { DEFAULT_STACK_DIR, stackLookup } from "./stack.ts";
+import { DEFAULT_STACK_DIR, StackLookups, stackLookup } from "./stack.ts";
 
 const cacheDir = mkdtempSync(join(tmpdir(), "sw-stack-"));
 after(() => {
@@ -57,5 +57,39 @@ describe("stackLookup", () => {
     digest = "sha256:bb";
     await assert.rejects(lookup(), /stack is not built yet/);
     assert.equal(e.looks, 6);
+  });
+});
+
+describe("StackLookups", () => {
+  const stack = (id: string): StackImages =>
+    ({ name: "slipway-24", run: { imageId: id }, build: { imageId: id } }) as StackImages;
+
+  it("gives a build the lookup made when its push began, once, while it is fresh", async () => {
+    let now = 1_000;
+    let looks = 0;
+    const lookups = new StackLookups(
+      () => Promise.resolve(stack(`sha256:${String(++looks)}`)),
+      () => now,
+    );
+    lookups.lookAhead();
+    now += 50;
+    assert.equal((await lookups.take()).run.imageId, "sha256:1");
+    assert.equal(looks, 1, "no second lookup");
+    // Used once: the next build looks again.
+    assert.equal((await lookups.take()).run.imageId, "sha256:2");
+    // A lookup ahead that waited too long is not used.
+    lookups.lookAhead();
+    now += 10_001;
+    assert.equal((await lookups.take()).run.imageId, "sha256:4");
+  });
+
+  it("looks again when the lookup ahead failed", async () => {
+    let fail = true;
+    const lookups = new StackLookups(() =>
+      fail ? Promise.reject(new Error("engine restarting")) : Promise.resolve(stack("sha256:9")),
+    );
+    lookups.lookAhead();
+    fail = false;
+    assert.equal((await lookups.take()).run.imageId, "sha256:9");
   });
 });

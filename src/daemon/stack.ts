@@ -54,3 +54,37 @@ export function stackLookup(config: Config, engine: Engine): () => Promise<Stack
     });
   };
 }
+
+/** How long a stack looked up at a push's start may wait for that push's build. */
+const AHEAD_FRESH_MS = 10_000;
+
+/**
+ * The stack's images looked up ahead, when a push begins (Builder.expect), so that the
+ * engine's answers (two image inspects, 4-7 ms during a push) are in before the build asks:
+ * what the build would have seen some 40 ms later. A lookup that failed, or is older than
+ * AHEAD_FRESH_MS, is not used; each is used once.
+ */
+export class StackLookups {
+  readonly #lookup: () => Promise<StackImages>;
+  readonly #now: () => number;
+  #ahead: { readonly stack: Promise<StackImages>; readonly at: number } | undefined;
+
+  constructor(lookup: () => Promise<StackImages>, now: () => number = Date.now) {
+    this.#lookup = lookup;
+    this.#now = now;
+  }
+
+  lookAhead(): void {
+    const stack = this.#lookup();
+    stack.catch(() => undefined);
+    this.#ahead = { stack, at: this.#now() };
+  }
+
+  /** The stack for a build starting now. */
+  take(): Promise<StackImages> {
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    if (ahead === undefined || this.#now() - ahead.at > AHEAD_FRESH_MS) return this.#lookup();
+    return ahead.stack.catch(() => this.#lookup());
+  }
+}

@@ -247,22 +247,35 @@ install_npm() {
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$node_dir/bin/npx"
 }
 
-# runtime_key — sets RUNTIME_KEY to what decides the content of NODE_DIR when npm is the
-# package manager and nothing but this buildpack wrote there: the node and npm releases (by
-# their integrity). A global, not printed: each $(...) is a process of its own.
-runtime_key() {
-  local sum
-  sum=$(printf 'slipway nodejs runtime 1\nnode %s\nnpm %s\n' "$NODE_DIST" "$NPM_DIST" | sha256sum)
+# layer_keys [FILES...] — sets RUNTIME_KEY to a digest of what decides the content of
+# NODE_DIR when npm is the package manager and nothing but this buildpack wrote there: the
+# node and npm releases (by their integrity). With FILES (the lockfile and package.json),
+# also DEPENDENCIES_KEY, a digest of what decides an npm install's result: those files, the
+# node and npm versions, and the npm settings in force (the text `printf; env | grep -i
+# '^npm_config_' | sort; cat FILES` prints, made with builtins). One sha256sum for both:
+# each process costs about a millisecond here.
+layer_keys() {
+  local sums
+  if (($# == 0)); then
+    sums=$(runtime_text | sha256sum)
+  else
+    sums=$(sha256sum <(runtime_text) <(dependencies_text "$@"))
+  fi
   # shellcheck disable=SC2034 # read by bin/compile
-  RUNTIME_KEY=${sum%% *}
+  RUNTIME_KEY=${sums%% *}
+  if (($# > 0)); then
+    local second=${sums#*$'\n'}
+    # shellcheck disable=SC2034 # read by bin/compile
+    DEPENDENCIES_KEY=${second%% *}
+  fi
 }
 
-# dependencies_key FILES... — sets DEPENDENCIES_KEY to a digest of what decides an npm
-# install's result: the lockfile and package.json, the node and npm versions, and the npm
-# settings in force. The digested text is what `printf; env | grep -i '^npm_config_' | sort;
-# cat FILES` prints, made with builtins: sha256sum is the one process.
-dependencies_key() {
-  local LC_ALL=C sum name line content file i settings=()
+runtime_text() {
+  printf 'slipway nodejs runtime 1\nnode %s\nnpm %s\n' "$NODE_DIST" "$NPM_DIST"
+}
+
+dependencies_text() {
+  local LC_ALL=C name line content file i settings=()
   for name in $(compgen -e); do
     [[ ${name,,} == npm_config_* ]] || continue
     line="$name=${!name}"
@@ -273,17 +286,13 @@ dependencies_key() {
     done
     settings[i]=$line
   done
-  sum=$({
-    printf 'node %s npm %s\n' "$NODE_VERSION" "$NPM_VERSION"
-    if ((${#settings[@]} > 0)); then printf '%s\n' "${settings[@]}"; fi
-    for file in "$@"; do
-      content=""
-      IFS= read -r -d '' content <"$file" || true
-      printf '%s' "$content"
-    done
-  } | sha256sum)
-  # shellcheck disable=SC2034 # read by bin/compile
-  DEPENDENCIES_KEY=${sum%% *}
+  printf 'node %s npm %s\n' "$NODE_VERSION" "$NPM_VERSION"
+  if ((${#settings[@]} > 0)); then printf '%s\n' "${settings[@]}"; fi
+  for file in "$@"; do
+    content=""
+    IFS= read -r -d '' content <"$file" || true
+    printf '%s' "$content"
+  done
 }
 
 # saved_node_modules CACHE_DIR KEY — whether node_modules were saved under KEY.
