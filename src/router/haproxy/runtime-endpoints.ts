@@ -27,12 +27,7 @@ export async function applyEndpointChange(
   timeouts: RuntimeTimeouts,
 ): Promise<void> {
   const options = defaultServerOptions(config);
-  const run = async (command: string): Promise<void> => {
-    const answer = (await runtimeCommand(statsSocket, command)).trim();
-    if (answer !== "") {
-      throw new DriverError("haproxy", `runtime API "${command}": ${answer}`);
-    }
-  };
+  const enabling: string[] = [];
   for (const server of change.add) {
     const ref = `${server.backend}/${server.name}`;
     const added = (
@@ -51,14 +46,48 @@ export async function applyEndpointChange(
     } else if (!/New server registered/.test(added)) {
       throw new DriverError("haproxy", `runtime API "add server ${ref}": ${added || "no answer"}`);
     } else if (/\bcheck\b/.test(options)) {
-      await run(`enable health ${ref}`);
+      enabling.push(`enable health ${ref}`);
     }
-    await run(`enable server ${ref}`);
+    enabling.push(`enable server ${ref}`);
   }
-  await waitUntil(statsSocket, change.add, (status) => status.startsWith("UP"), timeouts.upMs);
-  for (const server of change.remove) {
-    await run(`disable server ${server.backend}/${server.name}`);
+  // Enabled and looked at in one exchange: a new server is UP at once, its checks pending.
+  await waitUntil(statsSocket, change.add, (status) => status.startsWith("UP"), {
+    timeoutMs: timeouts.upMs,
+    first: enabling,
+  });
+  await runSilently(
+    statsSocket,
+    change.remove.map((server) => `disable server ${server.backend}/${server.name}`),
+  );
+}
+
+/**
+ * Commands that answer nothing when they succeed, sent together (";"-separated, as many
+ * to a line as fit); DriverError with what HAProxy said when one did not.
+ */
+async function runSilently(statsSocket: string, commands: readonly string[]): Promise<void> {
+  for (const line of lines(commands)) {
+    const answer = (await runtimeCommand(statsSocket, line)).trim();
+    if (answer !== "") throw new DriverError("haproxy", `runtime API "${line}": ${answer}`);
   }
+}
+
+/** The longest command line sent (HAProxy reads up to its bufsize, 16 KB by default). */
+const MAX_LINE = 8192;
+
+/** The commands joined by "; " into lines of at most MAX_LINE. */
+function lines(commands: readonly string[]): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const command of commands) {
+    if (line !== "" && line.length + command.length + 2 > MAX_LINE) {
+      out.push(line);
+      line = "";
+    }
+    line = line === "" ? command : `${line}; ${command}`;
+  }
+  if (line !== "") out.push(line);
+  return out;
 }
 
 function splitAddress(address: string): { host: string; port: string } {
@@ -72,20 +101,39 @@ function defaultServerOptions(config: string): string {
   return line === undefined ? "" : ` ${line}`;
 }
 
+/**
+ * Waits until every server's status passes `ok`. The first look also sends `first`,
+ * commands that answer nothing when they succeed, ahead of its `show stat`s.
+ */
 async function waitUntil(
   statsSocket: string,
   servers: readonly ServerRef[],
   ok: (status: string) => boolean,
-  timeoutMs: number,
+  options: { readonly timeoutMs: number; readonly first: readonly string[] },
 ): Promise<void> {
-  if (servers.length === 0) return;
-  const deadline = Date.now() + timeoutMs;
+  if (servers.length === 0) {
+    await runSilently(statsSocket, options.first);
+    return;
+  }
+  const deadline = Date.now() + options.timeoutMs;
+  // Only the backends concerned: a full `show stat` with 1,000 apps costs ~100 ms.
+  const looks = [...new Set(servers.map((s) => s.backend))].map((b) => `show stat ${b} -1 -1`);
+  let ahead = options.first;
+  if (ahead.join("; ").length > MAX_LINE) {
+    await runSilently(statsSocket, ahead);
+    ahead = [];
+  }
   for (;;) {
-    // Only the backends concerned: a full `show stat` with 1,000 apps costs ~100 ms.
-    const rows: StatRow[] = [];
-    for (const backend of new Set(servers.map((s) => s.backend))) {
-      rows.push(...parseShowStat(await runtimeCommand(statsSocket, `show stat ${backend} -1 -1`)));
+    const command = [...ahead, ...looks].join("; ");
+    const answer = await runtimeCommand(statsSocket, command);
+    // What came before the first table is what the commands sent ahead of it answered.
+    const header = answer.search(/^# /m);
+    const before = header < 0 ? answer : answer.slice(0, header);
+    if (before.trim() !== "") {
+      throw new DriverError("haproxy", `runtime API "${command}": ${before.trim()}`);
     }
+    const rows = parseStatTables(header < 0 ? "" : answer.slice(header));
+    ahead = [];
     const pending = servers.filter((s) => {
       const row = rows.find((r) => r.pxname === s.backend && r.svname === s.name);
       return row === undefined || !ok(row.status ?? "");
@@ -99,4 +147,12 @@ async function waitUntil(
     }
     await sleep(20);
   }
+}
+
+/** The rows of one or more `show stat` tables, each after its own "# " header. */
+function parseStatTables(text: string): StatRow[] {
+  return text
+    .split(/^(?=# )/m)
+    .filter((table) => table.trim() !== "")
+    .flatMap((table) => parseShowStat(table));
 }
