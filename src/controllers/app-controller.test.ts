@@ -7,7 +7,8 @@ import { FakeEngine } from "../engine/fake-engine.ts";
 import { packTar, tarFile } from "../engine/tar-files.ts";
 import type { RouteTable, Router } from "../router/router.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { AppController, healthcheckPath } from "./app-controller.ts";
+import { AppController } from "./app-controller.ts";
+import { healthcheckPath } from "./healthcheck-path.ts";
 import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
 

@@ -18,6 +18,7 @@ import {
 import { APP_PORT, appContainerSpec, appNetworkName, networkAliases } from "./container-spec.ts";
 import { listAppContainers, toObserved } from "./observe.ts";
 import { adoptContainers, type ReadinessProbe } from "./adoption.ts";
+import { healthcheckPath } from "./healthcheck-path.ts";
 import type { RouteSync } from "./route-sync.ts";
 import type { RuntimeState } from "./runtime-state.ts";
 
@@ -143,6 +144,9 @@ export class AppController {
     settings: RuntimeSettings,
     signal: AbortSignal,
   ): Promise<boolean> {
+    // The new containers that passed their check, as inspected then: the route update
+    // takes them from here instead of listing the engine again (RouteSync).
+    const ready: ContainerInfo[] = [];
     if (plan.starts.length > 0) {
       // The network's isolation is checked while the containers are created; none starts
       // before the check has passed (#start).
@@ -151,7 +155,9 @@ export class AppController {
       // All new containers of the step must be ready before traffic moves or anything
       // old stops; if one is not, the old ones keep serving.
       const results = await Promise.allSettled(
-        plan.starts.map((start) => this.#start(app, release, start, settings, signal, network)),
+        plan.starts.map((start) =>
+          this.#start(app, release, start, settings, signal, network, ready),
+        ),
       );
       await network;
       const failure = results.find((r) => r.status === "rejected");
@@ -164,7 +170,7 @@ export class AppController {
     }
     // Containers about to stop leave the router in the same update that adds the new ones.
     for (const stop of plan.stops) this.#deps.state.forget(stop.containerId);
-    await this.#route(app, plan);
+    await this.#route(app, plan, ready);
     await this.#applyStops(app, plan, settings);
     return true;
   }
@@ -201,10 +207,10 @@ export class AppController {
     }
   }
 
-  async #route(app: App, plan: AppPlan): Promise<void> {
+  async #route(app: App, plan: AppPlan, ready: readonly ContainerInfo[] = []): Promise<void> {
     const { state } = this.#deps;
     if (plan.serveRelease !== undefined) state.serve(app.id, plan.serveRelease);
-    await this.#deps.routes.sync();
+    await this.#deps.routes.sync(ready);
     if (plan.serveRelease !== undefined) state.markRouted(app.id, plan.serveRelease);
   }
 
@@ -311,6 +317,7 @@ export class AppController {
     settings: RuntimeSettings,
     signal: AbortSignal,
     network: Promise<unknown>,
+    ready: ContainerInfo[],
   ): Promise<string | null> {
     const { engine, logger } = this.#deps;
     const env = (await this.#deps.releaseEnv?.(release)) ?? {};
@@ -335,10 +342,10 @@ export class AppController {
       () => undefined,
       (error: unknown) => ({ error }),
     );
-    const ready = await this.#ready(app, release, start, settings, signal, spec, id);
+    const failed = await this.#ready(app, release, start, settings, signal, spec, id, ready);
     const audit = await audited;
-    if (ready === null && audit !== undefined) throw audit.error;
-    return ready;
+    if (failed === null && audit !== undefined) throw audit.error;
+    return failed;
   }
 
   /** Waits for the started container's check: null once ready, else why it failed. */
@@ -350,6 +357,7 @@ export class AppController {
     signal: AbortSignal,
     spec: ContainerSpec,
     id: string,
+    ready: ContainerInfo[],
   ): Promise<string | null> {
     const { engine, state, logger, store } = this.#deps;
     if (start.processType !== "web") {
@@ -365,10 +373,10 @@ export class AppController {
     const address = info?.addresses[spec.network];
     const timeoutMs = settings.bootTimeoutSeconds * 1000;
     const healthPath = healthcheckPath(release, start.processType, settings);
-    const ready =
+    const answered =
       address !== undefined &&
       (await this.#deps.probe(address, APP_PORT, timeoutMs, signal, healthPath));
-    if (!ready) {
+    if (!answered) {
       if (signal.aborted) throw new DriverError("deploy", "shutting down");
       const tail = await this.#tailLogs(id);
       await engine.stopContainer(id, 1);
@@ -387,6 +395,7 @@ export class AppController {
       return message;
     }
     state.markReady(id);
+    if (info !== undefined) ready.push(info);
     await store.addEvent(
       app.id,
       "container.started",
@@ -487,23 +496,4 @@ export class AppController {
       lines.push(entry.line);
     return lines.join(" | ").slice(0, 500);
   }
-}
-
-/**
- * The HTTP path a process type's containers must answer before they get traffic: the
- * app's setting (`slipway healthcheck:set`) wins, then app.json's startup or readiness
- * check for the type; null means the TCP check.
- */
-export function healthcheckPath(
-  release: Release,
-  processType: string,
-  settings: RuntimeSettings,
-): string | null {
-  if (settings.healthcheckPath !== null) return settings.healthcheckPath;
-  const checks = release.manifest?.healthchecks[processType] ?? [];
-  return (
-    checks.find((c) => c.type === "startup")?.path ??
-    checks.find((c) => c.type === "readiness")?.path ??
-    null
-  );
 }

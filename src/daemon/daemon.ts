@@ -102,6 +102,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     instance: config.instance,
     domain: config.domain,
     certificatePath: (hostname) => certificates.files.path(hostname),
+    logger,
   });
   syncRoutes = () => routes.sync();
   const apps = new AppController({
