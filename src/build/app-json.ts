@@ -1,41 +1,24 @@
-import type { Readable } from "node:stream";
-import { finished } from "node:stream/promises";
 import { parseAppJson, type AppManifest } from "../domain/app-manifest.ts";
 import { BuildFailedError, ValidationError } from "../domain/errors.ts";
-import { asNodeReadable, forEachTarEntry } from "./tar-stream-node.ts";
+import type { SourceArchive } from "./source-archive.ts";
 
-const MAX_BYTES = 64 * 1024;
+/** The largest app.json read. */
+export const APP_JSON_MAX_BYTES = 64 * 1024;
 
 /**
- * Reads and parses `app.json` at the root of a source tar (SourceArchive.tar(), entries
- * under "src/"). Returns null when there is none. A malformed one fails the build with a
- * BuildFailedError that says what is wrong, before any build container starts.
+ * Parses `app.json` at the root of a source, kept while the archive was checked
+ * (openSourceArchive with `keepRootFiles: ["app.json"]`). Returns null when there is
+ * none. A malformed one fails the build with a BuildFailedError that says what is wrong,
+ * before the build runs.
  */
-export async function readAppManifest(tar: Readable, root = "src"): Promise<AppManifest | null> {
-  const found: { text: string | null } = { text: null };
-  await forEachTarEntry(tar, async (entry) => {
-    const body = asNodeReadable(entry);
-    if (
-      entry.header.type !== "file" ||
-      entry.header.name.replace(/^\.\//, "") !== `${root}/app.json`
-    ) {
-      await finished(body.resume());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      const buffer = chunk as Buffer;
-      size += buffer.length;
-      if (size > MAX_BYTES)
-        throw new BuildFailedError(`malformed app.json: larger than ${MAX_BYTES} bytes`);
-      chunks.push(buffer);
-    }
-    found.text = Buffer.concat(chunks).toString("utf8");
-  });
-  if (found.text === null) return null;
+export function appManifestOf(archive: Pick<SourceArchive, "rootFile">): AppManifest | null {
+  const file = archive.rootFile("app.json");
+  if (file === null) return null;
+  if (file === "too large") {
+    throw new BuildFailedError(`malformed app.json: larger than ${APP_JSON_MAX_BYTES} bytes`);
+  }
   try {
-    return parseAppJson(found.text);
+    return parseAppJson(file.toString("utf8"));
   } catch (error) {
     if (error instanceof ValidationError) {
       throw new BuildFailedError(

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { finished } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
@@ -233,5 +234,55 @@ describe("openSourceArchive rejects", () => {
     const file = join(dir, "garbage.tgz");
     await writeFile(file, gzipSync(Buffer.from("x".repeat(2048))));
     await rejects(file, /not a valid tar archive/);
+  });
+});
+
+describe("openSourceArchive keeps root files", () => {
+  const keep = { limits: LIMITS, keepRootFiles: ["app.json"], maxKeptBytes: 16 };
+
+  it("at the root, or below the stripped top directory; not deeper, not past the limit", async () => {
+    const flat = await archive("flat.tgz", [
+      { name: "app.json", body: '{"name":"a"}' },
+      { name: "lib/app.json", body: "deeper" },
+    ]);
+    assert.equal(
+      (await openSourceArchive(flat, keep)).rootFile("app.json")?.toString(),
+      '{"name":"a"}',
+    );
+    const top = await archive("kept-top.tgz", [
+      { name: "app-1/", type: "directory" },
+      { name: "app-1/app.json", body: "{}" },
+      { name: "app-1/lib/app.json", body: "deeper" },
+    ]);
+    assert.equal((await openSourceArchive(top, keep)).rootFile("app.json")?.toString(), "{}");
+    const none = await archive("kept-none.tgz", [
+      { name: "README", body: "r" },
+      { name: "lib/app.json", body: "deeper" },
+    ]);
+    assert.equal((await openSourceArchive(none, keep)).rootFile("app.json"), null);
+    const big = await archive("kept-big.tgz", [{ name: "app.json", body: "x".repeat(17) }]);
+    assert.equal((await openSourceArchive(big, keep)).rootFile("app.json"), "too large");
+    // Not asked for: not kept.
+    assert.equal((await openSourceArchive(flat, { limits: LIMITS })).rootFile("app.json"), null);
+  });
+
+  it("reads the same archive where it moved, and notices a file that changed", async () => {
+    const file = await archive("moving.tgz", [{ name: "a.txt", body: "a" }]);
+    const source = await openSourceArchive(file, keep);
+    const moved = join(dir, "moved.tgz");
+    await rename(file, moved);
+    const names: string[] = [];
+    await forEachTarEntry(source.at(moved).tar(), async (entry) => {
+      names.push(entry.header.name);
+      await finished(asNodeReadable(entry).resume());
+    });
+    assert.deepEqual(names, ["src/a.txt"]);
+    await writeFile(moved, await readFile(await archive("other.tgz", [{ name: "b", body: "b" }])));
+    await assert.rejects(
+      forEachTarEntry(source.at(moved).tar(), async (entry) => {
+        await finished(asNodeReadable(entry).resume());
+      }),
+      /changed while it was being read/,
+    );
   });
 });

@@ -23,6 +23,13 @@ export interface SourceArchive {
    * reads the file again and re-checks it; the stream errors if the file changed.
    */
   tar(): Readable;
+  /**
+   * A file at the root of the source (after the top directory is stripped) that
+   * `keepRootFiles` asked for: its bytes, "too large" past `maxKeptBytes`, or null.
+   */
+  rootFile(name: string): Buffer | "too large" | null;
+  /** The same archive after the file moved to `path` (the reads check it is the same). */
+  at(path: string): SourceArchive;
 }
 
 export interface OpenSourceArchiveOptions {
@@ -30,6 +37,10 @@ export interface OpenSourceArchiveOptions {
   /** The directory the normalized tar puts everything under. Default "src". */
   readonly root?: string;
   readonly signal?: AbortSignal;
+  /** Files at the source's root to keep in memory while it is checked (rootFile()). */
+  readonly keepRootFiles?: readonly string[];
+  /** Most bytes kept of each (default 64 KiB). */
+  readonly maxKeptBytes?: number;
 }
 
 /**
@@ -44,18 +55,41 @@ export async function openSourceArchive(
 ): Promise<SourceArchive> {
   const { limits, signal } = options;
   const root = options.root ?? "src";
+  const wanted = new Set(options.keepRootFiles ?? []);
+  const maxKept = options.maxKeptBytes ?? 64 * 1024;
   const checker = new EntryChecker(limits);
+  // By path as in the archive: which directory is stripped is known only at the end.
+  const kept = new Map<string, Buffer | "too large">();
   const checksum = await scan(file, limits, signal, async (header, body) => {
-    checker.check(header);
-    await drain(body);
+    const entry = checker.check(header);
+    const name = entry.path.slice(entry.path.indexOf("/") + 1);
+    if (entry.kind !== "file" || !wanted.has(name) || entry.path.split("/").length > 2) {
+      await drain(body);
+      return;
+    }
+    if (entry.size > maxKept) {
+      await drain(body);
+      kept.set(entry.path, "too large");
+    } else {
+      kept.set(entry.path, await readAll(body));
+    }
   });
   const strip = checker.finish();
-  return {
+  const archive = (path: string): SourceArchive => ({
     checksum,
     entries: checker.entries,
     totalBytes: checker.bytes,
-    tar: () => normalizedTar(file, { limits, root, strip, checksum, signal }),
-  };
+    tar: () => normalizedTar(path, { limits, root, strip, checksum, signal }),
+    rootFile: (name) => kept.get(strip === "" ? name : `${strip}/${name}`) ?? null,
+    at: archive,
+  });
+  return archive(file);
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 type EntryHandler = (header: tar.Header, body: Readable) => Promise<void>;

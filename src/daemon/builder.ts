@@ -1,7 +1,11 @@
 import { join } from "node:path";
-import { readAppManifest } from "../build/app-json.ts";
+import { APP_JSON_MAX_BYTES, appManifestOf } from "../build/app-json.ts";
 import { runBuild, SOURCE_ROOT } from "../build/builder.ts";
-import { openSourceArchive, type SourceArchiveLimits } from "../build/source-archive.ts";
+import {
+  openSourceArchive,
+  type OpenSourceArchiveOptions,
+  type SourceArchiveLimits,
+} from "../build/source-archive.ts";
 import { StandbyBuildContainers } from "../build/standby-build-containers.ts";
 import type { BuildContainerSetup } from "../build/started-build-container.ts";
 import type { Config } from "../config/config.ts";
@@ -12,6 +16,7 @@ import type { Logger } from "../domain/logger.ts";
 import type { Engine } from "../engine/engine.ts";
 import { LayerImageLookups } from "./layer-image-lookups.ts";
 import { StackLookups, stackLookup } from "./stack.ts";
+import type { ValidatedSources } from "./validated-sources.ts";
 import type { StackImages } from "../build/stack-builder.ts";
 
 /** The built-in buildpacks, shipped in buildpacks/. */
@@ -20,12 +25,25 @@ export const BUILDPACKS_DIR = join(import.meta.dirname, "..", "..", "buildpacks"
 /** What one upload may hold once unpacked. */
 export const SOURCE_LIMITS: SourceArchiveLimits = { maxEntries: 100_000, maxBytes: 2 * 1024 ** 3 };
 
+/** How a build's source is checked: laid out where it is built, its app.json kept. */
+export const SOURCE_OPTIONS: OpenSourceArchiveOptions = {
+  limits: SOURCE_LIMITS,
+  root: SOURCE_ROOT,
+  keepRootFiles: ["app.json"],
+  maxKeptBytes: APP_JSON_MAX_BYTES,
+};
+
 /**
  * The Builder port on buildpacks in build containers of the default stack. prepareNext
  * starts a build container for the app's next build (StandbyBuildContainers;
  * SLIPWAY_BUILD_STANDBY), which that build then uses instead of starting its own.
  */
-export function buildpackBuilder(config: Config, engine: Engine, logger: Logger): Builder {
+export function buildpackBuilder(
+  config: Config,
+  engine: Engine,
+  logger: Logger,
+  validatedSources?: ValidatedSources,
+): Builder {
   const standby = new StandbyBuildContainers({
     idleMs: config.build.standbySeconds * 1000,
     logger,
@@ -59,13 +77,11 @@ export function buildpackBuilder(config: Config, engine: Engine, logger: Logger)
       ? layerLookups.take(request.app.name)
       : undefined;
     layerImages?.catch(() => undefined); // awaited by the build (knownLayers)
-    const archive = await openSourceArchive(request.sourcePath, {
-      limits: SOURCE_LIMITS,
-      root: SOURCE_ROOT,
-      signal: request.signal,
-    });
-    // A malformed app.json fails the build here, before a build container starts.
-    const manifest = await readAppManifest(archive.tar(), SOURCE_ROOT);
+    const archive =
+      validatedSources?.take(request.sourcePath) ??
+      (await openSourceArchive(request.sourcePath, { ...SOURCE_OPTIONS, signal: request.signal }));
+    // A malformed app.json fails the build here, before its buildpacks run.
+    const manifest = appManifestOf(archive);
     const setup = await setting;
     const result = await runBuild({
       ...setup,

@@ -33,6 +33,7 @@ import { GitServer } from "../git/git-server.ts";
 import { startSshd } from "../git/sshd.ts";
 import { buildFiles } from "./build-files.ts";
 import { buildpackBuilder } from "./builder.ts";
+import { ValidatedSources } from "./validated-sources.ts";
 import { pathsOf, routerSettingsOf, type Paths } from "./paths.ts";
 import { certificateServices, metricsDeps, startAccessLog } from "./traffic.ts";
 import { platformApiDeps } from "./platform.ts";
@@ -130,7 +131,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       servingVersion: (appId) => state.routedRelease(appId),
     }),
   });
-  const builder = buildpackBuilder(config, engine, logger);
+  // What submitBuild checked, handed to the build (validated-sources.ts).
+  const validatedSources = new ValidatedSources();
+  const builder = buildpackBuilder(config, engine, logger, validatedSources);
   const builds = new BuildController({
     store,
     builder,
@@ -200,6 +203,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     maxUploadBytes: config.api.maxUploadBytes,
     uploadsDir: paths.uploadsDir,
     sourcesDir: paths.sourcesDir,
+    validatedSources,
     buildLogsDir: paths.buildLogsDir,
     git,
     builder,

@@ -15,7 +15,8 @@ import type { Engine } from "../engine/engine.ts";
 import type { GitServer } from "../git/git-server.ts";
 import type { Store } from "../store/store.ts";
 import { buildLogFile, readBuildLog, sourceFile } from "./build-files.ts";
-import { SOURCE_LIMITS } from "./builder.ts";
+import { SOURCE_OPTIONS } from "./builder.ts";
+import type { ValidatedSources } from "./validated-sources.ts";
 
 export interface PlatformDeps {
   readonly store: Store;
@@ -26,6 +27,8 @@ export interface PlatformDeps {
   readonly maxUploadBytes: number;
   readonly uploadsDir: string;
   readonly sourcesDir: string;
+  /** Where submitBuild leaves the archives it checked for their builds. */
+  readonly validatedSources?: ValidatedSources;
   readonly buildLogsDir: string;
   /** The git host: its repositories go with their apps. */
   readonly git?: GitServer;
@@ -48,10 +51,11 @@ export function platformApiDeps(
     ...(deps.git === undefined ? {} : { git: deps.git }),
 
     async submitBuild(app: App, uploadPath: string, options = {}): Promise<Build> {
-      // Refuses a bad archive before anything exists; the build re-checks the same file.
-      const archive = await openSourceArchive(uploadPath, { limits: SOURCE_LIMITS });
+      // Refuses a bad archive before anything exists; its build takes what was checked.
+      const archive = await openSourceArchive(uploadPath, SOURCE_OPTIONS);
       const stored = sourceFile(deps.sourcesDir, archive.checksum);
       await rename(uploadPath, stored);
+      deps.validatedSources?.remember(stored, archive.at(stored));
       try {
         const { commit, createdBy }: SubmitBuildOptions = options;
         return await store.createBuild(app.id, archive.checksum, createdBy ?? null, commit ?? null);
