@@ -15,9 +15,9 @@
  * Slipway runs as a whole test installation (test/e2e/harness.ts: own home, ports, Podman
  * service and HAProxy); the app's repository gets its remote from `slipway git:remote`
  * (HTTPS, the token through the credential helper). "Serving all traffic" is timed the same
- * way for both: a request every 5 ms from the start of the deploy; the time is that of the
- * first answer with the new body after which every answer had it, checked until the deploy
- * returned and 20 answers in a row had it (servingSince). For Slipway the requests go
+ * way for both: a request every 5 ms from the start of the deploy; the time is when the
+ * first request that got the new body was sent, after which every request got it, checked
+ * until the deploy returned and 20 answers in a row had it (servingSince). For Slipway the requests go
  * through the router over HTTPS (keep-alive), and the push must succeed. After each push, untimed, the bench
  * waits until the app runs only its newest release (the old containers drained) and 2 s
  * have passed (the platform's work after a push: removing the build container, starting
@@ -346,9 +346,11 @@ const SERVING_STREAK = 20;
  * Seconds from `started` until the new version serves all traffic, for both sides alike:
  * a request every 5 ms from the start of the deploy, until the deploy (`git push`, or
  * `podman build` + `rm` + `run`) has returned and SERVING_STREAK requests in a row got the
- * new body. The time is that of the first answer with the new body after the last one
- * without it (an old body, an error), so a switch that let old answers through after a
- * new one is timed to its end. Throws when the deploy fails.
+ * new body. The time is when the first request with the new body after the last one
+ * without it (an old body, an error) was sent, so a switch that let old answers through
+ * after a new one is timed to its end. Sent, not answered: a request's own time (TLS and
+ * the router's hop for Slipway, 2-5 ms here under load; a plain local connection for the
+ * baseline) is the probe's, not the deploy's. Throws when the deploy fails.
  */
 async function servingSince(
   started: number,
@@ -365,8 +367,8 @@ async function servingSince(
   let streak = 0;
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    const answer = await isNew().catch(() => false);
     const at = performance.now();
+    const answer = await isNew().catch(() => false);
     if (answer) {
       since ??= at;
       streak++;

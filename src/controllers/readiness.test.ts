@@ -4,10 +4,10 @@ import { describe, it } from "node:test";
 import { retryDelayMs, waitForTcp } from "./readiness.ts";
 
 describe("readiness", () => {
-  it("looks every 5 ms for 250 ms, then less and less often, then every 200 ms", () => {
+  it("looks every 2 ms for 250 ms, then less and less often, then every 200 ms", () => {
     assert.deepEqual(
-      [0, 1, 49, 50, 51, 52, 53, 60].map((attempt) => retryDelayMs(attempt)),
-      [5, 5, 5, 25, 50, 100, 200, 200],
+      [0, 1, 124, 125, 126, 127, 128, 135].map((attempt) => retryDelayMs(attempt)),
+      [2, 2, 2, 25, 50, 100, 200, 200],
     );
   });
 

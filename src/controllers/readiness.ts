@@ -5,11 +5,11 @@ import { pollDelayMs } from "../domain/poll-delay.ts";
 
 /** How long a new container is looked at every FAST_LOOK_MS: most apps boot in that time. */
 const FAST_LOOKS_MS = 250;
-const FAST_LOOK_MS = 5;
+const FAST_LOOK_MS = 2;
 
 /**
- * Pause after the n-th failed check: every 5 ms for the first 250 ms (a Node.js app
- * listens 30-60 ms after its start, and every millisecond it waits for the next look is
+ * Pause after the n-th failed check: every 2 ms for the first 250 ms (a Node.js app
+ * listens 25-60 ms after its start, and every millisecond it waits for the next look is
  * deploy time; a refused connection costs the host a few microseconds), then 25, 50, 100,
  * then every 200 ms.
  */
