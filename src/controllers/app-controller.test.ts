@@ -4,13 +4,13 @@ import type { App } from "../domain/app.ts";
 import { silentLogger } from "../domain/logger.ts";
 import type { Engine } from "../engine/engine.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
-import { packTar, tarFile } from "../engine/tar-files.ts";
 import type { RouteTable, Router } from "../router/router.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { AppController } from "./app-controller.ts";
 import { healthcheckPath } from "./healthcheck-path.ts";
 import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
+import { fakeRelease } from "./testing/fake-release.ts";
 
 /** A router that records every table it is given. */
 class RecordingRouter implements Router {
@@ -77,20 +77,7 @@ describe("AppController", () => {
   });
 
   async function release(version: number): Promise<void> {
-    await engine.importImage(packTar([tarFile("app/server.js", "")]), {
-      reference: `img-${String(version)}`,
-      labels: {},
-    });
-    const r = await store.createRelease({
-      appId: app.id,
-      imageDigest: `sha256:${String(version).padStart(64, "0")}`,
-      imageRef: `img-${String(version)}`,
-      buildId: null,
-      processTypes: { web: "node server.js" },
-      stack: "slipway-24",
-      buildpacks: ["nodejs"],
-      description: "test",
-    });
+    const r = await fakeRelease(engine, store, app.id, version);
     assert.equal(r.version, version);
   }
 

@@ -5,12 +5,12 @@ import { LABEL } from "../domain/labels.ts";
 import { silentLogger } from "../domain/logger.ts";
 import type { ContainerInfo } from "../engine/engine.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
-import { packTar, tarFile } from "../engine/tar-files.ts";
 import type { RouteTable, Router } from "../router/router.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { AppController } from "./app-controller.ts";
 import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
+import { fakeRelease } from "./testing/fake-release.ts";
 
 /** Records, in one sequence, the engine's lists and starts and the router's tables. */
 class Recorder implements Router {
@@ -73,20 +73,7 @@ describe("RouteSync", () => {
   });
 
   async function deploy(version: number): Promise<void> {
-    await engine.importImage(packTar([tarFile("app/server.js", "")]), {
-      reference: `img-${String(version)}`,
-      labels: {},
-    });
-    await store.createRelease({
-      appId: app.id,
-      imageDigest: `sha256:${String(version).padStart(64, "0")}`,
-      imageRef: `img-${String(version)}`,
-      buildId: null,
-      processTypes: { web: "node server.js" },
-      stack: "slipway-24",
-      buildpacks: ["nodejs"],
-      description: "test",
-    });
+    await fakeRelease(engine, store, app.id, version);
     const controller = new AppController({
       store,
       engine,
