@@ -236,6 +236,14 @@ describe("images from the real driver", { skip: unavailable ?? false }, () => {
     });
     assert.equal((await box.engine.listContainers()).length, before, "no container left");
     assert.ok(loaded.tags.includes(`slipway-test/loaded:${box.instance}`), loaded.tags.join());
+    // What appendLayer said of the loaded image without inspecting it is what Podman says.
+    const inspected = await box.engine.inspectImage(loaded.id);
+    assert.ok(inspected !== undefined);
+    const { sizeBytes, createdAt, ...rest } = loaded;
+    const { sizeBytes: size, createdAt: created, ...inspectedRest } = inspected;
+    assert.deepEqual(rest, inspectedRest);
+    assert.equal(Date.parse(createdAt), Date.parse(created));
+    assert.ok(Math.abs(size - sizeBytes) < 2048, `${String(size)} against ${String(sizeBytes)}`);
     assert.equal(loaded.user, "1000:1000");
 
     const config = async (id: string): Promise<Record<string, unknown>> =>

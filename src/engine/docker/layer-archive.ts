@@ -207,3 +207,30 @@ function asStringMap(value: unknown): Record<string, string> {
     ),
   );
 }
+
+/**
+ * The inspect document of an image the engine loaded from layerArchive, as far as the
+ * driver reads one (toImageInfo, appendedImage): its id, tag, configuration, layers and
+ * times are ours, so the load needs no inspect after it. Its size is the base's plus the
+ * layer's bytes; the engine's own count adds its metadata (a few hundred bytes).
+ */
+export function loadedImageDocument(
+  image: AppendedImage,
+  base: unknown,
+  layer: Pick<BufferedLayer, "size">,
+  reference: string,
+): Record<string, unknown> {
+  const stored = asObject(JSON.parse(image.config.toString("utf8")), "image configuration");
+  const rootfs = objectField(stored, "rootfs");
+  const baseSize = asObject(base, "image").Size;
+  return {
+    Id: image.id,
+    RepoTags: [reference],
+    Created: stored.created,
+    Architecture: stored.architecture,
+    Os: stored.os,
+    Config: stored.config,
+    RootFS: { Type: "layers", Layers: rootfs.diff_ids },
+    Size: (typeof baseSize === "number" ? baseSize : 0) + layer.size,
+  };
+}
