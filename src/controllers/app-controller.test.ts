@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
-import { silentLogger } from "../domain/logger.ts";
 import type { Engine } from "../engine/engine.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
 import type { RouteTable, Router } from "../router/router.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { AppController } from "./app-controller.ts";
+import type { AppController } from "./app-controller.ts";
 import { healthcheckPath } from "./healthcheck-path.ts";
 import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
 import { fakeRelease } from "./testing/fake-release.ts";
+import { testController } from "./testing/test-controller.ts";
 
 /** A router that records every table it is given. */
 class RecordingRouter implements Router {
@@ -45,25 +45,15 @@ describe("AppController", () => {
 
   /** A controller over the test's store, engine, router and (current) state. */
   function makeController(ready: () => boolean): AppController {
-    return new AppController({
+    const routes = new RouteSync({
       store,
       engine,
-      routes: new RouteSync({
-        store,
-        engine,
-        router,
-        state,
-        instance: "t1",
-        domain: "example.test",
-      }),
+      router,
       state,
       instance: "t1",
-      logger: silentLogger,
-      bootTimeoutMs: 100,
-      stopGraceSeconds: 1,
-      drainMs: 0,
-      probe: () => Promise.resolve(ready()),
+      domain: "example.test",
     });
+    return testController({ store, engine, routes, state }, ready);
   }
 
   beforeEach(async () => {

@@ -7,10 +7,10 @@ import type { ContainerInfo } from "../engine/engine.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
 import type { RouteTable, Router } from "../router/router.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { AppController } from "./app-controller.ts";
 import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
 import { fakeRelease } from "./testing/fake-release.ts";
+import { testController } from "./testing/test-controller.ts";
 
 /** Records, in one sequence, the engine's lists and starts and the router's tables. */
 class Recorder implements Router {
@@ -74,19 +74,7 @@ describe("RouteSync", () => {
 
   async function deploy(version: number): Promise<void> {
     await fakeRelease(engine, store, app.id, version);
-    const controller = new AppController({
-      store,
-      engine,
-      routes,
-      state,
-      instance: "t1",
-      logger: silentLogger,
-      bootTimeoutMs: 100,
-      stopGraceSeconds: 1,
-      drainMs: 0,
-      probe: () => Promise.resolve(true),
-    });
-    await controller.reconcile(app.id, signal);
+    await testController({ store, engine, routes, state }).reconcile(app.id, signal);
   }
 
   /** Until the background run has listed and applied. */
