@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { NotFoundError } from "../../domain/errors.ts";
 import type { EngineApi } from "./api-client.ts";
+import { engineSaid } from "./api-errors.ts";
 import { joinedContainerOf } from "./decode.ts";
 import { asArray, asObject, stringField } from "./json-reader.ts";
 import { labelFilters } from "./ownership.ts";
@@ -36,13 +37,24 @@ export async function deleteContainer(
   }
 }
 
+/**
+ * Podman's words when a container's process exited while it read that process's state
+ * ("read /proc/18460/cgroup: no such process", answered 500): asking again gets the
+ * state after the exit.
+ */
+const EXITED_MEANWHILE = /\/proc\/\d+\/\S*: no such process/;
+const INSPECT_ATTEMPTS = 3;
+
 /** GET /containers/{id}/json of any container; undefined when it is gone. */
 export async function inspectRaw(api: EngineApi, id: string): Promise<unknown> {
-  try {
-    return await api.json("GET", `/containers/${encodeURIComponent(id)}/json`);
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api.json("GET", `/containers/${encodeURIComponent(id)}/json`);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      if (attempt >= INSPECT_ATTEMPTS || !engineSaid(error, EXITED_MEANWHILE)) throw error;
+      await sleep(10 * attempt);
+    }
   }
 }
 
