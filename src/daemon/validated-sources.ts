@@ -1,4 +1,5 @@
 import type { SourceArchive } from "../build/source-archive.ts";
+import { BoundedMap } from "../domain/bounded-map.ts";
 
 /** More than the builds that can wait at once on one machine. */
 const MAX_REMEMBERED = 64;
@@ -11,20 +12,13 @@ const MAX_REMEMBERED = 64;
  * container, and that read checks the file's digest against the one checked here.
  */
 export class ValidatedSources {
-  readonly #archives = new Map<string, SourceArchive>();
+  readonly #archives = new BoundedMap<string, SourceArchive>(MAX_REMEMBERED);
 
   remember(path: string, archive: SourceArchive): void {
-    this.#archives.delete(path);
     this.#archives.set(path, archive);
-    for (const oldest of this.#archives.keys()) {
-      if (this.#archives.size <= MAX_REMEMBERED) break;
-      this.#archives.delete(oldest);
-    }
   }
 
   take(path: string): SourceArchive | undefined {
-    const archive = this.#archives.get(path);
-    this.#archives.delete(path);
-    return archive;
+    return this.#archives.take(path);
   }
 }

@@ -1,3 +1,4 @@
+import { BoundedMap } from "../../domain/bounded-map.ts";
 import { NotFoundError } from "../../domain/errors.ts";
 import type { ContainerInfo } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
@@ -34,7 +35,9 @@ export class ContainerListing {
   readonly #api: EngineApi;
   readonly #inspect: (id: string) => Promise<ContainerInfo | undefined>;
   /** Each container's details, with the run they were inspected in. */
-  readonly #known = new Map<string, { readonly run: string; readonly info: ContainerInfo }>();
+  readonly #known = new BoundedMap<string, { readonly run: string; readonly info: ContainerInfo }>(
+    MAX_REMEMBERED,
+  );
   /** Whether the engine has Podman's list; undefined until the first answer says. */
   #podman: boolean | undefined;
 
@@ -68,13 +71,7 @@ export class ContainerListing {
 
   /** Remembers what an inspect answered (the compat document) and what it decoded to. */
   remember(document: unknown, info: ContainerInfo): void {
-    this.#known.delete(info.id);
     this.#known.set(info.id, { run: inspectedRun(document), info });
-    if (this.#known.size > MAX_REMEMBERED) {
-      // The oldest entry: Maps iterate in insertion order, and each inspect re-inserts.
-      const [oldest] = this.#known.keys();
-      if (oldest !== undefined) this.#known.delete(oldest);
-    }
   }
 
   /** Forgets a removed container. */

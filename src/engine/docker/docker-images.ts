@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import { BoundedMap } from "../../domain/bounded-map.ts";
 import { DriverError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { BuildImageOptions, CommitOptions, ImageInfo, ImportImageOptions } from "../engine.ts";
 import type { EngineApi } from "./api-client.ts";
@@ -44,7 +45,7 @@ export class DockerImages {
   readonly #instance: string;
   readonly #loadLimitBytes: number;
   /** Inspect documents by image id, the latest REMEMBERED_DOCUMENTS (#inspectDocument). */
-  readonly #documents = new Map<string, Promise<unknown>>();
+  readonly #documents = new BoundedMap<string, Promise<unknown>>(REMEMBERED_DOCUMENTS);
   /** Whether the engine has Podman's image loader; unknown until the first layer. */
   #loader: boolean | undefined;
 
@@ -291,12 +292,7 @@ export class DockerImages {
   }
 
   #remember(id: string, document: unknown): void {
-    this.#documents.delete(withSha256(id));
     this.#documents.set(withSha256(id), Promise.resolve(document));
-    for (const oldest of this.#documents.keys()) {
-      if (this.#documents.size <= REMEMBERED_DOCUMENTS) break;
-      this.#documents.delete(oldest);
-    }
   }
 }
 

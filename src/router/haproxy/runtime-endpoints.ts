@@ -111,10 +111,7 @@ async function waitUntil(
   ok: (status: string) => boolean,
   options: { readonly timeoutMs: number; readonly first: readonly string[] },
 ): Promise<void> {
-  if (servers.length === 0) {
-    await runSilently(statsSocket, options.first);
-    return;
-  }
+  if (servers.length === 0) return;
   const deadline = Date.now() + options.timeoutMs;
   // Only the backends concerned: a full `show stat` with 1,000 apps costs ~100 ms.
   const looks = [...new Set(servers.map((s) => s.backend))].map((b) => `show stat ${b} -1 -1`);
