@@ -19,6 +19,9 @@ if (!(mode in modes)) {
 const RUNTIME_PACKAGES = [
   "podman",
   "runc",
+  // Podman's container init (/usr/libexec/podman/catatonit), and the process of Slipway's
+  // network sandboxes (/usr/bin/catatonit): only recommended by podman's package.
+  "catatonit",
   "netavark",
   "aardvark-dns",
   "uidmap",

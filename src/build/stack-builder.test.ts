@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BuildFailedError } from "../domain/errors.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
-import { buildStack, loadStack, STACK_LABELS } from "./stack-builder.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { withFileLock } from "../process/file-lock.ts";
+import { buildStack, loadStack, STACK_CACHE_LOCK, STACK_LABELS } from "./stack-builder.ts";
 import { DEFAULT_RECIPE, seedStackCache } from "./testing-stack.ts";
 
 const RECIPE = DEFAULT_RECIPE;
@@ -65,5 +67,37 @@ describe("buildStack and loadStack (cached tarballs, fake engine)", () => {
 
     const loaded = await loadStack({ recipeDir: RECIPE, cacheDir, engine });
     assert.deepEqual(loaded, stack);
+  });
+});
+
+describe("buildStack while another build holds the cache", () => {
+  it("waits for it, then takes its entry instead of building again", async () => {
+    const shared = await mkdtemp(join(tmpdir(), "slipway-stack-cache-lock-test-"));
+    try {
+      const lines: string[] = [];
+      let building: Promise<unknown> | undefined;
+      await withFileLock(join(shared, STACK_CACHE_LOCK), async () => {
+        building = buildStack({
+          recipeDir: RECIPE,
+          cacheDir: shared,
+          engine: new FakeEngine(),
+          // debootstrap from here would fail: the entry must come from the other build
+          mirror: "http://127.0.0.1:9/debian",
+          log: (l: string) => lines.push(l),
+        });
+        while (!lines.includes("waiting for another build of a stack to finish")) {
+          await sleep(50);
+        }
+        await seedStackCache(shared);
+      });
+      const stack = (await building) as Awaited<ReturnType<typeof buildStack>>;
+      assert.equal(stack.run.digest, "sha256:run");
+      assert.ok(
+        lines.includes("root filesystems found in the cache (built meanwhile)"),
+        lines.join("\n"),
+      );
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
   });
 });

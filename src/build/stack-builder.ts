@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { BuildFailedError, DriverError } from "../domain/errors.ts";
+import { withFileLock } from "../process/file-lock.ts";
 import { readStackRecipe, type StackRecipe } from "./stack-recipe.ts";
 import { assertNothingMounted, buildStackRootfs, type RootfsTarball } from "./stack-rootfs.ts";
 
@@ -56,6 +57,8 @@ interface CacheManifest {
 }
 
 const MANIFEST = "manifest.json";
+/** Held while a build writes into the cache (withFileLock). */
+export const STACK_CACHE_LOCK = ".build.lock";
 /**
  * Part of the cache key besides the recipe: bump it when a change to the stack builder
  * changes what the tarballs contain, so caches made by older code are not reused.
@@ -143,6 +146,31 @@ async function cachedTarballs(
     return cached;
   }
   await mkdir(options.cacheDir, { recursive: true });
+  // One build at a time per cache: debootstraps sharing the package cache (debs/) at once
+  // corrupt each other's downloads, and the second would build the same files again. The
+  // one that waited finds the first one's entry.
+  return withFileLock(
+    join(options.cacheDir, STACK_CACHE_LOCK),
+    async () => {
+      const built = await readManifest(entryDir);
+      if (!built) return buildTarballs(recipe, entryDir, options);
+      options.log("root filesystems found in the cache (built meanwhile)");
+      return built;
+    },
+    {
+      onWait: () => {
+        options.log("waiting for another build of a stack to finish");
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+}
+
+async function buildTarballs(
+  recipe: StackRecipe,
+  entryDir: string,
+  options: BuildStackOptions,
+): Promise<CacheManifest> {
   const workDir = await mkdtemp(join(options.cacheDir, `.build-${recipe.digest.slice(0, 12)}-`));
   try {
     const started = Date.now();
