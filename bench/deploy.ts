@@ -37,7 +37,15 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs, promisify } from "node:util";
-import { freePort, must, startPlatform, type TestPlatform } from "../test/e2e/harness.ts";
+import { LABEL } from "../src/domain/labels.ts";
+import { SANDBOX_LABEL } from "../src/engine/docker/network-sandboxes.ts";
+import {
+  engineGet,
+  freePort,
+  must,
+  startPlatform,
+  type TestPlatform,
+} from "../test/e2e/harness.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
@@ -105,23 +113,66 @@ async function appRepository(p: TestPlatform, base: string): Promise<string> {
 }
 
 /**
- * Waits (untimed) until the platform is done with a push: the app runs only its newest
- * release (the old containers drained and gone), and 2 s have passed since the push, in
- * which the platform removes the build container and starts one for the next push. As on
- * a server where pushes are not seconds apart; and the baseline's next run does not share
- * the machine with that work.
+ * Waits (untimed) until the platform is done with a push, then 2 s more: the app runs only
+ * its newest release (the old containers drained and removed), and what the platform
+ * starts after a push for the next one is running: the app's next build container, and a
+ * network sandbox for the app's next container (platformBusy). As on a server where
+ * pushes are not seconds apart; and the baseline's next run does not share the machine
+ * with that work. How long that work takes depends on the machine (about 1 s on one where
+ * a warm push takes 0.25 s, 3-4 s where it takes 1.3 s), so a fixed pause would leave it
+ * running into the next push on a slow one.
  */
 async function settled(p: TestPlatform): Promise<void> {
-  const quiet = sleep(2000);
-  await until(async () => {
-    const result = await p.cli(["ps", "--app", "bench", "--json"]);
-    if (result.code !== 0) return false;
-    const releases = new Set(
-      (JSON.parse(result.stdout) as { release: number }[]).map((c) => c.release),
-    );
-    return releases.size <= 1;
-  });
-  await quiet;
+  let busy = "";
+  await until(
+    async () => {
+      const result = await p.cli(["ps", "--app", "bench", "--json"]);
+      if (result.code !== 0) return false;
+      const releases = new Set(
+        (JSON.parse(result.stdout) as { release: number }[]).map((c) => c.release),
+      );
+      busy = releases.size > 1 ? "containers of an older release run" : await platformBusy(p);
+      return busy === "";
+    },
+    // Seldom: each look starts the CLI, which would take the machine from that work.
+    { everyMs: 250, what: () => `the platform's work after the push did not end: ${busy}` },
+  );
+  await sleep(2000);
+}
+
+interface ContainerSummary {
+  readonly Id: string;
+  readonly Names?: readonly string[];
+  readonly State?: string;
+  readonly Labels?: Readonly<Record<string, string>> | null;
+}
+
+/**
+ * What the platform is still doing, from the engine's list of the installation's
+ * containers, or "": none is between states (an old one stopping or not yet removed), the
+ * app's next build container runs, and with network sandboxes on (the default) a free
+ * one waits for the app's next container (one that no app container joined).
+ */
+async function platformBusy(p: TestPlatform): Promise<string> {
+  const containers = (await engineGet(p, "/containers/json?all=true")) as ContainerSummary[];
+  const name = (c: ContainerSummary) => c.Names?.[0]?.replace(/^\//, "") ?? "";
+  const between = containers.find((c) => c.State !== "running");
+  if (between !== undefined) return `${name(between)} is ${between.State ?? "?"}`;
+  if (!containers.some((c) => name(c).startsWith("slipway-build-next-"))) {
+    return "no build container waits for the next build";
+  }
+  if (process.env.SLIPWAY_NETWORK_SANDBOXES === "0") return "";
+  const joined = new Set<string>();
+  for (const c of containers.filter((c) => c.Labels?.[LABEL.role] === "app")) {
+    const inspected = (await engineGet(p, `/containers/${c.Id}/json`)) as {
+      HostConfig?: { NetworkMode?: string };
+    };
+    joined.add(inspected.HostConfig?.NetworkMode?.replace(/^container:/, "") ?? "");
+  }
+  const free = containers.filter(
+    (c) => c.Labels?.[SANDBOX_LABEL]?.endsWith("-bench") === true && !joined.has(c.Id),
+  );
+  return free.length > 0 ? "" : "no network sandbox waits for the app's next container";
 }
 
 /** Commits the example with its own body, then seconds from `git push` to the router serving it. */
@@ -388,13 +439,20 @@ async function servingSince(
 }
 
 /** Waits until check() holds, looking every 5 ms. */
-async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+async function until(
+  check: () => Promise<boolean>,
+  {
+    timeoutMs = 300_000,
+    everyMs = 5,
+    what = (): string => "the new version did not serve in time",
+  } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error("the new version did not serve in time");
+  throw new Error(what());
 }
 
 function median(xs: readonly number[]): number {
