@@ -74,6 +74,8 @@ export class DockerEngine implements Engine {
   readonly #seccomp: string | undefined;
   /** Containers found to be ours, by full id: calls by id skip the inspect (owned-ids.ts). */
   readonly #ownedIds = new OwnedIds();
+  /** Inspects asked for since control last left the event loop, by id (#inspectRaw). */
+  readonly #inspecting = new Map<string, Promise<unknown>>();
   readonly #sandboxes: NetworkSandboxes | null;
   readonly #listing: ContainerListing;
   /** Networks found to be ours, by name (#ownedNetwork). */
@@ -369,8 +371,10 @@ export class DockerEngine implements Engine {
    * `BoundingCaps` from Podman's own API (docker-runtime.ts rawInspectDocument).
    */
   async rawInspect(id: string): Promise<unknown> {
-    // By an id known to be ours, no inspect first (the audit after every start reads this).
-    return rawInspectDocument(this.#api, await this.#ownedId(id));
+    // By an id known to be ours, no inspect first (the audit after every start reads this),
+    // and the inspect is asked for at once: a readiness check asking now shares it.
+    const owned = this.#ownedIds.has(id) ? id : await this.#ownedId(id);
+    return rawInspectDocument(this.#api, owned, (ours) => this.#inspectRaw(ours));
   }
 
   async stats(id: string): Promise<ContainerStats | undefined> {
@@ -469,9 +473,23 @@ export class DockerEngine implements Engine {
     return document === undefined ? undefined : toContainerInfo(document);
   }
 
-  /** The inspect document of any container by id or name; undefined when missing. */
+  /**
+   * The inspect document of any container by id or name; undefined when missing.
+   * Callers that ask before control returns to the event loop share one answer (a
+   * rollout's readiness check and its security audit, right after the start: each
+   * inspect costs Podman 3-40 ms of CPU, which the booting app needs). Nothing can have
+   * happened in between that one of them saw and the answer missed: no I/O completes
+   * until the event loop runs. Whoever asks later asks anew.
+   */
   #inspectRaw(id: string): Promise<unknown> {
-    return inspectRaw(this.#api, id);
+    let shared = this.#inspecting.get(id);
+    if (shared === undefined) {
+      shared = inspectRaw(this.#api, id);
+      this.#inspecting.set(id, shared);
+      // Queued after the continuations of callers that are already on their way here.
+      queueMicrotask(() => this.#inspecting.delete(id));
+    }
+    return shared;
   }
 
   /** The container, which must exist (NotFoundError) and be ours (ForbiddenError). */

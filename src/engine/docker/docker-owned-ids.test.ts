@@ -102,6 +102,24 @@ describe("DockerEngine container ownership", () => {
     assert.equal(inspects(api), before + 1);
   });
 
+  it("shares one inspect between callers that ask together, in either order, and asks again later", async () => {
+    const api = new OwnedStub();
+    const engine = engineOn(api, INSTANCE);
+    await engine.startContainer(OURS); // known as ours from here
+    const before = inspects(api);
+    const [info, raw] = await Promise.all([engine.inspectContainer(OURS), engine.rawInspect(OURS)]);
+    const [raw2, info2] = await Promise.all([
+      engine.rawInspect(OURS),
+      engine.inspectContainer(OURS),
+    ]);
+    assert.equal(inspects(api), before + 2, "one inspect for each pair");
+    for (const document of [raw, raw2]) assert.equal((document as { Id: string }).Id, OURS);
+    for (const container of [info, info2]) assert.equal(container?.name, "web-1");
+    await engine.inspectContainer(OURS);
+    await engine.inspectContainer(OURS);
+    assert.equal(inspects(api), before + 4, "one each when asked one after the other");
+  });
+
   it("knows a container it just made as its own", async () => {
     const api = new OwnedStub();
     const engine = engineOn(api, INSTANCE);

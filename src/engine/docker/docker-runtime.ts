@@ -156,15 +156,23 @@ export async function* attachedLines(
  * `BoundingCaps` from Podman's own API (the compat answer says UsernsMode "private"
  * even under auto, and has no effective capabilities).
  */
-export async function rawInspectDocument(api: EngineApi, id: string): Promise<unknown> {
-  const compat = asObject(await api.json("GET", `/containers/${id}/json`), "container");
+export async function rawInspectDocument(
+  api: EngineApi,
+  id: string,
+  inspect: (id: string) => Promise<unknown> = (id) => api.json("GET", `/containers/${id}/json`),
+): Promise<unknown> {
+  // Both at once: the audit of a container that just started runs while it boots.
+  const [found, libpodAnswer] = await Promise.all([
+    inspect(id),
+    api.json("GET", `/containers/${id}/json`, { api: "libpod" }).catch((error: unknown) => error),
+  ]);
+  if (found === undefined) throw new NotFoundError("container", id);
+  const compat = asObject(found, "container");
   let idMappings: unknown;
   let podman: Record<string, unknown> = {};
   try {
-    const libpod = asObject(
-      await api.json("GET", `/containers/${id}/json`, { api: "libpod" }),
-      "container",
-    );
+    if (libpodAnswer instanceof Error) throw libpodAnswer;
+    const libpod = asObject(libpodAnswer, "container");
     idMappings = objectField(libpod, "HostConfig").IDMappings;
     // The capabilities the process really has (null: none); the compat answer only
     // lists CapAdd/CapDrop.
