@@ -19,10 +19,10 @@
  * first request that got the new body was sent, after which every request got it, checked
  * until the deploy returned and 20 answers in a row had it (servingSince). For Slipway the requests go
  * through the router over HTTPS (keep-alive), and the push must succeed. After each push, untimed, the bench
- * waits until the app runs only its newest release (the old containers drained) and 2 s
- * have passed (the platform's work after a push: removing the build container, starting
- * one for the next push), before the next run of either; after each baseline run it waits
- * 2 s as well. For the baseline the requests go
+ * waits until the platform's work after it is done (the old containers drained and
+ * removed, the build container removed, the next push's build container and the app's next
+ * network sandbox running: settled), then 2 s, before the next run of either; after each
+ * baseline run it waits 2 s as well. For the baseline the requests go
  * to the container's port on the host (keep-alive; the old container is removed before the
  * new one runs). The baseline's base image (the
  * stack's run root filesystem with Node.js and npm, standing in for `node:24`) is prepared
