@@ -35,6 +35,7 @@ import { OwnedIds } from "./owned-ids.ts";
 import type { DockerEngineOptions } from "./docker-engine-options.ts";
 import { asArray, asObject, stringField } from "./json-reader.ts";
 import { NetworkSandboxes, SANDBOX_LABEL } from "./network-sandboxes.ts";
+import { SameTurnRequests } from "./same-turn.ts";
 import {
   attachedLines,
   containerEvents,
@@ -74,8 +75,7 @@ export class DockerEngine implements Engine {
   readonly #seccomp: string | undefined;
   /** Containers found to be ours, by full id: calls by id skip the inspect (owned-ids.ts). */
   readonly #ownedIds = new OwnedIds();
-  /** Inspects asked for since control last left the event loop, by id (#inspectRaw). */
-  readonly #inspecting = new Map<string, Promise<unknown>>();
+  readonly #inspects = new SameTurnRequests<unknown>();
   readonly #sandboxes: NetworkSandboxes | null;
   readonly #listing: ContainerListing;
   /** Networks found to be ours, by name (#ownedNetwork). */
@@ -371,8 +371,7 @@ export class DockerEngine implements Engine {
    * `BoundingCaps` from Podman's own API (docker-runtime.ts rawInspectDocument).
    */
   async rawInspect(id: string): Promise<unknown> {
-    // By an id known to be ours, no inspect first (the audit after every start reads this),
-    // and the inspect is asked for at once: a readiness check asking now shares it.
+    // Known to be ours: no ownership inspect, and asked at once (shared with a readiness check).
     const owned = this.#ownedIds.has(id) ? id : await this.#ownedId(id);
     return rawInspectDocument(this.#api, owned, (ours) => this.#inspectRaw(ours));
   }
@@ -473,23 +472,9 @@ export class DockerEngine implements Engine {
     return document === undefined ? undefined : toContainerInfo(document);
   }
 
-  /**
-   * The inspect document of any container by id or name; undefined when missing.
-   * Callers that ask before control returns to the event loop share one answer (a
-   * rollout's readiness check and its security audit, right after the start: each
-   * inspect costs Podman 3-40 ms of CPU, which the booting app needs). Nothing can have
-   * happened in between that one of them saw and the answer missed: no I/O completes
-   * until the event loop runs. Whoever asks later asks anew.
-   */
+  /** Any container's inspect document, or undefined; callers asking at once share it. */
   #inspectRaw(id: string): Promise<unknown> {
-    let shared = this.#inspecting.get(id);
-    if (shared === undefined) {
-      shared = inspectRaw(this.#api, id);
-      this.#inspecting.set(id, shared);
-      // Queued after the continuations of callers that are already on their way here.
-      queueMicrotask(() => this.#inspecting.delete(id));
-    }
-    return shared;
+    return this.#inspects.ask(id, () => inspectRaw(this.#api, id));
   }
 
   /** The container, which must exist (NotFoundError) and be ours (ForbiddenError). */
