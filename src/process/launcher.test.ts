@@ -100,10 +100,16 @@ describe("Launcher", () => {
   it("starts shells again once launches pause", async () => {
     const launcher = new Launcher({ size: 2, refillDelayMs: 20 });
     try {
-      await exited(launcher.launch("true", [], { env: ENV }));
-      await exited(launcher.launch("true", [], { env: ENV }));
+      // Both taken before the event loop runs: no refill can have started yet.
+      const first = launcher.launch("true", [], { env: ENV });
+      const second = launcher.launch("true", [], { env: ENV });
       assert.equal(launcher.ready, 0);
-      await sleep(100);
+      await Promise.all([exited(first), exited(second)]);
+      // Started again after the pause (20 ms), each as fast as the machine forks (10 s is
+      // only a bound on waiting for shells that never come).
+      const deadline = Date.now() + 10_000;
+      const ready = (): number => launcher.ready; // not narrowed by the assertion above
+      while (ready() < 2 && Date.now() < deadline) await sleep(10);
       assert.equal(launcher.ready, 2);
     } finally {
       launcher.close();
