@@ -18,6 +18,23 @@ describe("restartRouterIfGone", () => {
     assert.deepEqual(calls, []);
   });
 
+  it("leaves a router alone that is back on the second look (a master rewriting its pid file)", async () => {
+    const calls: string[] = [];
+    const looks = [false, true];
+    const restarted = await restartRouterIfGone({
+      router: {
+        running: () => Promise.resolve(looks.shift() ?? true),
+        start: () => Promise.resolve(void calls.push("start")),
+      },
+      resync: () => Promise.resolve(void calls.push("resync")),
+      logger: memoryLogger(),
+      confirmMs: 1,
+    });
+    assert.equal(restarted, false);
+    assert.deepEqual(calls, []);
+    assert.deepEqual(looks, [], "looked twice");
+  });
+
   it("starts a router that is gone, then applies the current routes", async () => {
     const calls: string[] = [];
     const logger = memoryLogger();
@@ -28,6 +45,7 @@ describe("restartRouterIfGone", () => {
       },
       resync: () => Promise.resolve(void calls.push("resync")),
       logger,
+      confirmMs: 1,
     });
     assert.equal(restarted, true);
     assert.deepEqual(calls, ["start", "resync"]);
@@ -44,6 +62,7 @@ describe("restartRouterIfGone", () => {
       },
       resync: () => Promise.resolve(void (resynced = true)),
       logger,
+      confirmMs: 1,
     });
     assert.equal(restarted, false);
     assert.equal(resynced, false);

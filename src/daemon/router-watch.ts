@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../domain/logger.ts";
 import type { Router } from "../router/router.ts";
 
@@ -7,6 +8,8 @@ export interface RouterWatchDeps {
   /** Applies the current route table (the restarted router loads the last one it stored). */
   readonly resync: () => Promise<void>;
   readonly logger: Logger;
+  /** How long to wait before the second look that confirms the router is gone (250 ms). */
+  readonly confirmMs?: number;
 }
 
 /**
@@ -17,6 +20,11 @@ export interface RouterWatchDeps {
 export async function restartRouterIfGone(deps: RouterWatchDeps): Promise<boolean> {
   const { router, resync, logger } = deps;
   try {
+    if (await router.running()) return false;
+    // Only gone if gone twice: a master reloading rewrites its pid file (truncated, then
+    // its pid), and a second router started then would share the ports with the first,
+    // whose workers keep serving without the servers added since.
+    await sleep(deps.confirmMs ?? 250);
     if (await router.running()) return false;
     logger.error("the router's processes are gone; starting them again");
     await router.start();
