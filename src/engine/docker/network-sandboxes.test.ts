@@ -113,7 +113,9 @@ describe("network sandboxes on Podman", { skip: unavailable ?? false }, () => {
         "client",
         network,
         [
-          "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 web 8080",
+          // The DNS server (aardvark-dns) may take a moment to answer for a new container.
+          "i=0; while ! out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 web 8080 2>&1) && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.1; done",
+          'echo "$out"',
           "grep -E '^CapEff:' /proc/self/status",
           'echo "uid_map $(cat /proc/self/uid_map)"',
           "touch /probe 2>/dev/null && echo root-writable || echo root-read-only",
