@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { generateToken } from "../security/tokens.ts";
@@ -294,6 +294,41 @@ describe("slipway CLI against a live API on a unix socket", () => {
       assert.equal(result.code, 1);
       assert.match(result.stderr, /refused this token/);
       assert.throws(() => statSync(join(config, "slipway", "credentials.json")));
+    });
+
+    it("logout removes the login and git's copies of it, and says so when there is none", async () => {
+      const config = newDir();
+      const env = { XDG_CONFIG_HOME: config };
+      const login = await run(
+        ["login", `unix:${socketOf(slipway)}`, "--token", slipway.token],
+        env,
+      );
+      assert.equal(login.code, 0, login.stderr);
+      const dir = join(config, "slipway");
+      // What `slipway git:remote` keeps next to the login for git.
+      writeFileSync(join(dir, "git-credentials"), "https://slipway:x@example.com\n");
+      mkdirSync(join(dir, "git-capath"));
+      const other = join(dir, "unrelated.txt");
+      writeFileSync(other, "kept\n");
+
+      const out = await run(["logout", "--json"], env);
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual((JSON.parse(out.stdout) as { removed: string[] }).removed.sort(), [
+        join(dir, "credentials.json"),
+        join(dir, "git-capath"),
+        join(dir, "git-credentials"),
+      ]);
+      for (const name of ["credentials.json", "git-credentials", "git-capath"]) {
+        assert.throws(() => statSync(join(dir, name)), name);
+      }
+      assert.equal(readFileSync(other, "utf8"), "kept\n");
+      const apps = await run(["apps"], env);
+      assert.equal(apps.code, 1);
+      assert.match(apps.stderr, /not logged in/);
+
+      const again = await run(["logout"], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^Not logged in: nothing saved in /);
     });
 
     it("refuses plain http to a remote host and malformed tokens", async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../security/tokens.ts";
 import { CredentialsError } from "./errors.ts";
@@ -161,6 +161,28 @@ export async function emptyCaPath(credentialsFile: string): Promise<string | nul
   } catch {
     return null;
   }
+}
+
+/**
+ * Forgets a login: removes the credentials file `slipway login` wrote in configDir and the
+ * copies `slipway git:remote` made next to it (GIT_CREDENTIALS_FILE, GIT_CA_PATH_DIR).
+ * Returns the paths that existed and are gone; none when there was no login.
+ */
+export async function removeLoginCredentials(configDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  // The credentials last: a copy left by a failure is then still next to a login.
+  for (const name of [GIT_CREDENTIALS_FILE, GIT_CA_PATH_DIR, CREDENTIALS_FILE]) {
+    const path = join(configDir, name);
+    try {
+      await rm(path, { recursive: name === GIT_CA_PATH_DIR });
+      removed.push(path);
+    } catch (error) {
+      if (!isErrno(error, "ENOENT")) {
+        throw new CredentialsError(`cannot remove ${path}: ${messageOf(error)}`, { cause: error });
+      }
+    }
+  }
+  return removed;
 }
 
 function isErrno(error: unknown, code: string): boolean {

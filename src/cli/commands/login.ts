@@ -2,7 +2,7 @@ import { access, constants } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isTokenShaped, type Credentials } from "../../security/tokens.ts";
 import { ApiClient } from "../client.ts";
-import { writeLoginCredentials } from "../credentials.ts";
+import { removeLoginCredentials, writeLoginCredentials } from "../credentials.ts";
 import { ApiError, UsageError } from "../errors.ts";
 import { toJson } from "../format.ts";
 import { defineCommand, type Command } from "../registry.ts";
@@ -105,5 +105,29 @@ async function readableFile(path: string): Promise<string> {
   return path;
 }
 
-/** login. */
-export const loginCommands: readonly Command[] = [login];
+const logout = defineCommand({
+  name: "logout",
+  summary: "forget the saved login (the token stays valid)",
+  description: [
+    "Remove what `slipway login` saved in ~/.config/slipway: credentials.json, and the copy",
+    "of the token and the directory `slipway git:remote` keeps next to it for git. Commands",
+    "and pushes to remotes added with git:remote then need a new login (or use this",
+    "machine's own installation, as without a login). The token stays valid until it is",
+    "revoked (`slipway tokens:revoke`). An installation's own credentials (--home,",
+    "SLIPWAY_HOME) are not touched.",
+  ].join("\n"),
+  args: [],
+  flags: {},
+  examples: ["slipway logout"],
+  async run(ctx) {
+    const removed = await removeLoginCredentials(ctx.options.configDir);
+    if (ctx.json) ctx.io.out(toJson({ removed }));
+    else if (removed.length === 0)
+      ctx.io.out(`Not logged in: nothing saved in ${ctx.options.configDir}\n`);
+    else ctx.io.out(`Logged out; removed ${removed.join(", ")}\n`);
+    return 0;
+  },
+});
+
+/** login, logout. */
+export const loginCommands: readonly Command[] = [login, logout];
