@@ -112,6 +112,32 @@ describe("BuildController", () => {
     );
   });
 
+  it("keeps a source another app's build still needs (one file per checksum)", async () => {
+    const store = new SqliteStore(":memory:");
+    const removed: string[] = [];
+    const shared: BuildFiles = {
+      ...files,
+      removeSource: (build) => {
+        removed.push(`${build.id} ${build.sourceChecksum}`);
+        return Promise.resolve();
+      },
+    };
+    const builds = new BuildController({
+      store,
+      builder: slowBuilder(),
+      files: shared,
+      logger: silentLogger,
+    });
+    const shop = await store.createApp("shop");
+    const blog = await store.createApp("blog");
+    await store.createBuild(shop.id, "same");
+    const waiting = await store.createBuild(blog.id, "same");
+    await builds.reconcileApp(shop.id, new AbortController().signal);
+    assert.deepEqual(removed, [], "blog's pending build still needs the file");
+    await builds.reconcileApp(blog.id, new AbortController().signal);
+    assert.deepEqual(removed, [`${waiting.id} same`], "the last build of the source removes it");
+  });
+
   it("stops between builds when aborted", async () => {
     const store = new SqliteStore(":memory:");
     const builder = slowBuilder();

@@ -239,11 +239,10 @@ export class BuildController {
     } finally {
       this.#afterBuild(build, app, cleanUp, released);
       await log.close();
-      const waiting = (await store.listBuilds(app.id)).some(
-        (b) =>
-          b.id !== build.id &&
-          b.sourceChecksum === build.sourceChecksum &&
-          (b.status === "pending" || b.status === "running"),
+      // The file is shared by every build of the same source, of any app (two apps
+      // deployed from one tree at once): the last one to finish removes it.
+      const waiting = (await store.unfinishedBuildsOfSource(build.sourceChecksum)).some(
+        (b) => b.id !== build.id,
       );
       if (!waiting) await files.removeSource(build);
     }

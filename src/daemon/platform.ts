@@ -60,7 +60,13 @@ export function platformApiDeps(
         const { commit, createdBy }: SubmitBuildOptions = options;
         return await store.createBuild(app.id, archive.checksum, createdBy ?? null, commit ?? null);
       } catch (error) {
-        await rm(stored, { force: true });
+        // Another app's build may be waiting for the same source (one file per checksum);
+        // when that cannot be told, the file stays.
+        const waiting = await store.unfinishedBuildsOfSource(archive.checksum).then(
+          (builds) => builds.length > 0,
+          () => true,
+        );
+        if (!waiting) await rm(stored, { force: true });
         throw error;
       }
     },

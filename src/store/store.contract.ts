@@ -167,6 +167,23 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         const ids = (await store.listBuilds(app.id)).map((build) => build.id);
         assert.deepEqual(ids, [third.id, second.id, first.id]);
       });
+
+      it("finds the unfinished builds of a source across apps", async () => {
+        const shop = await store.createApp("shop");
+        const blog = await store.createApp("blog");
+        const done = await store.createBuild(shop.id, "same");
+        await store.updateBuild(done.id, {
+          status: "succeeded",
+          finishedAt: "2026-12-01T00:00:00Z",
+        });
+        const running = await store.createBuild(shop.id, "same");
+        await store.updateBuild(running.id, { status: "running" });
+        const pending = await store.createBuild(blog.id, "same");
+        await store.createBuild(blog.id, "other");
+        const ids = (await store.unfinishedBuildsOfSource("same")).map((build) => build.id);
+        assert.deepEqual(ids, [running.id, pending.id]);
+        assert.deepEqual(await store.unfinishedBuildsOfSource("missing"), []);
+      });
     });
 
     describe("releases", () => {

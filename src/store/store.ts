@@ -130,6 +130,11 @@ export interface Store {
   updateBuild(id: string, update: BuildUpdate): Promise<Build>;
   getBuild(id: string): Promise<Build | undefined>;
   listBuilds(appId: string): Promise<Build[]>;
+  /**
+   * Builds of any app that have not finished (pending or running) and build the source
+   * with this checksum: sources are stored by checksum, so apps share one file.
+   */
+  unfinishedBuildsOfSource(sourceChecksum: string): Promise<Build[]>;
 
   /** Creates the next version atomically (v1, v2, ...). */
   createRelease(release: NewRelease): Promise<Release>;

@@ -191,6 +191,16 @@ export class SqliteStore implements Store {
     );
   }
 
+  unfinishedBuildsOfSource(sourceChecksum: string): Promise<Build[]> {
+    return this.#run(() =>
+      this.#all(
+        "SELECT * FROM builds WHERE source_checksum = ? AND status IN ('pending', 'running') ORDER BY created_at, rowid",
+        [sourceChecksum],
+        toBuild,
+      ),
+    );
+  }
+
   createRelease(release: NewRelease): Promise<Release> {
     return this.#write("release", () => {
       this.#requireApp(release.appId);
