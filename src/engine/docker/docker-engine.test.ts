@@ -141,17 +141,27 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
       (await box.engine.listContainers(labels)).map((c) => `${c.id} ${c.state}`);
     // Podman's list and its compat inspect tell the same run (container-listing.ts).
     const api = new DockerApiClient({ socketPath: box.layout.socketPath });
+    // A killed container is "stopped" until conmon's cleanup makes it "exited" (its last
+    // state), which can happen between the list and the inspect: that pair is asked again.
     const sameRun = async (): Promise<void> => {
-      const listed = asArray(
-        await api.json("GET", "/containers/json", {
-          api: "libpod",
-          query: { all: true, sync: true, filters: JSON.stringify({ id: [id] }) },
-        }),
-        "list",
-      );
-      assert.equal(listed.length, 1);
-      const inspected = await api.json("GET", `/containers/${id}/json`);
-      assert.equal(listedRun(asObject(listed[0], "entry")), inspectedRun(inspected));
+      for (let attempt = 0; ; attempt++) {
+        const listed = asArray(
+          await api.json("GET", "/containers/json", {
+            api: "libpod",
+            query: { all: true, sync: true, filters: JSON.stringify({ id: [id] }) },
+          }),
+          "list",
+        );
+        assert.equal(listed.length, 1);
+        const entry = asObject(listed[0], "entry");
+        const inspected = await api.json("GET", `/containers/${id}/json`);
+        if (entry.State === "stopped" && attempt < 100) {
+          await sleep(100);
+          continue;
+        }
+        assert.equal(listedRun(entry), inspectedRun(inspected));
+        return;
+      }
     };
     assert.deepEqual(await states(), [`${id} running`]);
     assert.deepEqual(await states(), [`${id} running`]);
