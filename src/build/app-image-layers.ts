@@ -5,6 +5,7 @@ import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { imageChanges, type ImageConfigChanges } from "../engine/docker/image-changes.ts";
 import { APP_UID, type SlugFile } from "./app-rootfs.ts";
 import type { Pack } from "tar-stream";
+import { below, EPOCH, isPlatformOwn, KEPT_TYPES, OWNER, parentDirs } from "./slug-entries.ts";
 import { asNodeReadable, forEachTarEntry, packStream, type PackHeader } from "./tar-stream-node.ts";
 
 /**
@@ -24,11 +25,6 @@ const LAYER_OF: Readonly<Record<string, "runtime" | "deps">> = {
 const LAYERS = ["runtime", "deps", "app"] as const;
 /** One of the slug's layers. */
 export type SlugLayerName = (typeof LAYERS)[number];
-
-const KEPT_TYPES = new Set(["file", "directory", "symlink", "link"]);
-/** Fixed times and owners: identical content makes identical layers, whatever the build. */
-const EPOCH = new Date(0);
-const OWNER = { uid: APP_UID, gid: APP_UID, uname: "app", gname: "app" };
 
 export interface AppImageContextInput {
   /** The stack's run image id: the base layer, shared by every app image of the stack. */
@@ -124,7 +120,7 @@ async function packSlug(
     root ??= header.name.split("/")[0] ?? "";
     const rel = below(header.name, root);
     // The slug root itself is /app (made above); /app/.slipway is Slipway's own.
-    if (rel === null || rel === "" || !KEPT_TYPES.has(header.type) || rel.startsWith(".slipway")) {
+    if (rel === null || rel === "" || !KEPT_TYPES.has(header.type) || isPlatformOwn(rel)) {
       await finished(body.resume());
       return;
     }
@@ -159,17 +155,4 @@ async function packSlug(
       file.content,
     );
   }
-}
-
-/** "slug/x/y" -> "x/y", "slug" -> ""; null outside the slug directory. */
-function below(name: string, root: string): string | null {
-  const clean = name.replace(/^\.\//, "").replace(/\/+$/, "");
-  if (clean === root) return "";
-  return clean.startsWith(`${root}/`) ? clean.slice(root.length + 1) : null;
-}
-
-/** ".slipway/processes/web" -> [".slipway", ".slipway/processes"] */
-function parentDirs(path: string): string[] {
-  const parts = path.split("/").slice(0, -1);
-  return parts.map((_, index) => parts.slice(0, index + 1).join("/"));
 }

@@ -1,10 +1,16 @@
 import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { ProcessTypes } from "../domain/procfile.ts";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { appImageContext, layerImage } from "./app-image-layers.ts";
 import { appRootfs, APP_UID } from "./app-rootfs.ts";
-import { layerBase, pruneLayerImages, type CachedSlugPart } from "./layer-images.ts";
+import {
+  APP_FILES_PART,
+  layerBase,
+  pruneLayerImages,
+  type CachedSlugPart,
+} from "./layer-images.ts";
+import { splitSlug, type SourceLayer } from "./source-layer.ts";
 import type { StackImages } from "./stack-builder.ts";
 
 /** Labels on app images (read by release, rebase and garbage collection). */
@@ -54,6 +60,18 @@ export interface AppImageInput {
   readonly launcher: Buffer;
   /** The app's layer images as listed at the build's start (LayerBaseInput.listed). */
   readonly layerImages?: readonly ImageInfo[] | undefined;
+  /**
+   * The source as a layer of its own (app-files-preload.ts): when the slug is the source
+   * plus added files, the app's files become the added files' layer image (cached) and
+   * the source's layer on it. Needs Engine.appendLayer and parts.
+   */
+  readonly appFiles?: {
+    readonly layer: SourceLayer;
+    /** Settles once the layer's load ahead is over (it is not loaded twice at once). */
+    readonly loaded: Promise<void>;
+    /** The slug again, when it did not split (the split read it). */
+    readonly reopenSlug: () => Promise<Readable>;
+  };
 }
 
 const APP_PATH = "/app/.heroku/node/bin:/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin";
@@ -64,9 +82,9 @@ const APP_PATH = "/app/.heroku/node/bin:/app/node_modules/.bin:/usr/local/bin:/u
  */
 export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
   const { processTypes } = input;
+  // Nothing that changes with every build (build id, source checksum: the image's labels
+  // have them), so the files a warm build adds stay the same layer.
   const release = {
-    buildId: input.buildId,
-    sourceChecksum: input.sourceChecksum,
     stack: input.stack.name,
     buildpacks: input.buildpacks,
     processTypes,
@@ -102,14 +120,27 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
     [IMAGE_LABELS.role]: "app",
   };
   const parts = input.parts ?? [];
-  if (input.engine.buildImage !== undefined && parts.length > 0) {
+  const { engine } = input;
+  if (engine.buildImage !== undefined && parts.length > 0) {
     // Runtime and dependencies are images of their own, reused while their digests hold:
-    // a warm deploy reads and stores only the app's own files.
+    // a warm deploy reads and stores only the app's own files. Those too are two layers
+    // when they can be: the files the build added (reused while unchanged), then the
+    // source (usually stored while the buildpacks ran).
+    const appFiles = engine.appendLayer === undefined ? undefined : input.appFiles;
+    const split =
+      appFiles === undefined ? undefined : await splitSlug(await input.slug, appFiles.layer, extra);
+    const added: CachedSlugPart | undefined = split && {
+      name: APP_FILES_PART,
+      digest: split.digest,
+      reused: false,
+      open: () => Promise.resolve(Readable.from([split.added])),
+      extra,
+    };
     const base = await layerBase({
-      engine: input.engine,
+      engine,
       appName: input.appName,
       stack: input.stack,
-      parts,
+      parts: added === undefined ? parts : [...parts, added],
       listed: input.layerImages,
       labels: {
         [IMAGE_LABELS.stack]: input.stack.name,
@@ -117,14 +148,26 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       },
       log: input.log ?? (() => undefined),
     });
-    // The app's files are new with every build: nothing for a layer cache to find.
-    const image = await layerImage(
-      input.engine,
-      { baseImageId: base.id, slug: await input.slug, extra, config, only: "app" },
-      { reference, labels },
-    );
+    let image: ImageInfo;
+    if (split !== undefined && appFiles !== undefined && engine.appendLayer !== undefined) {
+      await appFiles.loaded;
+      image = await engine.appendLayer(base.id, Readable.from([appFiles.layer.tar]), {
+        reference,
+        labels,
+        ...config,
+      });
+    } else {
+      // The build changed or removed files of the source: the slug is one layer, new with
+      // every build (nothing for a layer cache to find).
+      const slug = appFiles === undefined ? await input.slug : await appFiles.reopenSlug();
+      image = await layerImage(
+        engine,
+        { baseImageId: base.id, slug, extra, config, only: "app" },
+        { reference, labels },
+      );
+    }
     // Only a new layer image leaves an older one behind (0.015 s of a warm deploy).
-    if (base.built) await pruneLayerImages(input.engine, input.appName, base.chain);
+    if (base.built) await pruneLayerImages(engine, input.appName, base.chain);
     return image;
   }
   if (input.engine.buildImage !== undefined) {

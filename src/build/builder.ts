@@ -15,6 +15,7 @@ import {
   readDockerfile,
 } from "./dockerfile-build.ts";
 import { createAppImage, IMAGE_LABELS } from "./app-image.ts";
+import { predictAppFiles, type AppFilesPrediction } from "./app-files-preload.ts";
 import { knownLayers } from "./layer-images.ts";
 import { phaseTimer } from "./build-timings.ts";
 import {
@@ -77,6 +78,12 @@ export interface RunBuildOptions extends BuildContainerSetup {
    * source): knownLayers picks from them instead of asking the engine again.
    */
   readonly layerImages?: Promise<readonly ImageInfo[]>;
+  /**
+   * Opens the source tar again (SourceArchive.tar()): read while the buildpacks run, to
+   * store the source's layer of the app image ahead (app-files-preload.ts). Default: no
+   * such load; the app image is made the same either way.
+   */
+  readonly openSource?: () => Readable;
 }
 
 export interface BuildResult {
@@ -125,6 +132,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   let cleaning: Promise<void> | undefined;
   const cleanUp = (): Promise<void> => (cleaning ??= removeAll(cleanup));
   let slug: Promise<Readable> | undefined;
+  const prediction = predictFor(options);
+  if (prediction !== undefined) {
+    // Whatever happens, the image the load ahead made goes with the build container.
+    cleanup.push(() => prediction.then((p) => p?.remove()));
+  }
 
   try {
     log(`-----> Building on the ${stack.name} stack (${stack.build.reference})`);
@@ -149,7 +161,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
 
     // The runner waits for this line: the token it ends with, and the buildpacks asked for.
     const goLine = `${[endMarker, ...(options.buildpacks ?? [])].join(" ")}\n`;
-    const sent = await runGuarded(
+    const sent: Buffer | undefined = await runGuarded(
       options,
       buildContainer,
       [started.name, buildCacheVolume(app.name)],
@@ -218,6 +230,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
     log(`-----> Process types: ${Object.keys(meta.processTypes).join(", ")}`);
 
     log("-----> Creating the image");
+    const appFiles = await prediction;
     const image = await createAppImage({
       engine,
       appName: app.name,
@@ -234,6 +247,22 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       })),
       log,
       layerImages: await options.layerImages,
+      ...(appFiles === undefined
+        ? {}
+        : {
+            appFiles: {
+              layer: appFiles.layer,
+              loaded: appFiles.loaded,
+              // What was sent with the end marker, or the container's out/ again.
+              reopenSlug: async () =>
+                splitBuildOutput(
+                  sent === undefined
+                    ? await engine.getArchive(buildContainer, "/workspace/out")
+                    : Readable.from([sent]),
+                  MAX_META_BYTES,
+                ).slug,
+            },
+          }),
     });
     log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
     timer.mark("image");
@@ -269,6 +298,24 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
       }
     }
   }
+}
+
+/**
+ * The source's layer, loaded ahead while the buildpacks run (app-files-preload.ts), when
+ * the engine appends layers and the build has the source again and the app's layer images.
+ */
+function predictFor(options: RunBuildOptions): Promise<AppFilesPrediction | undefined> | undefined {
+  const { engine, openSource } = options;
+  if (openSource === undefined || engine.appendLayer === undefined) return undefined;
+  if (engine.buildImage === undefined || options.layerImages === undefined) return undefined;
+  return predictAppFiles({
+    engine,
+    appName: options.app.name,
+    buildId: options.buildId,
+    source: openSource,
+    root: SOURCE_ROOT,
+    layerImages: options.layerImages,
+  });
 }
 
 /** Runs the cleanup steps, last added first, every one even when one fails. */

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { BuildFailedError } from "../domain/errors.ts";
 import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { layerImage } from "./app-image-layers.ts";
+import type { SlugFile } from "./app-rootfs.ts";
 import type { SlugPart } from "./build-meta.ts";
 import type { StackImages } from "./stack-builder.ts";
 
@@ -13,6 +14,8 @@ export interface CachedSlugPart extends SlugPart {
    * never for a part the buildpack reused (it made no files).
    */
   readonly open: () => Promise<Readable>;
+  /** Files of Slipway's own the layer gets besides the tar's (the app files' layer). */
+  readonly extra?: readonly SlugFile[];
 }
 
 export interface LayerBaseInput {
@@ -45,6 +48,12 @@ const LABELS = {
 
 /** The role label of layer images: they are never run, only built upon. */
 export const LAYER_ROLE = "layer";
+
+/**
+ * The part of the files a build added to the source (source-layer.ts), on top of the
+ * runner's parts. A name the runner refuses for a declared layer, so never a buildpack's.
+ */
+export const APP_FILES_PART = "app";
 
 /**
  * The image to lay the app's own files on: the run stack image plus one cached image per
@@ -101,7 +110,7 @@ export async function layerBase(
         {
           baseImageId: base,
           slug: await part.open(),
-          extra: [],
+          extra: part.extra ?? [],
           // The context directory its COPY reads; a buildpack's own part is a runtime.
           only: part.name === "deps" ? "deps" : "runtime",
         },
@@ -144,6 +153,8 @@ export async function knownLayers(
   const byId = new Map(images.map((image) => [image.id, image]));
   const lines = new Set<string>();
   for (const image of images) {
+    // The app files' layer is Slipway's, not one a buildpack may declare.
+    if (image.labels[LABELS.part] === APP_FILES_PART) continue;
     const pairs: string[] = [];
     let current: ImageInfo | undefined = image;
     while (current !== undefined && pairs.length < MAX_CHAIN) {
@@ -159,6 +170,29 @@ export async function knownLayers(
     }
   }
   return [...lines].map((line) => `${line}\n`).join("");
+}
+
+/**
+ * The layer image of the app files of the app's newest build (the image the next warm
+ * build's app files most likely go on), among the app's layer images.
+ */
+export function newestAppFilesImage(
+  images: readonly ImageInfo[],
+  appName: string,
+): ImageInfo | undefined {
+  return images
+    .filter(
+      (image) =>
+        image.labels[LABELS.app] === appName &&
+        image.labels[LABELS.role] === LAYER_ROLE &&
+        image.labels[LABELS.part] === APP_FILES_PART,
+    )
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+}
+
+/** Labels of an image made only to store a layer ahead (removed after the build). */
+export function preloadLabels(appName: string): Record<string, string> {
+  return { [LABELS.app]: appName, [LABELS.role]: LAYER_ROLE };
 }
 
 /** The longest chain of layer images knownLayers follows (declared ones and digested parts). */

@@ -88,6 +88,8 @@ export function buildpackBuilder(
       // Store ids use "_", engine object names want dashes.
       buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
       sourceTar: archive.tar(),
+      // Read again while the buildpacks run: the source's layer is stored ahead.
+      openSource: () => archive.tar(),
       sourceChecksum: archive.checksum,
       timeoutSeconds: config.build.timeoutSeconds,
       diskLimitBytes: config.build.diskBytes,
