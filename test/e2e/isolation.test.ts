@@ -150,10 +150,21 @@ describe("isolation, from inside app containers", { timeout: 1_800_000 }, () => 
 
   it("stops a fork loop at the pids limit and keeps serving", async () => {
     const id = await web(p, "iso-a");
+    // Each child waits on a FIFO whose only writer is the loop's shell, and ends when that
+    // shell does (sh exits at its first failed fork): however slow forks are, the children
+    // live until the limit is reached (a fixed `sleep` let them exit first on a slow
+    // machine), and none outlives the loop.
     const loop = await exec(p, id, [
       "sh",
       "-c",
-      "i=0; while [ $i -lt 2000 ]; do sleep 4 & i=$((i+1)); done; echo spawned $i",
+      [
+        "mkfifo /tmp/hold",
+        "exec 3<>/tmp/hold",
+        "exec 4>/tmp/hold",
+        "exec 3<&-",
+        "i=0; while [ $i -lt 2000 ]; do (exec 4>&-; read line </tmp/hold) & i=$((i+1)); done",
+        "echo spawned $i",
+      ].join("; "),
     ]);
     assert.match(
       `${loop.stdout}${loop.stderr}`,
