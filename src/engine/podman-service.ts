@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { ConflictError, DriverError } from "../domain/errors.ts";
 import type { Logger } from "../domain/logger.ts";
 import { DockerApiClient } from "./docker/api-client.ts";
+import { ensureSharedNetnsDir } from "./netns-propagation.ts";
 import {
   podmanEnv,
   podmanLayout,
@@ -50,6 +51,15 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export async function startPodmanService(options: PodmanServiceOptions): Promise<PodmanService> {
   const layout = podmanLayout(options.stateDir, options.runDir);
   await prepare(layout, options.runtime);
+  // Before containers start: each one's conmon takes a copy of the host's mounts
+  // (netns-propagation.ts). Also for an adopted service, whose next containers gain.
+  if (process.getuid?.() === 0) {
+    await ensureSharedNetnsDir().catch((error: unknown) => {
+      options.log.warn("network namespaces of exited containers may not be torn down", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  }
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const running = await readPid(layout.pidFile);

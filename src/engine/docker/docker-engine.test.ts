@@ -176,6 +176,33 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     assert.deepEqual(await states(), []);
   });
 
+  it("leave no name on their network once they exited by themselves and were removed", async () => {
+    const box = await sandbox();
+    const network = `sec-${box.instance}-names`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+    // Another container stays on the network, as an app's web containers do while a
+    // one-off or a release phase comes and goes.
+    const keeper = await box.engine.createContainer(probeSpec(box, "keeper", network, "sleep 300"));
+    await box.engine.startContainer(keeper);
+    const resolves = async (name: string): Promise<boolean> => {
+      const answer = await box.podman(["exec", keeper, "nslookup", name]).then(
+        (out) => out,
+        (error: unknown) => String(error),
+      );
+      return /Address:? *\d+\.\d+\.\d+\.\d+/.test(answer.split(/Name:/)[1] ?? "");
+    };
+    const name = `sec-${box.instance}-exits`;
+    const exits = await box.engine.createContainer(probeSpec(box, "exits", network, "exit 3"));
+    await box.engine.startContainer(exits);
+    assert.equal(await box.engine.waitContainer(exits, AbortSignal.timeout(30_000)), 3);
+    // conmon tears its network down; on a host whose mounts do not propagate, it could
+    // not see the network namespace and left the name behind (netns-propagation.ts).
+    await box.engine.removeContainer(exits);
+    assert.equal(await resolves(name), false, `${name} no longer resolves`);
+    assert.equal(await resolves(`sec-${box.instance}-keeper`), true, "the keeper still does");
+    await box.engine.removeContainer(keeper);
+  });
+
   it("reach their own network, not another app's, and the host reaches them", async () => {
     const box = await sandbox();
     const labels = { "io.slipway.test": "isolation" };

@@ -18,6 +18,7 @@ const APPLETS = [
   "grep",
   "cp",
   "chmod",
+  "nslookup",
 ];
 
 /**
