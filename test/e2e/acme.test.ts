@@ -195,7 +195,7 @@ describe("custom domains and certificates", { timeout: 600_000 }, () => {
       ) as (CertInfo & { attempts: number })[];
       const c = certs.find((x) => x.domain === "down.shop.example");
       return c !== undefined && c.attempts >= 2 ? c : null;
-    }, 150);
+    }, 120_000);
     assert.equal(failed.status, "failed");
     assert.match(failed.lastError ?? "", /authorization of down\.shop\.example is invalid/);
     const table = await must(p.cli(["certs", "--app", "shop"]), "certs");
@@ -224,13 +224,19 @@ async function waitForCert(p: TestPlatform, app: string, domain: string): Promis
   throw new Error(`no certificate for ${domain}: ${JSON.stringify(last)}`);
 }
 
-async function waitFor<T>(check: () => Promise<T | null>, tries = 50): Promise<T> {
-  for (let i = 0; i < tries; i++) {
+/**
+ * Polls check until it returns a value. The router applies a change at once, but with the
+ * other suites and testssl.sh sharing two cores its reload has taken over 10 s: the limit
+ * is generous (it only bounds a failure).
+ */
+async function waitFor<T>(check: () => Promise<T | null>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     const value = await check();
     if (value !== null) return value;
     await sleep(200);
   }
-  throw new Error("timed out");
+  throw new Error(`timed out after ${String(timeoutMs)} ms`);
 }
 
 function verifiedGet(
