@@ -80,17 +80,7 @@ export async function sourceLayer(
     const mode = header.mode & 0o777;
     const linkname = header.linkname;
     expected.set(rel, { type, mode, content: contentOf(type, content, linkname) });
-    entries.push({
-      header: {
-        ...OWNER,
-        name: `app/${rel}`,
-        type,
-        mode,
-        mtime: EPOCH,
-        ...(type === "symlink" ? { linkname } : {}),
-      },
-      body: content,
-    });
+    entries.push(held(`app/${rel}`, type, mode, linkname, content));
   });
   return state.fits ? { expected, tar: await tarOf(entries) } : undefined;
 }
@@ -152,16 +142,7 @@ export async function splitSlug(
       state.fits = false;
       return;
     }
-    added.push({
-      header: {
-        name: `slug/${rel}`,
-        type,
-        mode,
-        mtime: EPOCH,
-        ...(type === "symlink" ? { linkname } : {}),
-      },
-      body: content,
-    });
+    added.push(held(`slug/${rel}`, type, mode, linkname, content));
   });
   if (!state.fits || matched.size !== source.expected.size) return undefined;
   const tar = await tarOf(added);
@@ -184,11 +165,20 @@ function contentOf(type: Expected["type"], content: Buffer, linkname: string): s
   return type === "symlink" ? linkname : "";
 }
 
+/** An entry as a layer holds it: the app user's, at time 0, a symlink with its target. */
+function held(
+  name: string,
+  type: Expected["type"],
+  mode: number,
+  linkname: string,
+  body: Buffer,
+): HeldEntry {
+  const link = type === "symlink" ? { linkname } : {};
+  return { header: { ...OWNER, name, type, mode, mtime: EPOCH, ...link }, body };
+}
+
 function appDir(name: string): HeldEntry {
-  return {
-    header: { ...OWNER, name, type: "directory", mode: 0o755, mtime: EPOCH },
-    body: Buffer.alloc(0),
-  };
+  return held(name, "directory", 0o755, "", Buffer.alloc(0));
 }
 
 async function read(body: Readable): Promise<Buffer> {
