@@ -160,7 +160,14 @@ async function build(
   engine: Engine,
   buildId: string,
   code: string,
-  options: { readonly split: boolean; readonly more?: readonly TarFile[] },
+  options: {
+    readonly split: boolean;
+    readonly more?: readonly TarFile[];
+    /** Let the load ahead make the app image itself (PredictAppFilesInput.image). */
+    readonly whole?: boolean;
+    readonly buildpacks?: readonly string[];
+    readonly onImage?: (image: ImageInfo) => void;
+  },
 ): Promise<{ image: ImageInfo; files: ReadonlyMap<string, Entry>; layers: readonly string[] }> {
   const stack = {
     name: "slipway-24",
@@ -179,6 +186,12 @@ async function build(
         source: () => sourceTar(code),
         root: "out/slug",
         layerImages: Promise.resolve(layerImages),
+        ...(options.whole === true
+          ? {
+              image: { appName: "hello", buildId, sourceChecksum: `sha256:${buildId}`, stack },
+              ...(options.onImage === undefined ? {} : { onImage: options.onImage }),
+            }
+          : {}),
       })
     : undefined;
   const input: AppImageInput = {
@@ -189,7 +202,7 @@ async function build(
     stack,
     slug: builtSlug(code, options.more),
     parts: [runtime],
-    buildpacks: ["nodejs"],
+    buildpacks: options.buildpacks ?? ["nodejs"],
     processTypes: { web: "node lib/server.js" },
     launcher: Buffer.from('#!/bin/sh\nexec "$@"\n'),
     layerImages,
@@ -200,11 +213,12 @@ async function build(
             layer: prediction.layer,
             loaded: prediction.loaded,
             reopenSlug: () => Promise.resolve(builtSlug(code, options.more)),
+            ahead: prediction.ahead,
           },
         }),
   };
   const image = await createAppImage(input);
-  await prediction?.remove();
+  await prediction?.remove(image.id);
   const stored = engine.find(image.id);
   assert.ok(stored !== undefined);
   return { image, files: stored.files, layers: stored.layers };
@@ -236,6 +250,46 @@ describe("the app's files in two layers", () => {
     assert.equal(two.find("slipway/app-hello-layers:preload-b2"), undefined, "removed after");
     const wholeWarm = await build(one, "b2", "v2", { split: false });
     assert.deepEqual([...warm.files].sort(), [...wholeWarm.files].sort());
+  });
+
+  it("makes the app image itself ahead when the last build's added files say what it will be", async () => {
+    const engine = layerEngine();
+    const reference = layerEngine();
+    await build(engine, "b1", "v1", { split: true, whole: true });
+    await build(reference, "b1", "v1", { split: true });
+    const named: string[] = [];
+    const before = engine.appended.length;
+    const warm = await build(engine, "b2", "v2", {
+      split: true,
+      whole: true,
+      onImage: (image) => named.push(image.id),
+    });
+    assert.deepEqual(
+      engine.appended.slice(before).map((a) => a.reference),
+      ["slipway/app-hello:b2"],
+      "one load, while the buildpacks ran: the build's image",
+    );
+    assert.deepEqual(named, [warm.image.id], "named ahead");
+    const plain = await build(reference, "b2", "v2", { split: true });
+    assert.deepEqual([...warm.files].sort(), [...plain.files].sort());
+    assert.deepEqual(warm.layers, plain.layers);
+    assert.deepEqual(warm.image.labels, plain.image.labels, "labelled as the build would");
+    assert.equal(warm.image.tags[0], "slipway/app-hello:b2");
+
+    // Other buildpacks this time: the image made ahead is not the build's, and goes.
+    const other = await build(engine, "b3", "v3", {
+      split: true,
+      whole: true,
+      buildpacks: ["nodejs", "extra"],
+    });
+    assert.equal(other.image.labels["io.slipway.buildpacks"], "nodejs,extra");
+    const ahead = engine.appended.filter((a) => a.reference === "slipway/app-hello:b3");
+    assert.equal(ahead.length, 2, "made ahead, then made again on the new added files");
+    assert.equal(
+      [...engine.images.values()].filter((i) => i.info.labels["io.slipway.build"] === "b3").length,
+      1,
+      "the one made ahead was removed",
+    );
   });
 
   it("makes the slug one layer when the build changed the source's files", async () => {

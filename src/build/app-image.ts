@@ -1,7 +1,8 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
+import { isDeepStrictEqual } from "node:util";
 import type { ProcessTypes } from "../domain/procfile.ts";
-import type { Engine, ImageInfo } from "../engine/engine.ts";
+import type { CommitOptions, Engine, ImageInfo } from "../engine/engine.ts";
 import { appImageContext, layerImage } from "./app-image-layers.ts";
 import { appRootfs, APP_UID } from "./app-rootfs.ts";
 import {
@@ -22,6 +23,8 @@ export const IMAGE_LABELS = {
   stackVersion: "io.slipway.stack.version",
   buildpacks: "io.slipway.buildpacks",
   role: "io.slipway.role",
+  /** On the layer image of an app's added files: the process type the image runs by default. */
+  defaultProcess: "io.slipway.default-process",
 } as const;
 
 /** The launcher every app image starts: it loads .profile.d, then runs the process type. */
@@ -71,7 +74,65 @@ export interface AppImageInput {
     readonly loaded: Promise<void>;
     /** The slug again, when it did not split (the split read it). */
     readonly reopenSlug: () => Promise<Readable>;
+    /** The image made ahead with predicted options, if one was (app-files-preload.ts). */
+    readonly ahead?: Promise<AheadImage | undefined>;
   };
+}
+
+/**
+ * An app image made ahead, before its build ended: the source's layer on the app files'
+ * layer image `base`, with options predicted from that image's labels. It is the build's
+ * image when the build's base and options turn out the same.
+ */
+export interface AheadImage {
+  readonly base: string;
+  readonly options: CommitOptions;
+  readonly image: ImageInfo;
+}
+
+/** What an app image's options (appImageOptions) are made of. */
+export interface AppImageFacts {
+  readonly appName: string;
+  readonly buildId: string;
+  readonly sourceChecksum: string;
+  readonly stack: Pick<StackImages, "name" | "version">;
+  readonly buildpacks: readonly string[];
+  /** The process type its command runs (defaultProcessType). */
+  readonly defaultType: string;
+}
+
+/** The process type an image runs when told nothing: web, else the first one. */
+export function defaultProcessType(processTypes: ProcessTypes): string {
+  return "web" in processTypes ? "web" : (Object.keys(processTypes)[0] ?? "web");
+}
+
+/**
+ * The app image's reference, labels and configuration. Pure: a build that predicts these
+ * facts (app-files-preload.ts) makes the same options, so the image it stores ahead is
+ * the one the build then uses.
+ */
+export function appImageOptions(facts: AppImageFacts): CommitOptions {
+  return {
+    reference: `slipway/app-${facts.appName}:${facts.buildId}`,
+    labels: {
+      [IMAGE_LABELS.app]: facts.appName,
+      [IMAGE_LABELS.build]: facts.buildId,
+      [IMAGE_LABELS.sourceChecksum]: facts.sourceChecksum,
+      [IMAGE_LABELS.stack]: facts.stack.name,
+      [IMAGE_LABELS.stackVersion]: facts.stack.version,
+      [IMAGE_LABELS.buildpacks]: facts.buildpacks.join(","),
+      [IMAGE_LABELS.role]: "app",
+    },
+    env: [`PATH=${APP_PATH}`, "HOME=/app", "LANG=C.UTF-8"],
+    cmd: processCommand(facts.defaultType),
+    workingDir: "/app",
+    user: `${String(APP_UID)}:${String(APP_UID)}`,
+  };
+}
+
+/** Whether two sets of image options make the same image on the same base. */
+function sameOptions(a: CommitOptions, b: CommitOptions): boolean {
+  return isDeepStrictEqual(a, b);
 }
 
 const APP_PATH = "/app/.heroku/node/bin:/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin";
@@ -102,23 +163,11 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       mode: 0o644,
     })),
   ];
-  const defaultType = "web" in processTypes ? "web" : (Object.keys(processTypes)[0] ?? "web");
-  const config = {
-    env: [`PATH=${APP_PATH}`, "HOME=/app", "LANG=C.UTF-8"],
-    cmd: processCommand(defaultType),
-    workingDir: "/app",
-    user: `${String(APP_UID)}:${String(APP_UID)}`,
-  };
-  const reference = `slipway/app-${input.appName}:${input.buildId}`;
-  const labels = {
-    [IMAGE_LABELS.app]: input.appName,
-    [IMAGE_LABELS.build]: input.buildId,
-    [IMAGE_LABELS.sourceChecksum]: input.sourceChecksum,
-    [IMAGE_LABELS.stack]: input.stack.name,
-    [IMAGE_LABELS.stackVersion]: input.stack.version,
-    [IMAGE_LABELS.buildpacks]: input.buildpacks.join(","),
-    [IMAGE_LABELS.role]: "app",
-  };
+  const options = appImageOptions({
+    ...input,
+    defaultType: defaultProcessType(processTypes),
+  });
+  const { reference, labels, ...config } = options;
   const parts = input.parts ?? [];
   const { engine } = input;
   if (engine.buildImage !== undefined && parts.length > 0) {
@@ -135,6 +184,12 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       reused: false,
       open: () => Promise.resolve(Readable.from([split.added])),
       extra,
+      // What the image's labels and command take from these files: a build that finds
+      // them on the layer image of its app's last build predicts its image from them.
+      labels: {
+        [IMAGE_LABELS.buildpacks]: labels[IMAGE_LABELS.buildpacks] ?? "",
+        [IMAGE_LABELS.defaultProcess]: defaultProcessType(processTypes),
+      },
     };
     const base = await layerBase({
       engine,
@@ -149,13 +204,13 @@ export async function createAppImage(input: AppImageInput): Promise<ImageInfo> {
       log: input.log ?? (() => undefined),
     });
     let image: ImageInfo;
-    if (split !== undefined && appFiles !== undefined && engine.appendLayer !== undefined) {
+    const ahead = split === undefined ? undefined : await appFiles?.ahead;
+    if (ahead !== undefined && ahead.base === base.id && sameOptions(ahead.options, options)) {
+      // Made while the buildpacks ran, on this base with these options: this image.
+      image = ahead.image;
+    } else if (split !== undefined && appFiles !== undefined && engine.appendLayer !== undefined) {
       await appFiles.loaded;
-      image = await engine.appendLayer(base.id, Readable.from([appFiles.layer.tar]), {
-        reference,
-        labels,
-        ...config,
-      });
+      image = await engine.appendLayer(base.id, Readable.from([appFiles.layer.tar]), options);
     } else {
       // The build changed or removed files of the source: the slug is one layer, new with
       // every build (nothing for a layer cache to find).

@@ -84,6 +84,12 @@ export interface RunBuildOptions extends BuildContainerSetup {
    * such load; the app image is made the same either way.
    */
   readonly openSource?: () => Readable;
+  /**
+   * Called once the build stored, ahead of its end, the image it will most likely make
+   * (app-files-preload.ts): the platform may prepare the release's container from it. A
+   * hint: the build's result says which image it made.
+   */
+  readonly onImage?: (image: ImageInfo) => void;
 }
 
 export interface BuildResult {
@@ -132,10 +138,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
   let cleaning: Promise<void> | undefined;
   const cleanUp = (): Promise<void> => (cleaning ??= removeAll(cleanup));
   let slug: Promise<Readable> | undefined;
+  let made: string | undefined;
   const prediction = predictFor(options);
   if (prediction !== undefined) {
-    // Whatever happens, the image the load ahead made goes with the build container.
-    cleanup.push(() => prediction.then((p) => p?.remove()));
+    // The image the load ahead made goes with the build container, unless it is the build's.
+    cleanup.push(() => prediction.then((p) => p?.remove(made)));
   }
 
   try {
@@ -261,9 +268,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildResult> {
                     : Readable.from([sent]),
                   MAX_META_BYTES,
                 ).slug,
+              ahead: appFiles.ahead,
             },
           }),
     });
+    made = image.id;
     log(`       slipway/app-${app.name}:${buildId} (${image.digest})`);
     timer.mark("image");
     succeeded = true;
@@ -315,6 +324,13 @@ function predictFor(options: RunBuildOptions): Promise<AppFilesPrediction | unde
     source: openSource,
     root: SOURCE_ROOT,
     layerImages: options.layerImages,
+    image: {
+      appName: options.app.name,
+      buildId: options.buildId,
+      sourceChecksum: options.sourceChecksum,
+      stack: options.stack,
+    },
+    ...(options.onImage === undefined ? {} : { onImage: options.onImage }),
   });
 }
 

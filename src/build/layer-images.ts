@@ -16,6 +16,8 @@ export interface CachedSlugPart extends SlugPart {
   readonly open: () => Promise<Readable>;
   /** Files of Slipway's own the layer gets besides the tar's (the app files' layer). */
   readonly extra?: readonly SlugFile[];
+  /** Labels of its own for its layer image (the app files' layer: appImageOptions facts). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface LayerBaseInput {
@@ -119,6 +121,7 @@ export async function layerBase(
           // The cache key is ours (KEY): an engine's layer cache would only hash it again.
           labels: {
             ...input.labels,
+            ...part.labels,
             [LABELS.app]: appName,
             [LABELS.role]: LAYER_ROLE,
             [LABELS.key]: key,

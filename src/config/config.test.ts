@@ -49,3 +49,18 @@ describe("loadConfig: network sandboxes", () => {
     );
   });
 });
+
+describe("loadConfig: startup CPU boost", () => {
+  it("gives a booting web container 2 CPUs by default; SLIPWAY_STARTUP_CPUS sets it, 0 for none", () => {
+    assert.equal(loadConfig(HOME).runtime.startupCpus, 2);
+    assert.equal(loadConfig({ ...HOME, SLIPWAY_STARTUP_CPUS: "1.5" }).runtime.startupCpus, 1.5);
+    assert.equal(loadConfig({ ...HOME, SLIPWAY_STARTUP_CPUS: "0" }).runtime.startupCpus, 0);
+    for (const bad of ["", "-1", "many", "1000"]) {
+      assert.throws(
+        () => loadConfig({ ...HOME, SLIPWAY_STARTUP_CPUS: bad }),
+        (error: unknown) =>
+          error instanceof ValidationError && /SLIPWAY_STARTUP_CPUS/.test(error.message),
+      );
+    }
+  });
+});

@@ -101,6 +101,11 @@ export interface RuntimeConfig {
   readonly stopGraceSeconds: number;
   /** SLIPWAY_MAX_QUANTITY: largest quantity per process type `slipway scale` accepts. */
   readonly maxQuantity: number;
+  /**
+   * SLIPWAY_STARTUP_CPUS: CPUs a new web container may use until it first passes its
+   * readiness check (startup CPU boost); 0 turns it off. Never less than its size's.
+   */
+  readonly startupCpus: number;
 }
 
 export interface ApiConfig {
@@ -194,6 +199,7 @@ export function loadConfig(env: Env): Config {
       bootTimeoutSeconds: int(get("SLIPWAY_BOOT_TIMEOUT") ?? "60", "SLIPWAY_BOOT_TIMEOUT"),
       stopGraceSeconds: int(get("SLIPWAY_STOP_GRACE") ?? "30", "SLIPWAY_STOP_GRACE"),
       maxQuantity: int(get("SLIPWAY_MAX_QUANTITY") ?? "20", "SLIPWAY_MAX_QUANTITY"),
+      startupCpus: cpus(get("SLIPWAY_STARTUP_CPUS") ?? "2", "SLIPWAY_STARTUP_CPUS"),
     },
     acme: {
       enabled: (get("SLIPWAY_ACME") ?? "on") !== "off",
@@ -245,6 +251,13 @@ function int(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new ValidationError(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+function cpus(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 256)
+    throw new ValidationError(`${name} must be a number of CPUs from 0 to 256, got "${value}"`);
   return n;
 }
 

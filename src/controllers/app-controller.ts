@@ -3,7 +3,7 @@ import { runtimeSettings, type RuntimeSettings } from "../domain/app-settings.ts
 import { DriverError, NotFoundError } from "../domain/errors.ts";
 import { LABEL } from "../domain/labels.ts";
 import type { Logger } from "../domain/logger.ts";
-import type { Release } from "../domain/release.ts";
+import { releaseStatus, type Release } from "../domain/release.ts";
 import type { ContainerInfo, ContainerSpec, Engine } from "../engine/engine.ts";
 import { auditStarted, failureSummary } from "../security/audit/app-audit.ts";
 import type { Store } from "../store/store.ts";
@@ -19,7 +19,9 @@ import { APP_PORT, appContainerSpec, appNetworkName, networkAliases } from "./co
 import { listAppContainers, toObserved } from "./observe.ts";
 import { adoptContainers, type ReadinessProbe } from "./adoption.ts";
 import { healthcheckPath } from "./healthcheck-path.ts";
+import type { PreparedContainers } from "./prepared-containers.ts";
 import type { RouteSync } from "./route-sync.ts";
+import { StartupBoost, startupCpus } from "./startup-boost.ts";
 import type { RuntimeState } from "./runtime-state.ts";
 
 export interface AppControllerDeps {
@@ -45,6 +47,16 @@ export interface AppControllerDeps {
   readonly now?: () => number;
   /** The environment a release's containers get (its config vars); default none. */
   readonly releaseEnv?: (release: Release) => Promise<Readonly<Record<string, string>>>;
+  /**
+   * Containers made ahead for releases that builds are about to create: a start takes the
+   * one made for it, and the planner does not see them meanwhile.
+   */
+  readonly prepared?: Pick<PreparedContainers, "take" | "holds" | "discardStale">;
+  /**
+   * CPUs a new web container may use until it first passes its readiness check (startup
+   * boost: StartupBoost); default 0, none.
+   */
+  readonly startupCpus?: number;
   /** Release phase before a rollout; postdeploy and image GC after it (ReleaseHooks). */
   readonly releaseHooks?: {
     beforeRollout(app: App, signal: AbortSignal): Promise<void>;
@@ -73,15 +85,18 @@ const MAX_STEPS = 64;
  */
 export class AppController {
   readonly #deps: AppControllerDeps;
+  readonly #boost: StartupBoost;
 
   constructor(deps: AppControllerDeps) {
     this.#deps = deps;
+    this.#boost = new StartupBoost(deps.engine, deps.logger);
   }
 
   async reconcile(appId: string, signal: AbortSignal): Promise<ReconcileResult> {
     const { store, engine, state } = this.#deps;
     const app = await store.getAppById(appId);
     if (app === undefined) {
+      await this.#deps.prepared?.discardStale(appId);
       await this.#removeLeftovers(appId, await listAppContainers(engine, appId));
       return {};
     }
@@ -89,7 +104,9 @@ export class AppController {
     let adopted = false;
     for (let step = 0; step < MAX_STEPS && !signal.aborted; step++) {
       const settings = await this.#settings(app);
-      const containers = await listAppContainers(engine, appId);
+      const containers = (await listAppContainers(engine, appId)).filter(
+        (c) => this.#deps.prepared?.holds(c.name) !== true,
+      );
       if (!adopted) {
         await this.#adopt(app, containers, settings, signal);
         adopted = true;
@@ -120,6 +137,8 @@ export class AppController {
       }
       if (isEmptyPlan(plan)) {
         await this.#route(app, plan);
+        await this.#settleBoosts();
+        await this.#discardPrepared(app, release);
         await this.#deps.releaseHooks?.afterRollout(app, signal);
         await this.#prepareNetwork(app, containers, signal);
         return plan.retryAfterMs === undefined ? {} : { retryAfterMs: plan.retryAfterMs };
@@ -171,8 +190,35 @@ export class AppController {
     // Containers about to stop leave the router in the same update that adds the new ones.
     for (const stop of plan.stops) this.#deps.state.forget(stop.containerId);
     await this.#route(app, plan, ready);
+    // Serving now: the boosted new containers get their size's CPU cap back.
+    await this.#settleBoosts();
     await this.#applyStops(app, plan, settings);
     return true;
+  }
+
+  /** Boosted containers that passed their check get their size's CPU cap back. */
+  #settleBoosts(): Promise<void> {
+    return this.#boost.settle((id) => this.#deps.state.isReady(id));
+  }
+
+  /** The CPU cap the container boots with, if boosted (startupCpus). */
+  #startupCpus(spec: ContainerSpec): number | undefined {
+    const boost = this.#deps.startupCpus ?? 0;
+    return boost > 0 && this.#boost.available ? startupCpus(spec, boost) : undefined;
+  }
+
+  /**
+   * With the app converged, a container made ahead for a release that exists and did not
+   * take it (it failed, or is not newer than the one running) goes; one for a release a
+   * build has yet to create stays.
+   */
+  async #discardPrepared(app: App, current: Release | undefined): Promise<void> {
+    const { prepared, store } = this.#deps;
+    await prepared?.discardStale(app.id, async (upcoming) => {
+      const stored = await store.getRelease(upcoming.id);
+      if (stored === undefined) return false;
+      return releaseStatus(stored) === "failed" || stored.version <= (current?.version ?? 0);
+    });
   }
 
   /**
@@ -263,6 +309,10 @@ export class AppController {
     signal: AbortSignal,
   ): Promise<void> {
     const { state, probe, instance } = this.#deps;
+    // Boosted by an earlier daemon, perhaps: settled once they passed their check.
+    if ((this.#deps.startupCpus ?? 0) > 0) {
+      this.#boost.adopt(containers.filter((c) => !state.isReady(c.id)));
+    }
     return adoptContainers(
       { state, probe, ensureNetwork: () => this.#ensureNetwork(app), now: () => this.#now() },
       {
@@ -309,6 +359,39 @@ export class AppController {
     return id;
   }
 
+  /**
+   * The container to start for this spec: the one made ahead for it (PreparedContainers),
+   * once the network's check has passed, else a new one (#createOn).
+   */
+  async #created(
+    app: App,
+    release: Release,
+    spec: ContainerSpec,
+    network: Promise<unknown>,
+  ): Promise<{ id: string; spec: ContainerSpec }> {
+    const { logger, engine } = this.#deps;
+    const prepared = await this.#deps.prepared?.take(app.id, spec);
+    logger.info(prepared === undefined ? "starting container" : "starting container made ahead", {
+      app: app.name,
+      release: release.version,
+      container: (prepared?.spec ?? spec).name,
+    });
+    if (prepared === undefined) {
+      const id = await this.#createOn(spec, network);
+      const cpus = this.#startupCpus(spec);
+      if (cpus !== undefined) await this.#boost.boost(id, spec, cpus);
+      return { id, spec };
+    }
+    try {
+      await network;
+    } catch (error) {
+      await engine.removeContainer(prepared.id).catch(() => undefined);
+      throw error;
+    }
+    if (prepared.cpus !== undefined) this.#boost.boosted(prepared.id, prepared.spec.limits.cpus);
+    return prepared;
+  }
+
   /** Starts one container: null once ready, else why it failed its check (it is removed). */
   async #start(
     app: App,
@@ -319,9 +402,9 @@ export class AppController {
     network: Promise<unknown>,
     ready: ContainerInfo[],
   ): Promise<string | null> {
-    const { engine, logger } = this.#deps;
+    const { engine } = this.#deps;
     const env = (await this.#deps.releaseEnv?.(release)) ?? {};
-    const spec = appContainerSpec(
+    const made = appContainerSpec(
       this.#deps.instance,
       app,
       release,
@@ -329,12 +412,7 @@ export class AppController {
       start.size,
       env,
     );
-    logger.info("starting container", {
-      app: app.name,
-      release: release.version,
-      container: spec.name,
-    });
-    const id = await this.#createOn(spec, network);
+    const { id, spec } = await this.#created(app, release, made, network);
     await engine.startContainer(id);
     // The audit reads the container's inspect documents while the app boots; its outcome
     // is awaited before the container counts as ready.
@@ -379,6 +457,7 @@ export class AppController {
     if (!answered) {
       if (signal.aborted) throw new DriverError("deploy", "shutting down");
       const tail = await this.#tailLogs(id);
+      this.#boost.forget(id);
       await engine.stopContainer(id, 1);
       await engine.removeContainer(id);
       const check =
@@ -432,6 +511,7 @@ export class AppController {
       reason: remove.reason,
     });
     state.forget(remove.containerId);
+    this.#boost.forget(remove.containerId);
     await engine.removeContainer(remove.containerId);
     if (!remove.crashed) {
       await store.addEvent(app.id, "container.removed", `${remove.name} ${remove.reason}`);
@@ -458,6 +538,7 @@ export class AppController {
     const killed = (await engine.inspectContainer(stop.containerId))?.exitCode === 137;
     await engine.removeContainer(stop.containerId);
     state.forget(stop.containerId);
+    this.#boost.forget(stop.containerId);
     const how = killed
       ? `; killed after the ${String(settings.stopGraceSeconds)} s grace period (SIGTERM ignored)`
       : "";

@@ -4,7 +4,9 @@ import { SlipwayError } from "../domain/errors.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { Store } from "../store/store.ts";
 import type { AppManifest } from "../domain/app-manifest.ts";
+import { newId } from "../store/ids.ts";
 import { applyFormationDefaults } from "./formation-defaults.ts";
+import type { PreparedContainers, UpcomingRelease } from "./prepared-containers.ts";
 
 /** What a builder needs for one build. */
 export interface BuildRequest {
@@ -17,6 +19,11 @@ export interface BuildRequest {
   readonly signal: AbortSignal;
   /** The app's config vars, for the buildpacks' ENV_DIR. */
   readonly configVars?: Readonly<Record<string, string>>;
+  /**
+   * Called when the builder stored, before the build's end, the image it will most likely
+   * make (its id: BuildResult.imageRef if so). A hint; optional for builders.
+   */
+  readonly onImage?: (imageRef: string) => void;
 }
 
 /** What a successful build produced. */
@@ -91,6 +98,12 @@ export interface BuildControllerDeps {
    * after CLEANUP_WAIT_MS). Absent: at once.
    */
   readonly rolledOut?: (appId: string, version: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Makes the release's first web container ahead when the builder says which image it
+   * will most likely make (PreparedContainers); the release then gets the id and version
+   * it was made for, if no other release took that version meanwhile.
+   */
+  readonly prepared?: Pick<PreparedContainers, "prepare" | "discardStale">;
 }
 
 /**
@@ -176,6 +189,8 @@ export class BuildController {
     let released: number | undefined;
     try {
       const config = (await this.#deps.configVars?.(app.id)) ?? { version: null, vars: {} };
+      const upcoming = await this.#upcoming(app.id, config.version);
+      const { prepared } = this.#deps;
       const result = await builder.build({
         app,
         build,
@@ -185,9 +200,13 @@ export class BuildController {
         },
         signal,
         configVars: config.vars,
+        ...(upcoming === undefined || prepared === undefined
+          ? {}
+          : { onImage: (imageRef) => void prepared.prepare(app, { ...upcoming, imageRef }) }),
       });
       ({ cleanUp } = result);
       const release = await store.createRelease({
+        ...(upcoming === undefined ? {} : { id: upcoming.id }),
         appId: app.id,
         imageDigest: result.imageDigest,
         imageRef: result.imageRef,
@@ -230,6 +249,7 @@ export class BuildController {
       if (!(error instanceof SlipwayError))
         logger.error("build crashed", { build: build.id, error });
       log.write(`!      Build failed: ${reason}`);
+      await this.#deps.prepared?.discardStale(app.id);
       await store.updateBuild(build.id, {
         status: "failed",
         error: reason,
@@ -246,6 +266,19 @@ export class BuildController {
       );
       if (!waiting) await files.removeSource(build);
     }
+  }
+
+  /**
+   * The id and version the build's release will most likely get, chosen now so that its
+   * container can be made while the build runs; undefined without PreparedContainers.
+   */
+  async #upcoming(
+    appId: string,
+    configVersion: number | null,
+  ): Promise<Omit<UpcomingRelease, "imageRef"> | undefined> {
+    if (this.#deps.prepared === undefined) return undefined;
+    const [newest] = await this.#deps.store.listReleases(appId);
+    return { id: newId("rel"), appId, version: (newest?.version ?? 0) + 1, configVersion };
   }
 
   /**

@@ -27,7 +27,7 @@ export function networkAliases(processType: string): readonly string[] {
 export function appContainerSpec(
   instance: string,
   app: App,
-  release: Release,
+  release: Pick<Release, "id" | "version" | "imageRef">,
   processType: string,
   sizeName: string,
   configVars: Readonly<Record<string, string>> = {},

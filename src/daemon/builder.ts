@@ -13,7 +13,7 @@ import type { Builder, BuildRequest, BuildResult } from "../controllers/build-co
 import { LABEL } from "../domain/labels.ts";
 import type { App } from "../domain/app.ts";
 import type { Logger } from "../domain/logger.ts";
-import type { Engine } from "../engine/engine.ts";
+import type { Engine, ImageInfo } from "../engine/engine.ts";
 import { LayerImageLookups } from "./layer-image-lookups.ts";
 import { StackLookups, stackLookup } from "./stack.ts";
 import type { ValidatedSources } from "./validated-sources.ts";
@@ -90,6 +90,9 @@ export function buildpackBuilder(
       sourceTar: archive.tar(),
       // Read again while the buildpacks run: the source's layer is stored ahead.
       openSource: () => archive.tar(),
+      ...(request.onImage === undefined
+        ? {}
+        : { onImage: (image: ImageInfo) => request.onImage?.(image.id) }),
       sourceChecksum: archive.checksum,
       timeoutSeconds: config.build.timeoutSeconds,
       diskLimitBytes: config.build.diskBytes,

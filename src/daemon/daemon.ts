@@ -14,11 +14,13 @@ import type { Config } from "../config/config.ts";
 import { AppController } from "../controllers/app-controller.ts";
 import { BuildController } from "../controllers/build-controller.ts";
 import { ControllerManager } from "../controllers/manager.ts";
+import { PreparedContainers } from "../controllers/prepared-containers.ts";
 import { waitForHealthy } from "../controllers/readiness.ts";
 import { runtimeOps } from "./runtime-ops.ts";
 import { RouteSync } from "../controllers/route-sync.ts";
 import { RuntimeState } from "../controllers/runtime-state.ts";
 import type { Logger } from "../domain/logger.ts";
+import type { Release } from "../domain/release.ts";
 import { DockerEngine } from "../engine/docker/docker-engine.ts";
 import { Launcher, type ProcessLauncher } from "../process/launcher.ts";
 import { auditApp } from "../security/audit/app-audit.ts";
@@ -106,6 +108,18 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger,
   });
   syncRoutes = () => routes.sync();
+  // Config vars (sealed at rest) go into the containers' environment.
+  const releaseEnv = (release: Pick<Release, "appId" | "configVersion">) =>
+    readConfigVars(store, secrets, release.appId, release.configVersion);
+  // The next release's web container, made while its build runs.
+  const prepared = new PreparedContainers({
+    engine,
+    store,
+    instance: config.instance,
+    logger,
+    releaseEnv,
+    startupCpus: config.runtime.startupCpus,
+  });
   const apps = new AppController({
     store,
     engine,
@@ -118,8 +132,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     maxQuantity: config.runtime.maxQuantity,
     drainMs: 1000,
     probe: waitForHealthy,
-    // Config vars (sealed at rest) go into the containers' environment.
-    releaseEnv: (release) => readConfigVars(store, secrets, release.appId, release.configVersion),
+    releaseEnv,
+    prepared,
+    startupCpus: config.runtime.startupCpus,
     releaseHooks: new ReleaseHooks({
       store,
       engine,
@@ -143,6 +158,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     // A build container goes once its release serves: its removal (the engine tears down
     // its network) would otherwise hold up the network setup of the release's containers.
     rolledOut: (appId, version, signal) => state.whenRouted(appId, version, signal),
+    prepared,
   });
   const controllers = new ControllerManager({
     store,
@@ -207,6 +223,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     buildLogsDir: paths.buildLogsDir,
     git,
     builder,
+    prepared,
   });
   const api = createApi({
     ...platform,
@@ -223,7 +240,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       logger,
       defaults: config.runtime,
       accessLog: accessLog.log,
-      releaseEnv: (release) => readConfigVars(store, secrets, release.appId, release.configVersion),
+      releaseEnv,
     }),
     // `slipway doctor --app NAME`: CIS Docker 5.x, PSS restricted and Slipway's baseline.
     audit: (app) => auditApp(engine, app.id),
@@ -281,6 +298,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       stopRotating();
       stopWatchingRouter();
       await controllers.stop();
+      // Made ahead for builds that are over now: an earlier daemon's would be removed anyway.
+      await prepared.stop();
       await certificates.controller?.stop();
       await accessLog.log.close();
       await git.stop();

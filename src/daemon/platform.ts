@@ -8,6 +8,7 @@ import type { Builder } from "../controllers/build-controller.ts";
 import type { ControllerManager } from "../controllers/manager.ts";
 import type { RuntimeState } from "../controllers/runtime-state.ts";
 import { listAppContainers } from "../controllers/observe.ts";
+import type { PreparedContainers } from "../controllers/prepared-containers.ts";
 import type { App } from "../domain/app.ts";
 import type { Build } from "../domain/build.ts";
 import { LABEL } from "../domain/labels.ts";
@@ -34,6 +35,8 @@ export interface PlatformDeps {
   readonly git?: GitServer;
   /** What it keeps for an app's next build goes before the app's build cache. */
   readonly builder?: Pick<Builder, "forget">;
+  /** Containers made ahead for releases not yet made: not processes of the app yet. */
+  readonly prepared?: Pick<PreparedContainers, "holds">;
 }
 
 /**
@@ -77,29 +80,31 @@ export function platformApiDeps(
       const network = appNetworkName(deps.instance, app);
       const crashes = deps.state.crashes(app.id);
       const infos = await Promise.all(
-        (await listAppContainers(engine, app.id)).map(async (c): Promise<ProcessInfo> => {
-          const address = c.addresses[network];
-          const type = c.labels[LABEL.processType] ?? "";
-          // A container that stops meanwhile simply has no numbers.
-          const stats =
-            c.state === "running" ? await engine.stats(c.id).catch(() => undefined) : undefined;
-          return {
-            id: c.id,
-            type,
-            release: Number(c.labels[LABEL.release] ?? 0),
-            state: c.state,
-            startedAt: c.startedAt,
-            address: address === undefined ? null : `${address}:${String(APP_PORT)}`,
-            ready: deps.state.isReady(c.id),
-            unresponsive: deps.state.isUnresponsive(c.id),
-            size: c.labels[LABEL.size] ?? "",
-            restarts: crashes.get(type)?.restarts ?? 0,
-            crashLoop: deps.state.crashLooping(app.id, type),
-            cpuPercent: stats?.cpuPercent ?? null,
-            memoryBytes: stats?.memoryBytes ?? null,
-            memoryLimitBytes: stats?.memoryLimitBytes ?? null,
-          };
-        }),
+        (await listAppContainers(engine, app.id))
+          .filter((c) => deps.prepared?.holds(c.name) !== true)
+          .map(async (c): Promise<ProcessInfo> => {
+            const address = c.addresses[network];
+            const type = c.labels[LABEL.processType] ?? "";
+            // A container that stops meanwhile simply has no numbers.
+            const stats =
+              c.state === "running" ? await engine.stats(c.id).catch(() => undefined) : undefined;
+            return {
+              id: c.id,
+              type,
+              release: Number(c.labels[LABEL.release] ?? 0),
+              state: c.state,
+              startedAt: c.startedAt,
+              address: address === undefined ? null : `${address}:${String(APP_PORT)}`,
+              ready: deps.state.isReady(c.id),
+              unresponsive: deps.state.isUnresponsive(c.id),
+              size: c.labels[LABEL.size] ?? "",
+              restarts: crashes.get(type)?.restarts ?? 0,
+              crashLoop: deps.state.crashLooping(app.id, type),
+              cpuPercent: stats?.cpuPercent ?? null,
+              memoryBytes: stats?.memoryBytes ?? null,
+              memoryLimitBytes: stats?.memoryLimitBytes ?? null,
+            };
+          }),
       );
       // A type backing off after crashes may have no container at all: still show it.
       for (const [type, record] of crashes) {

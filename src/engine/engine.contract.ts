@@ -173,6 +173,27 @@ export function runEngineContract(name: string, setup: () => Promise<EngineFixtu
         assert.ok(["out-2", "err-1"].includes(last[0]?.line ?? ""), "the last line");
       },
 
+      "initializes a created container ahead, which then starts and runs as usual": async () => {
+        const { engine } = fixture();
+        if (engine.initContainer === undefined) return;
+        const id = await create(spec("init", CONTRACT_COMMANDS.exitThree));
+        await engine.initContainer(id);
+        await engine.initContainer(id); // twice is fine
+        const ready = await engine.inspectContainer(id);
+        assert.equal(ready?.state, "created", "nothing runs yet");
+        assert.equal(ready.startedAt, null);
+        await engine.startContainer(id);
+        assert.equal(await engine.waitContainer(id), 3);
+        assert.deepEqual(stdout(await logs(id)), ["out-1", "out-2"]);
+        await engine.removeContainer(id);
+        assert.equal(await engine.inspectContainer(id), undefined);
+        // One initialized and never started goes as quietly.
+        const unused = await create(spec("init-unused", CONTRACT_COMMANDS.exitThree));
+        await engine.initContainer(unused);
+        await engine.removeContainer(unused);
+        assert.equal(await engine.inspectContainer(unused), undefined);
+      },
+
       "lists containers by label": async () => {
         const { engine } = fixture();
         const a = await create(spec("list-a", CONTRACT_COMMANDS.exitThree));

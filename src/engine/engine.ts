@@ -43,6 +43,20 @@ export interface Engine {
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
   /**
+   * Sets up a created container ahead of its start: its root filesystem, namespaces and
+   * the runtime's side of it, everything but running its process (Podman's init), so that
+   * the start later is quick. It stays "created" until started; removing it is as for any
+   * created container. Idempotent. Optional: without it a start does all of it.
+   */
+  initContainer?(id: string): Promise<void>;
+  /**
+   * Sets the CPU cap of an initialized or running container to `cpus`, leaving its other
+   * limits as they are: a web container's startup boost, then its size's cap again. What
+   * the spec asked for (limits.cpus) stays what inspect documents say. Optional: without
+   * it containers keep their spec's cap.
+   */
+  setCpuLimit?(id: string, cpus: number): Promise<void>;
+  /**
    * Prepares, ahead of time, what the next container created on this network with these
    * aliases needs, so that its start is quicker (the Docker driver on Podman: a started
    * network sandbox it joins). A hint, called when the machine is idle; idempotent.

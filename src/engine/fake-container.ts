@@ -46,6 +46,10 @@ export class FakeContainer {
   readonly spec: ContainerSpec;
   readonly files: FileTree;
   readonly output: LogLine[] = [];
+  /** Initialized ahead of its start (Engine.initContainer). */
+  initialized = false;
+  /** Its CPU cap now: the spec's until Engine.setCpuLimit changes it. */
+  cpuLimit: number;
   readonly #watchers = new Set<() => void>();
 
   constructor(
@@ -67,6 +71,7 @@ export class FakeContainer {
     };
     this.spec = spec;
     this.files = files;
+    this.cpuLimit = spec.limits.cpus;
   }
 
   /** Starts it: output appears at once; it keeps running (no exit code) or exits. */

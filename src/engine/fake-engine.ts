@@ -47,7 +47,16 @@ export interface FakeEngineOptions {
 /** One mutation, as controller tests assert them (kubernetes/sample-controller style). */
 export interface FakeAction {
   readonly verb:
-    "create" | "start" | "stop" | "remove" | "commit" | "import" | "put-archive" | "append-layer";
+    | "create"
+    | "init"
+    | "update"
+    | "start"
+    | "stop"
+    | "remove"
+    | "commit"
+    | "import"
+    | "put-archive"
+    | "append-layer";
   readonly kind: "container" | "image" | "network" | "volume";
   readonly name: string;
 }
@@ -246,6 +255,32 @@ export class FakeEngine implements Engine {
       this.#record("create", "container", spec.name);
       return id;
     });
+  }
+
+  initContainer(id: string): Promise<void> {
+    return this.#run("initContainer", () => {
+      const container = this.#owned(id);
+      if (container.info.state !== "created" || container.initialized) return;
+      container.initialized = true;
+      this.#record("init", "container", container.info.name);
+    });
+  }
+
+  /** As Podman's update: the container must have its cgroup (initialized or started). */
+  setCpuLimit(id: string, cpus: number): Promise<void> {
+    return this.#run("setCpuLimit", () => {
+      const container = this.#owned(id);
+      if (container.info.state === "created" && !container.initialized) {
+        throw new ConflictError(`container ${id} is not initialized`);
+      }
+      container.cpuLimit = cpus;
+      this.#record("update", "container", container.info.name);
+    });
+  }
+
+  /** The container's CPU cap now (FakeContainer.cpuLimit), for tests. */
+  cpuLimitOf(id: string): number | undefined {
+    return this.#containers.get(id)?.cpuLimit;
   }
 
   startContainer(id: string): Promise<void> {

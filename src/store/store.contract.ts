@@ -196,6 +196,15 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         assert.equal((await store.createRelease(newRelease(a.id))).version, 3);
       });
 
+      it("gives a release the id chosen ahead, when there is one", async () => {
+        const app = await store.createApp("ahead");
+        const chosen = "rel_0123456789abcdef01234567";
+        const release = await store.createRelease({ ...newRelease(app.id), id: chosen });
+        assert.equal(release.id, chosen);
+        assert.equal((await store.getRelease(chosen))?.version, 1);
+        assert.match((await store.createRelease(newRelease(app.id))).id, /^rel_[0-9a-f]{24}$/);
+      });
+
       it("gives concurrent releases distinct consecutive versions", async () => {
         const app = await store.createApp("shop");
         const releases = await Promise.all(

@@ -62,6 +62,11 @@ export interface AppEvent {
 }
 
 export interface NewRelease {
+  /**
+   * The id to give it (newId("rel")), when the caller chose it ahead (a build that
+   * prepares its release's container); default a new one.
+   */
+  readonly id?: string;
   readonly appId: string;
   readonly imageDigest: string;
   readonly imageRef: string;

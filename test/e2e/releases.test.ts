@@ -56,6 +56,16 @@ describe("releases, config vars and rollback, end to end", { timeout: 1_800_000 
     );
     await must(p.cli(["deploy", v2, "--app", "rel"]), "deploy v2");
     assert.match((await p.get(host)).body, /^Hello v2 from Slipway/);
+    // A warm build of the same buildpacks: its image and v2's web container were made while
+    // its buildpacks ran, and the rollout only started that container (docs/runtime.md).
+    const started = readFileSync(join(p.home, "logs", "daemon.log"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes('"starting container'))
+      .map((line) => JSON.parse(line) as { message: string; release: number });
+    assert.deepEqual(
+      started.map((line) => `${line.message} v${String(line.release)}`),
+      ["starting container v1", "starting container made ahead v2"],
+    );
     const list = await releases(p);
     assert.deepEqual(
       list.map((r) => r.version),

@@ -71,6 +71,7 @@ function stateOf(status: string | undefined): ContainerState {
       return status;
     // Podman's own words, should its compat layer ever pass them through.
     case "configured":
+    case "initialized":
       return "created";
     case "stopped":
       return "exited";

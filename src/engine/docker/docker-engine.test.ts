@@ -203,6 +203,34 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     await box.engine.removeContainer(keeper);
   });
 
+  it("take a raised CPU cap between their init and their start, and their own back later", async () => {
+    const box = await sandbox();
+    const network = `sec-${box.instance}-boost`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+    // The container's own cgroup (cgroup v2, else v1's cpu and memory controllers).
+    const read = [
+      "c=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)",
+      "m=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)",
+      'echo "cpu ${c%% *} memory $m pids $(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)"',
+    ].join("; ");
+    const script = `${read}; while [ ! -e /tmp/go ]; do sleep 0.1; done; ${read}`;
+    const id = await box.engine.createContainer(probeSpec(box, "boost", network, script));
+    await box.engine.initContainer(id);
+    await box.engine.setCpuLimit(id, 2);
+    await box.engine.startContainer(id);
+    await box.engine.setCpuLimit(id, 0.5);
+    await box.podman(["exec", id, "touch", "/tmp/go"]);
+    assert.equal(await box.engine.waitContainer(id, AbortSignal.timeout(30_000)), 0);
+    const lines: string[] = [];
+    for await (const line of box.engine.logs(id, { follow: false })) lines.push(line.line);
+    const limits = `memory ${String(64 * MiB)} pids 64`;
+    assert.deepEqual(lines, [`cpu 200000 ${limits}`, `cpu 50000 ${limits}`]);
+    // What the spec asked for is what the inspect document keeps saying.
+    const doc = (await box.engine.rawInspect(id)) as { HostConfig: { NanoCpus?: number } };
+    assert.equal(doc.HostConfig.NanoCpus, 0.5e9);
+    await box.engine.removeContainer(id);
+  });
+
   it("reach their own network, not another app's, and the host reaches them", async () => {
     const box = await sandbox();
     const labels = { "io.slipway.test": "isolation" };

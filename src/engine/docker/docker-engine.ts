@@ -80,6 +80,10 @@ export class DockerEngine implements Engine {
   readonly #listing: ContainerListing;
   /** Networks found to be ours, by name (#ownedNetwork). */
   readonly #ownedNetworks = new Set<string>();
+  /** The engine has no init call (a Docker daemon): initContainer does nothing. */
+  #noInit = false;
+  /** The engine has no libpod update (a Docker daemon): setCpuLimit does nothing. */
+  #noUpdate = false;
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
@@ -232,6 +236,47 @@ export class DockerEngine implements Engine {
         throw new ConflictError(`container name "${spec.name}" is taken`, { cause: error });
       }
       throw error;
+    }
+  }
+
+  /**
+   * Podman's init (libpod API): the root filesystem mounted, the namespaces made (or the
+   * network sandbox joined) and the OCI runtime's container created, its process not yet
+   * run; the start after it is then a fraction of a whole start (0.06-0.07 s instead of
+   * 0.30-0.33 s on a 2-core machine). A Docker daemon has no such call: there the start
+   * does it all, and this is a no-op once that is known.
+   */
+  async initContainer(id: string): Promise<void> {
+    if (this.#noInit) return;
+    const owned = await this.#ownedId(id);
+    try {
+      await this.#api.json("POST", `/containers/${owned}/init`, { api: "libpod" });
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || (await this.#inspectRaw(owned)) === undefined) {
+        throw error;
+      }
+      this.#noInit = true; // the container is there, the call is not: no libpod API
+    }
+  }
+
+  /**
+   * Podman's update (libpod API): the OCI runtime changes the container's CPU quota in
+   * its cgroup (a period of 100 ms), its memory and pids limits untouched. A Docker
+   * daemon has no such call: there containers keep their spec's cap (a no-op once known).
+   */
+  async setCpuLimit(id: string, cpus: number): Promise<void> {
+    if (this.#noUpdate) return;
+    if (!Number.isFinite(cpus) || cpus <= 0) throw new ValidationError(`bad CPU limit: ${cpus}`);
+    const owned = await this.#ownedId(id);
+    const cpu = { quota: Math.round(cpus * CPU_PERIOD_US), period: CPU_PERIOD_US };
+    try {
+      // Podman answers with the container's id as plain text.
+      await this.#api.text("POST", `/containers/${owned}/update`, { api: "libpod", json: { cpu } });
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || (await this.#inspectRaw(owned)) === undefined) {
+        throw error;
+      }
+      this.#noUpdate = true; // the container is there, the call is not: no libpod API
     }
   }
 
@@ -491,6 +536,9 @@ export class DockerEngine implements Engine {
     return this.#ownedIds.has(id) ? id : (await this.#ownedContainer(id)).id;
   }
 }
+
+/** The CFS period of CPU caps set after creation (the engine's default, 100 ms). */
+const CPU_PERIOD_US = 100_000;
 
 function notStarted(id: string): ConflictError {
   return new ConflictError(`container ${id} has not been started; there is no exit to wait for`);

@@ -15,7 +15,7 @@ import type { ConfigVersion, NewRelease, SshKeyRecord } from "../store.ts";
 /** The release row for `release` as version `version`, created now. */
 export function newReleaseRow(release: NewRelease, version: number, createdAt: string): Release {
   return {
-    id: newId("rel"),
+    id: release.id ?? newId("rel"),
     appId: release.appId,
     version,
     imageDigest: release.imageDigest,
