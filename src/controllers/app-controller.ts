@@ -376,19 +376,13 @@ export class AppController {
       release: release.version,
       container: (prepared?.spec ?? spec).name,
     });
-    if (prepared === undefined) {
-      const id = await this.#createOn(spec, network);
-      const cpus = this.#startupCpus(spec);
-      if (cpus !== undefined) await this.#boost.boost(id, spec, cpus);
-      return { id, spec };
-    }
+    if (prepared === undefined) return { id: await this.#createOn(spec, network), spec };
     try {
       await network;
     } catch (error) {
       await engine.removeContainer(prepared.id).catch(() => undefined);
       throw error;
     }
-    if (prepared.cpus !== undefined) this.#boost.boosted(prepared.id, prepared.spec.limits.cpus);
     return prepared;
   }
 
@@ -414,6 +408,8 @@ export class AppController {
     );
     const { id, spec } = await this.#created(app, release, made, network);
     await engine.startContainer(id);
+    const cpus = this.#startupCpus(spec);
+    if (cpus !== undefined) this.#boost.raise(id, spec, cpus);
     // The audit reads the container's inspect documents while the app boots; its outcome
     // is awaited before the container counts as ready.
     const audited = this.#auditStart(app, spec.name, id).then(

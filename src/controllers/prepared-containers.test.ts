@@ -128,6 +128,52 @@ describe("containers made ahead for a release", () => {
     assert.equal(state.routedRelease(app.id), 2);
   });
 
+  it("boosts the container made ahead from its start until it serves, as any other", async () => {
+    const boosted = new PreparedContainers({ engine, store, instance: "t1", logger: silentLogger });
+    const rolling = new AppController({
+      store,
+      engine,
+      routes: new RouteSync({
+        store,
+        engine,
+        router: {
+          start: () => Promise.resolve(),
+          apply: () => Promise.resolve(),
+          stop: () => Promise.resolve(),
+          running: () => Promise.resolve(true),
+        },
+        state,
+        instance: "t1",
+        domain: "example.test",
+      }),
+      state,
+      instance: "t1",
+      logger: silentLogger,
+      bootTimeoutMs: 100,
+      stopGraceSeconds: 1,
+      drainMs: 0,
+      probe: () => Promise.resolve(true),
+      prepared: boosted,
+      startupCpus: 2,
+    });
+    const ahead = await upcoming();
+    await boosted.prepare(app, ahead);
+    const made = (await containers()).find((c) => c.release === "2");
+    await release(ahead);
+    const before = engine.actions.length;
+    await rolling.reconcile(app.id, signal);
+    assert.deepEqual(
+      engine.actions
+        .slice(before)
+        .filter((a) => a.name === (made ? engine.nameOf(made.id) : ""))
+        .map((a) => a.verb),
+      ["start", "update", "update"],
+      "raised once started, set back once it serves",
+    );
+    assert.equal((await containers()).find((c) => c.state === "running")?.id, made?.id);
+    assert.equal(engine.cpuLimitOf(made?.id ?? ""), 0.5, "size S once it serves");
+  });
+
   it("removes the container made ahead when the release is not the one it was made for", async () => {
     const ahead = await upcoming();
     await prepared.prepare(app, ahead);

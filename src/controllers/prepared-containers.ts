@@ -6,7 +6,6 @@ import type { Release } from "../domain/release.ts";
 import type { ContainerSpec, Engine } from "../engine/engine.ts";
 import type { Store } from "../store/store.ts";
 import { appContainerSpec } from "./container-spec.ts";
-import { startupCpus } from "./startup-boost.ts";
 
 /** The release a running build will most likely create (its id and version chosen ahead). */
 export type UpcomingRelease = Pick<
@@ -18,22 +17,18 @@ export type UpcomingRelease = Pick<
 export interface PreparedContainer {
   readonly id: string;
   readonly spec: ContainerSpec;
-  /** The CPU cap it was raised to for its boot (startup boost), if it was. */
-  readonly cpus?: number;
 }
 
 export interface PreparedContainersDeps {
   readonly engine: Pick<
     Engine,
-    "createContainer" | "initContainer" | "removeContainer" | "prepareNetwork" | "setCpuLimit"
+    "createContainer" | "initContainer" | "removeContainer" | "prepareNetwork"
   >;
   readonly store: Pick<Store, "getFormation">;
   readonly instance: string;
   readonly logger: Logger;
   /** The environment the release's containers get (AppControllerDeps.releaseEnv). */
   readonly releaseEnv?: (release: UpcomingRelease) => Promise<Readonly<Record<string, string>>>;
-  /** The startup boost (AppControllerDeps.startupCpus): raised once it is initialized. */
-  readonly startupCpus?: number;
 }
 
 /** The process type prepared: the one the router waits for. */
@@ -146,12 +141,8 @@ export class PreparedContainers {
       // Hidden before it exists: a plan made meanwhile must not remove it.
       this.#names.add(spec.name);
       id = await engine.createContainer(spec);
-      if (engine.initContainer === undefined) return { id, spec };
-      await engine.initContainer(id);
-      const cpus = startupCpus(spec, this.#deps.startupCpus ?? 0);
-      if (cpus === undefined || engine.setCpuLimit === undefined) return { id, spec };
-      await engine.setCpuLimit(id, cpus);
-      return { id, spec, cpus };
+      await engine.initContainer?.(id);
+      return { id, spec };
     } catch (error) {
       logger.warn("could not prepare the next release's container", {
         app: app.name,

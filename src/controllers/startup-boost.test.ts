@@ -98,7 +98,7 @@ describe("the startup CPU boost of web containers", () => {
     assert.equal(container?.cpus, 0.5, "size S once ready");
     assert.deepEqual(
       engine.actions.filter((a) => a.kind === "container").map((a) => a.verb),
-      ["create", "init", "update", "start", "update"],
+      ["create", "start", "update", "update"],
     );
   });
 

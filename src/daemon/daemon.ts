@@ -118,7 +118,6 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     instance: config.instance,
     logger,
     releaseEnv,
-    startupCpus: config.runtime.startupCpus,
   });
   const apps = new AppController({
     store,

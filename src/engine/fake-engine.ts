@@ -278,6 +278,11 @@ export class FakeEngine implements Engine {
     });
   }
 
+  /** The container's name, for tests matching actions. */
+  nameOf(id: string): string | undefined {
+    return this.#containers.get(id)?.info.name;
+  }
+
   /** The container's CPU cap now (FakeContainer.cpuLimit), for tests. */
   cpuLimitOf(id: string): number | undefined {
     return this.#containers.get(id)?.cpuLimit;
