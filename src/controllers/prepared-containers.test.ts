@@ -2,16 +2,16 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
 import { silentLogger } from "../domain/logger.ts";
-import { FakeEngine } from "../engine/fake-engine.ts";
+import { FakeEngine, type FakeAction } from "../engine/fake-engine.ts";
 import { packTar, tarFile } from "../engine/tar-files.ts";
 import { newId } from "../store/ids.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { AppController } from "./app-controller.ts";
+import type { AppController } from "./app-controller.ts";
 import { BuildController, type Builder, type BuildFiles } from "./build-controller.ts";
 import { PreparedContainers, type UpcomingRelease } from "./prepared-containers.ts";
-import { RouteSync } from "./route-sync.ts";
 import { RuntimeState } from "./runtime-state.ts";
 import { fakeRelease } from "./testing/fake-release.ts";
+import { testController, testRoutes } from "./testing/test-controller.ts";
 
 /**
  * The release's web container made while its build runs (PreparedContainers): the rollout
@@ -32,32 +32,8 @@ describe("containers made ahead for a release", () => {
     engine = new FakeEngine({ instance: "t1", program: () => ({ untilStopped: true }) });
     state = new RuntimeState();
     prepared = new PreparedContainers({ engine, store, instance: "t1", logger: silentLogger });
-    const routes = new RouteSync({
-      store,
-      engine,
-      router: {
-        start: () => Promise.resolve(),
-        apply: () => Promise.resolve(),
-        stop: () => Promise.resolve(),
-        running: () => Promise.resolve(true),
-      },
-      state,
-      instance: "t1",
-      domain: "example.test",
-    });
-    controller = new AppController({
-      store,
-      engine,
-      routes,
-      state,
-      instance: "t1",
-      logger: silentLogger,
-      bootTimeoutMs: 100,
-      stopGraceSeconds: 1,
-      drainMs: 0,
-      probe: () => Promise.resolve(true),
-      prepared,
-    });
+    const routes = testRoutes(store, engine, state);
+    controller = testController({ store, engine, routes, state }, () => true, { prepared });
     app = await store.createApp("hello");
     await store.setFormation({ appId: app.id, type: "web", quantity: 1, size: "S" });
     await fakeRelease(engine, store, app.id, 1);
@@ -85,6 +61,14 @@ describe("containers made ahead for a release", () => {
       buildpacks: ["nodejs"],
       description: "test",
     });
+  }
+
+  /** The verbs of the engine's actions since `from` that `which` picks. */
+  function verbsSince(from: number, which: (action: FakeAction) => boolean): string[] {
+    return engine.actions
+      .slice(from)
+      .filter(which)
+      .map((a) => a.verb);
   }
 
   async function containers() {
@@ -117,10 +101,7 @@ describe("containers made ahead for a release", () => {
     const rollout = engine.actions.length;
     await controller.reconcile(app.id, signal);
     assert.deepEqual(
-      engine.actions
-        .slice(rollout)
-        .filter((a) => a.kind === "container")
-        .map((a) => a.verb),
+      verbsSince(rollout, (a) => a.kind === "container"),
       ["start", "stop", "remove"],
       "no container created: v2's was made ahead; v1's stops",
     );
@@ -130,32 +111,11 @@ describe("containers made ahead for a release", () => {
 
   it("boosts the container made ahead from its start until it serves, as any other", async () => {
     const boosted = new PreparedContainers({ engine, store, instance: "t1", logger: silentLogger });
-    const rolling = new AppController({
-      store,
-      engine,
-      routes: new RouteSync({
-        store,
-        engine,
-        router: {
-          start: () => Promise.resolve(),
-          apply: () => Promise.resolve(),
-          stop: () => Promise.resolve(),
-          running: () => Promise.resolve(true),
-        },
-        state,
-        instance: "t1",
-        domain: "example.test",
-      }),
-      state,
-      instance: "t1",
-      logger: silentLogger,
-      bootTimeoutMs: 100,
-      stopGraceSeconds: 1,
-      drainMs: 0,
-      probe: () => Promise.resolve(true),
-      prepared: boosted,
-      startupCpus: 2,
-    });
+    const rolling = testController(
+      { store, engine, routes: testRoutes(store, engine, state), state },
+      () => true,
+      { prepared: boosted, startupCpus: 2 },
+    );
     const ahead = await upcoming();
     await boosted.prepare(app, ahead);
     const made = (await containers()).find((c) => c.release === "2");
@@ -163,10 +123,7 @@ describe("containers made ahead for a release", () => {
     const before = engine.actions.length;
     await rolling.reconcile(app.id, signal);
     assert.deepEqual(
-      engine.actions
-        .slice(before)
-        .filter((a) => a.name === (made ? engine.nameOf(made.id) : ""))
-        .map((a) => a.verb),
+      verbsSince(before, (a) => a.name === (made ? engine.nameOf(made.id) : "")),
       ["start", "update", "update"],
       "raised once started, set back once it serves",
     );

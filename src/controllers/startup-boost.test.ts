@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
-import { silentLogger } from "../domain/logger.ts";
 import type { ContainerSpec } from "../engine/engine.ts";
 import { FakeEngine } from "../engine/fake-engine.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { AppController } from "./app-controller.ts";
-import { RouteSync } from "./route-sync.ts";
+import type { AppController } from "./app-controller.ts";
 import { RuntimeState } from "./runtime-state.ts";
 import { startupCpus } from "./startup-boost.ts";
 import { fakeRelease } from "./testing/fake-release.ts";
+import { testController, testRoutes } from "./testing/test-controller.ts";
 
 describe("startupCpus", () => {
   const spec = (type: string, cpus: number): ContainerSpec => ({
@@ -41,29 +40,8 @@ describe("the startup CPU boost of web containers", () => {
   const signal = new AbortController().signal;
 
   function controller(boost: number): AppController {
-    const routes = new RouteSync({
-      store,
-      engine,
-      router: {
-        start: () => Promise.resolve(),
-        apply: () => Promise.resolve(),
-        stop: () => Promise.resolve(),
-        running: () => Promise.resolve(true),
-      },
-      state,
-      instance: "t1",
-      domain: "example.test",
-    });
-    return new AppController({
-      store,
-      engine,
-      routes,
-      state,
-      instance: "t1",
-      logger: silentLogger,
-      bootTimeoutMs: 100,
-      stopGraceSeconds: 1,
-      drainMs: 0,
+    const routes = testRoutes(store, engine, state);
+    return testController({ store, engine, routes, state }, () => true, {
       startupCpus: boost,
       probe: async (address) => {
         const c = (await engine.listContainers({ "io.slipway.app-id": app.id })).find((each) =>

@@ -34,6 +34,8 @@ import { spawnLauncher } from "../../process/launcher.ts";
 import { OwnedIds } from "./owned-ids.ts";
 import type { DockerEngineOptions } from "./docker-engine-options.ts";
 import { asArray, asObject, stringField } from "./json-reader.ts";
+import { absolute, checkName } from "./argument-checks.ts";
+import { LibpodContainerCalls } from "./libpod-container-calls.ts";
 import { NetworkSandboxes, SANDBOX_LABEL } from "./network-sandboxes.ts";
 import { SameTurnRequests } from "./same-turn.ts";
 import {
@@ -55,8 +57,6 @@ import {
 import { gatewayOf, parseCidr } from "./subnets.ts";
 
 export type { DockerEngineOptions } from "./docker-engine-options.ts";
-
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /**
  * The Engine port over the Docker Engine API, as served by Podman's compat API (and,
@@ -80,16 +80,17 @@ export class DockerEngine implements Engine {
   readonly #listing: ContainerListing;
   /** Networks found to be ours, by name (#ownedNetwork). */
   readonly #ownedNetworks = new Set<string>();
-  /** The engine has no init call (a Docker daemon): initContainer does nothing. */
-  #noInit = false;
-  /** The engine has no libpod update (a Docker daemon): setCpuLimit does nothing. */
-  #noUpdate = false;
+  readonly #libpod: LibpodContainerCalls;
 
   constructor(options: DockerEngineOptions) {
     this.#api = options.api ?? new DockerApiClient({ socketPath: options.socketPath });
     this.#instance = options.instance;
     this.#images = new DockerImages(this.#api, options.instance);
     this.#volumes = new DockerVolumes(this.#api, options.instance);
+    this.#libpod = new LibpodContainerCalls(
+      this.#api,
+      async (id) => (await this.#inspectRaw(id)) !== undefined,
+    );
     this.#listing = new ContainerListing(this.#api, (id) => this.inspectContainer(id));
     const iptables = familyRunner(options.launcher ?? spawnLauncher);
     this.#firewall =
@@ -239,45 +240,14 @@ export class DockerEngine implements Engine {
     }
   }
 
-  /**
-   * Podman's init (libpod API): the root filesystem mounted, the namespaces made (or the
-   * network sandbox joined) and the OCI runtime's container created, its process not yet
-   * run; the start after it is then a fraction of a whole start (0.06-0.07 s instead of
-   * 0.30-0.33 s on a 2-core machine). A Docker daemon has no such call: there the start
-   * does it all, and this is a no-op once that is known.
-   */
+  /** Podman's init (LibpodContainerCalls); a no-op on a Docker daemon. */
   async initContainer(id: string): Promise<void> {
-    if (this.#noInit) return;
-    const owned = await this.#ownedId(id);
-    try {
-      await this.#api.json("POST", `/containers/${owned}/init`, { api: "libpod" });
-    } catch (error) {
-      if (!(error instanceof NotFoundError) || (await this.#inspectRaw(owned)) === undefined) {
-        throw error;
-      }
-      this.#noInit = true; // the container is there, the call is not: no libpod API
-    }
+    await this.#libpod.init(await this.#ownedId(id));
   }
 
-  /**
-   * Podman's update (libpod API): the OCI runtime changes the container's CPU quota in
-   * its cgroup (a period of 100 ms), its memory and pids limits untouched. A Docker
-   * daemon has no such call: there containers keep their spec's cap (a no-op once known).
-   */
+  /** Podman's update of the CPU quota (LibpodContainerCalls); a no-op on a Docker daemon. */
   async setCpuLimit(id: string, cpus: number): Promise<void> {
-    if (this.#noUpdate) return;
-    if (!Number.isFinite(cpus) || cpus <= 0) throw new ValidationError(`bad CPU limit: ${cpus}`);
-    const owned = await this.#ownedId(id);
-    const cpu = { quota: Math.round(cpus * CPU_PERIOD_US), period: CPU_PERIOD_US };
-    try {
-      // Podman answers with the container's id as plain text.
-      await this.#api.text("POST", `/containers/${owned}/update`, { api: "libpod", json: { cpu } });
-    } catch (error) {
-      if (!(error instanceof NotFoundError) || (await this.#inspectRaw(owned)) === undefined) {
-        throw error;
-      }
-      this.#noUpdate = true; // the container is there, the call is not: no libpod API
-    }
+    await this.#libpod.setCpuLimit(await this.#ownedId(id), cpus);
   }
 
   async startContainer(id: string): Promise<void> {
@@ -537,23 +507,6 @@ export class DockerEngine implements Engine {
   }
 }
 
-/** The CFS period of CPU caps set after creation (the engine's default, 100 ms). */
-const CPU_PERIOD_US = 100_000;
-
 function notStarted(id: string): ConflictError {
   return new ConflictError(`container ${id} has not been started; there is no exit to wait for`);
-}
-
-function absolute(path: string): string {
-  if (!path.startsWith("/") || path.includes("\0")) {
-    throw new ValidationError(`archive path "${path}" must be absolute`);
-  }
-  return path;
-}
-
-function checkName(kind: string, name: string): string {
-  if (!NAME.test(name)) {
-    throw new ValidationError(`${kind} name "${name}" must match ${NAME.source}`);
-  }
-  return name;
 }
