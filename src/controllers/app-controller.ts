@@ -49,7 +49,7 @@ export interface AppControllerDeps {
    * Containers made ahead for releases that builds are about to create: a start takes the
    * one made for it, and the planner does not see them meanwhile.
    */
-  readonly prepared?: Pick<PreparedContainers, "take" | "holds" | "discardStale">;
+  readonly prepared?: Pick<PreparedContainers, "take" | "holds" | "discard">;
   /**
    * CPUs a new web container may use until it first passes its readiness check (startup
    * boost: StartupBoost); default 0, none.
@@ -96,7 +96,7 @@ export class AppController {
     const { store, engine, state } = this.#deps;
     const app = await store.getAppById(appId);
     if (app === undefined) {
-      await this.#deps.prepared?.discardStale(appId);
+      await this.#deps.prepared?.discard(appId, { renetwork: false });
       await this.#removeLeftovers(appId, await listAppContainers(engine, appId));
       return {};
     }
@@ -204,14 +204,18 @@ export class AppController {
   /**
    * With the app converged, a container made ahead for a release that exists and did not
    * take it (it failed, or is not newer than the one running) goes; one for a release a
-   * build has yet to create stays.
+   * build has yet to create stays. (The network of the next container is prepared right
+   * after, by #prepareNetwork.)
    */
   async #discardPrepared(app: App, current: Release | undefined): Promise<void> {
     const { prepared, store } = this.#deps;
-    await prepared?.discardStale(app.id, async (upcoming) => {
-      const stored = await store.getRelease(upcoming.id);
-      if (stored === undefined) return false;
-      return releaseStatus(stored) === "failed" || stored.version <= (current?.version ?? 0);
+    await prepared?.discard(app.id, {
+      renetwork: false,
+      stale: async (upcoming) => {
+        const stored = await store.getRelease(upcoming.id);
+        if (stored === undefined) return false;
+        return releaseStatus(stored) === "failed" || stored.version <= (current?.version ?? 0);
+      },
     });
   }
 

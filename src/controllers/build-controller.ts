@@ -103,7 +103,7 @@ export interface BuildControllerDeps {
    * will most likely make (PreparedContainers); the release then gets the id and version
    * it was made for, if no other release took that version meanwhile.
    */
-  readonly prepared?: Pick<PreparedContainers, "prepare" | "discardStale">;
+  readonly prepared?: Pick<PreparedContainers, "prepare" | "discard">;
 }
 
 /**
@@ -249,7 +249,8 @@ export class BuildController {
       if (!(error instanceof SlipwayError))
         logger.error("build crashed", { build: build.id, error });
       log.write(`!      Build failed: ${reason}`);
-      await this.#deps.prepared?.discardStale(app.id);
+      // No rollout follows: the app's next container gets its network prepared again.
+      await this.#deps.prepared?.discard(app.id, { renetwork: true });
       await store.updateBuild(build.id, {
         status: "failed",
         error: reason,

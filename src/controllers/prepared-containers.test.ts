@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
 import { silentLogger } from "../domain/logger.ts";
+import type { Engine } from "../engine/engine.ts";
 import { FakeEngine, type FakeAction } from "../engine/fake-engine.ts";
 import { packTar, tarFile } from "../engine/tar-files.ts";
 import { newId } from "../store/ids.ts";
@@ -61,6 +62,17 @@ describe("containers made ahead for a release", () => {
       buildpacks: ["nodejs"],
       description: "test",
     });
+  }
+
+  /** Has the engine record network preparations (the fake has none): "NETWORK ALIASES". */
+  function recordNetworkPreparations(): string[] {
+    const calls: string[] = [];
+    const withNetworks: Engine = engine;
+    withNetworks.prepareNetwork = (network, aliases) => {
+      calls.push(`${network} ${aliases.join(",")}`);
+      return Promise.resolve();
+    };
+    return calls;
   }
 
   /** The verbs of the engine's actions since `from` that `which` picks. */
@@ -141,7 +153,13 @@ describe("containers made ahead for a release", () => {
       labels: {},
     });
     await release(ahead, other.id);
+    const networks = recordNetworkPreparations();
     await controller.reconcile(app.id, signal);
+    assert.deepEqual(
+      networks,
+      ["sw-t1-hello web"],
+      "once, by the converged app: the rollout made its own container meanwhile",
+    );
     const [only, ...more] = await containers();
     assert.ok(only !== undefined);
     assert.deepEqual(more, []);
@@ -169,11 +187,13 @@ describe("containers made ahead for a release", () => {
     await prepared.prepare(app, ahead);
     const made = await release(ahead);
     await store.setReleaseStatus(made.id, "failed", "release phase failed");
+    const networks = recordNetworkPreparations();
     await controller.reconcile(app.id, signal);
     assert.deepEqual(
       (await containers()).map((c) => c.release),
       ["1"],
     );
+    assert.deepEqual(networks, ["sw-t1-hello web"], "once, by the converged app");
   });
 
   it("keeps it for a newer release while an older one's container is replaced", async () => {
@@ -226,6 +246,7 @@ describe("containers made ahead for a release", () => {
 
     fail = true;
     const broken = await store.createBuild(app.id, "sha256:b");
+    const networks = recordNetworkPreparations();
     await builds.reconcile(broken.id, signal);
     assert.equal((await store.getBuild(broken.id))?.status, "failed");
     assert.deepEqual(
@@ -233,5 +254,6 @@ describe("containers made ahead for a release", () => {
       ["2"],
       "nothing of the failed build's v3 is left",
     );
+    assert.deepEqual(networks, ["sw-t1-hello web"], "no rollout follows: prepared again here");
   });
 });

@@ -51,7 +51,7 @@ interface Held {
  * environment; else it is removed. Until then the planner does not see it (holds): a
  * container that never started is otherwise removed, which is also what happens to one an
  * earlier daemon left behind. The app controller removes one whose release was made and
- * did not take it (discardStale), the build controller one whose build failed (discard).
+ * did not take it, the build controller one whose build failed (discard).
  */
 export class PreparedContainers {
   readonly #deps: PreparedContainersDeps;
@@ -69,7 +69,7 @@ export class PreparedContainers {
    */
   prepare(app: App, release: UpcomingRelease): Promise<void> {
     const old = this.#held.get(app.id);
-    if (old !== undefined) void this.#remove(old.made);
+    if (old !== undefined) void this.#remove(old.made, false);
     const made = this.#make(app, release);
     this.#held.set(app.id, { release, made });
     return made.then(() => undefined);
@@ -97,7 +97,8 @@ export class PreparedContainers {
     const made = await held.made;
     if (made === undefined) return undefined;
     if (!sameSpec(made.spec, spec)) {
-      await this.#remove(held.made);
+      // The caller makes its container now; the converged app prepares the next network.
+      await this.#remove(held.made, false);
       return undefined;
     }
     this.#names.delete(made.spec.name);
@@ -105,28 +106,32 @@ export class PreparedContainers {
   }
 
   /**
-   * Removes the app's container made ahead when `stale` says its release will not take it
-   * (the release exists and is not rolling out, or failed), or whatever it holds when
-   * `stale` is omitted (the app's build failed, or the app goes).
+   * Removes the app's container made ahead: when `stale` says its release will not take it
+   * (the release exists and is not rolling out, or failed), or whatever it holds without
+   * `stale` (the app's build failed, or the app goes). With `renetwork`, the network of the
+   * app's next container is prepared again afterwards (for when no rollout follows).
    */
-  async discardStale(
+  async discard(
     appId: string,
-    stale?: (release: UpcomingRelease) => Promise<boolean>,
+    options: {
+      readonly stale?: (release: UpcomingRelease) => Promise<boolean>;
+      readonly renetwork: boolean;
+    },
   ): Promise<void> {
     const held = this.#held.get(appId);
     if (held === undefined) return;
-    if (stale !== undefined && !(await stale(held.release))) return;
+    if (options.stale !== undefined && !(await options.stale(held.release))) return;
     // It may have been taken or replaced meanwhile.
     if (this.#held.get(appId) !== held) return;
     this.#held.delete(appId);
-    await this.#remove(held.made);
+    await this.#remove(held.made, options.renetwork);
   }
 
   /** Removes every container made ahead (the daemon stops). */
   async stop(): Promise<void> {
     const held = [...this.#held.values()];
     this.#held.clear();
-    await Promise.all(held.map((h) => this.#remove(h.made)));
+    await Promise.all(held.map((h) => this.#remove(h.made, false)));
   }
 
   async #make(app: App, release: UpcomingRelease): Promise<PreparedContainer | undefined> {
@@ -156,16 +161,18 @@ export class PreparedContainers {
   }
 
   /**
-   * Removes a container made ahead, then has the engine prepare the network of the next
-   * one again (it may have joined the sandbox prepared for the rollout).
+   * Removes a container made ahead; with `renetwork`, then has the engine prepare the
+   * network of the app's next container again (this one may have taken the sandbox
+   * prepared for it, and no rollout is about to prepare another).
    */
-  async #remove(made: Promise<PreparedContainer | undefined>): Promise<void> {
+  async #remove(made: Promise<PreparedContainer | undefined>, renetwork: boolean): Promise<void> {
     const prepared = await made;
     if (prepared === undefined) return;
     const { engine, logger } = this.#deps;
     try {
       await engine.removeContainer(prepared.id);
       this.#names.delete(prepared.spec.name);
+      if (!renetwork) return;
       await engine.prepareNetwork?.(prepared.spec.network, prepared.spec.networkAliases ?? []);
     } catch (error) {
       // Left for the planner: a container that never started is removed.
