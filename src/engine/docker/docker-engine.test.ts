@@ -218,11 +218,17 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     await box.engine.initContainer(id);
     await box.engine.setCpuLimit(id, 2);
     await box.engine.startContainer(id);
+    const output = async (): Promise<string[]> => {
+      const lines: string[] = [];
+      for await (const line of box.engine.logs(id, { follow: false })) lines.push(line.line);
+      return lines;
+    };
+    // Lowered only once the first reading is written (the shell may start after the call).
+    for (let tries = 0; (await output()).length === 0 && tries < 300; tries++) await sleep(100);
     await box.engine.setCpuLimit(id, 0.5);
     await box.podman(["exec", id, "touch", "/tmp/go"]);
     assert.equal(await box.engine.waitContainer(id, AbortSignal.timeout(30_000)), 0);
-    const lines: string[] = [];
-    for await (const line of box.engine.logs(id, { follow: false })) lines.push(line.line);
+    const lines = await output();
     const limits = `memory ${String(64 * MiB)} pids 64`;
     assert.deepEqual(lines, [`cpu 200000 ${limits}`, `cpu 50000 ${limits}`]);
     // What the spec asked for is what the inspect document keeps saying.
