@@ -14,7 +14,8 @@
 # Slipway starts the container before the build is asked for (an app's next push then
 # finds one waiting): with SLIPWAY_BUILD_GO=stdin, the runner first waits for the build's
 # go line on stdin, "END_MARKER [BUILDPACK ...]" (see SLIPWAY_BUILD_END below, and
-# SLIPWAY_BUILDPACKS); without it (tests) those come from the environment.
+# SLIPWAY_BUILDPACKS), or in /workspace/go when the engine broke the attach that carries
+# stdin (go-line.sh); without it (tests) those come from the environment.
 #
 # Slipway puts these into the workspace volume before the go line:
 #   /workspace/buildpacks    built-in buildpack directories ("_" names are not buildpacks),
@@ -103,7 +104,9 @@ fi
 
 if [[ ${SLIPWAY_BUILD_GO:-} == stdin ]]; then
   unset SLIPWAY_BUILD_GO
-  IFS=' ' read -r SLIPWAY_BUILD_END SLIPWAY_BUILDPACKS || exit 70
+  # shellcheck source=go-line.sh
+  source "$BUILDPACKS_DIR/_runner/go-line.sh"
+  read_go_line || exit 70
   if [[ -n $SLIPWAY_BUILDPACKS ]]; then export SLIPWAY_BUILDPACKS; else unset SLIPWAY_BUILDPACKS; fi
   # Nothing more comes on stdin: a tool that reads it gets its end, as without a terminal.
   exec </dev/null

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { BuildFailedError } from "../domain/errors.ts";
 import type { LogLine, LogOptions } from "../engine/engine.ts";
+import { unpackTar } from "../engine/tar-files.ts";
 import { runToCompletion, type RunToCompletionOptions } from "./build-container.ts";
 
 const MARK = "slipway-build-end-0123abcd";
@@ -38,6 +39,10 @@ function buildEngine(
       if (exitCode === undefined && options.follow && options.signal) {
         await once(options.signal, "abort").catch(() => undefined);
       }
+    },
+    putArchive: (id, path) => {
+      calls.push(`put ${id} ${path}`);
+      return Promise.resolve();
     },
     attachOutput: (id, signal, input) => {
       calls.push(`attach ${id} ${JSON.stringify(input)}`);
@@ -93,6 +98,10 @@ describe("runToCompletion", () => {
         for (const line of lines.slice(0, 2)) yield { stream: "stdout", line };
         if (options.signal) await once(options.signal, "abort").catch(() => undefined);
       },
+      putArchive: () => {
+        reads.push("put");
+        return Promise.resolve();
+      },
       // The attached stream broke at once: the log has it all.
       attachOutput: () => Promise.resolve((async function* (): AsyncGenerator<LogLine> {})()),
     };
@@ -102,7 +111,8 @@ describe("runToCompletion", () => {
       /exit code 1\): four/,
     );
     assert.deepEqual(seen, lines);
-    assert.deepEqual(reads, ["follow", "all"]);
+    // Nothing came before the break: the go line went in as a file too (go-line.sh).
+    assert.deepEqual(reads, ["put", "follow", "all"]);
   });
 
   it("fails with the buildpack's own reason", async () => {
@@ -221,5 +231,45 @@ describe("runToCompletion", () => {
     await runIn(engine, { containerId: "c7", timeoutSeconds: 5, log: (l) => seen.push(l) });
     assert.deepEqual(seen, ["one", "two", "three"]);
     assert.deepEqual(calls, [`attach c7 ${JSON.stringify(GO)}`, "follow"]);
+  });
+
+  it("survives Podman's attach race: the go line goes in as a file, the engine's error is no output", async () => {
+    // Podman broke the attach before stdin got through and said so on the stream; the
+    // runner took its go line from the workspace file, and its log has what it printed.
+    const lines = ["-----> Node.js app detected", `${MARK} 0`];
+    const calls: string[] = [];
+    let gotGoFile = "";
+    const engine: RunToCompletionOptions["engine"] = {
+      stopContainer: () => Promise.resolve(),
+      waitContainer: () => new Promise(() => undefined),
+      logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
+        calls.push(options.follow ? "follow" : "log");
+        await Promise.resolve();
+        // Without its go line the runner prints nothing.
+        if (gotGoFile === GO) for (const line of lines) yield { stream: "stdout", line };
+      },
+      putArchive: async (id, path, tar) => {
+        calls.push(`put ${id} ${path}`);
+        const entries = await unpackTar(tar);
+        gotGoFile = entries.find((e) => e.path === "go")?.data.toString() ?? "";
+      },
+      attachOutput: (id, _signal, input) => {
+        calls.push(`attach ${id} ${JSON.stringify(input)}`);
+        return Promise.resolve(
+          (async function* (): AsyncGenerator<LogLine> {
+            await Promise.resolve();
+            yield {
+              stream: "stderr",
+              line: "Error: read unixpacket @->/proc/self/fd/14/attach: read: connection reset by peer",
+            };
+          })(),
+        );
+      },
+    };
+    const seen: string[] = [];
+    await runIn(engine, { containerId: "c11", timeoutSeconds: 5, log: (l) => seen.push(l) });
+    assert.equal(gotGoFile, GO);
+    assert.deepEqual(seen, ["-----> Node.js app detected"]);
+    assert.deepEqual(calls, [`attach c11 ${JSON.stringify(GO)}`, "put c11 /workspace", "follow"]);
   });
 });

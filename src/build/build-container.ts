@@ -1,9 +1,13 @@
 import { outputUntilExit } from "../engine/container-output.ts";
 import type { Engine, LogLine } from "../engine/engine.ts";
+import { packTar, tarFile } from "../engine/tar-files.ts";
 import { BuildFailedError } from "../domain/errors.ts";
 
 export interface RunToCompletionOptions {
-  readonly engine: Pick<Engine, "waitContainer" | "stopContainer" | "logs" | "attachOutput">;
+  readonly engine: Pick<
+    Engine,
+    "waitContainer" | "stopContainer" | "logs" | "attachOutput" | "putArchive"
+  >;
   /** A started build container, waiting for its go line (startBuildContainer). */
   readonly containerId: string;
   readonly timeoutSeconds: number;
@@ -26,6 +30,17 @@ export interface RunToCompletionOptions {
 
 /** Lines buildpacks print to say why they stopped, in the Heroku style (" !     ..."). */
 const FAILURE_LINE = /^\s*!\s+(?!Warning:)(\S.*)$/;
+
+/**
+ * What Podman writes into an attached stream as it breaks it (its attach race,
+ * containers/podman#3302 and #11446: "Error: read unixpacket @->/proc/self/fd/14/attach:
+ * read: connection reset by peer"). Not the container's output: it is neither shown nor
+ * in the container's log.
+ */
+const BROKEN_ATTACH = /^Error: .*\bunixpacket\b/;
+
+/** The file the runner also takes its go line from (buildpacks/_runner/go-line.sh). */
+const GO_FILE = "go";
 
 /**
  * Begins the build in a started build container (its go line, written through an
@@ -70,12 +85,23 @@ export async function runToCompletion(
   };
   try {
     const attached = await engine.attachOutput(containerId, stop, options.goLine);
-    for await (const line of attached) if (take(line)) break;
+    for await (const line of attached) {
+      if (line.stream === "stderr" && BROKEN_ATTACH.test(line.line)) continue;
+      if (take(line)) break;
+    }
     // An abort ends the attached output quietly: it is the timeout or a cancel.
     stop.throwIfAborted();
     if (exitCode === undefined) {
-      // No end marker yet (the runner was killed, or the attached stream broke): the log
-      // has the rest, and the exit or the marker ends the build.
+      // No end marker yet: the runner was killed, or the attached stream broke. When it
+      // broke before any output, perhaps the go line never got through (and stdin may
+      // have closed with it): the line then goes in as a file too, which the runner reads
+      // when stdin gave it none (and never looks at otherwise). The log has the rest, and
+      // the exit or the marker ends the build.
+      if (delivered === 0) {
+        await engine
+          .putArchive(containerId, "/workspace", packTar([tarFile(GO_FILE, options.goLine)]))
+          .catch(() => undefined); // a runner that is gone needs none
+      }
       const output = outputUntilExit(engine, containerId, stop);
       let skip = delivered;
       for (;;) {
