@@ -93,11 +93,26 @@ async function benchBoth(base: string, runs: number): Promise<Sample[]> {
       // container's cleanup) does not share the machine with the next push.
       await sleep(2000);
     }
+  } catch (error) {
+    // The installation goes below: what its daemon said is the only trace of why.
+    process.stderr.write(`${daemonLogTail(p)}\n`);
+    throw error;
   } finally {
     await baseline?.close();
     await p.stop();
   }
   return out;
+}
+
+/** The last lines of the installation's daemon log, for a failed run. */
+function daemonLogTail(p: TestPlatform, lines = 60): string {
+  const path = join(p.home, "logs", "daemon.log");
+  try {
+    const tail = readFileSync(path, "utf8").split("\n").slice(-lines).join("\n");
+    return `--- the last ${String(lines)} lines of ${path}\n${tail}`;
+  } catch {
+    return `(no ${path})`;
+  }
 }
 
 /** A git repository of the example with the app's Slipway remote (`slipway git:remote`). */

@@ -2,10 +2,14 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
-import { BuildFailedError } from "../domain/errors.ts";
-import type { LogLine, LogOptions } from "../engine/engine.ts";
+import { BuildFailedError, ConflictError } from "../domain/errors.ts";
+import type { ContainerInfo, LogLine, LogOptions } from "../engine/engine.ts";
 import { unpackTar } from "../engine/tar-files.ts";
-import { runToCompletion, type RunToCompletionOptions } from "./build-container.ts";
+import {
+  BuildContainerLostError,
+  runToCompletion,
+  type RunToCompletionOptions,
+} from "./build-container.ts";
 
 const MARK = "slipway-build-end-0123abcd";
 const GO = `${MARK} nodejs\n`;
@@ -24,6 +28,7 @@ function buildEngine(
   const attachedUntil = options.attachedUntil ?? lines.length;
   const calls: string[] = [];
   const engine: RunToCompletionOptions["engine"] = {
+    inspectContainer: () => Promise.resolve(undefined),
     stopContainer: (id, grace) => {
       calls.push(`stop ${id} ${String(grace)}`);
       return Promise.resolve();
@@ -87,6 +92,7 @@ describe("runToCompletion", () => {
     const lines = ["-----> one", "       two", "       three", " !     four"];
     const reads: string[] = [];
     const engine: RunToCompletionOptions["engine"] = {
+      inspectContainer: () => Promise.resolve(undefined),
       stopContainer: () => Promise.resolve(),
       waitContainer: () => sleep(20).then(() => 1),
       logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
@@ -240,6 +246,7 @@ describe("runToCompletion", () => {
     const calls: string[] = [];
     let gotGoFile = "";
     const engine: RunToCompletionOptions["engine"] = {
+      inspectContainer: () => Promise.resolve(undefined),
       stopContainer: () => Promise.resolve(),
       waitContainer: () => new Promise(() => undefined),
       logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
@@ -271,5 +278,111 @@ describe("runToCompletion", () => {
     assert.equal(gotGoFile, GO);
     assert.deepEqual(seen, ["-----> Node.js app detected"]);
     assert.deepEqual(calls, [`attach c11 ${JSON.stringify(GO)}`, "put c11 /workspace", "follow"]);
+  });
+  it("says why a container that stopped before its attach never began its build", async () => {
+    // The runner exited before the attach; Podman's attach then initialized the exited
+    // container again (Docker's way), so the stream ended empty and the container reports
+    // that it never started. Its log still has what the runner printed.
+    const calls: string[] = [];
+    const engine: RunToCompletionOptions["engine"] = {
+      inspectContainer: () => Promise.resolve(undefined),
+      stopContainer: (id) => {
+        calls.push(`stop ${id}`);
+        return Promise.resolve();
+      },
+      waitContainer: (id) =>
+        Promise.reject(new ConflictError(`container ${id} has not been started`)),
+      logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
+        calls.push(options.follow ? "follow" : "log");
+        await Promise.resolve();
+        if (options.follow) return;
+        yield { stream: "stderr", line: "mkdir: cannot create directory '/workspace/home'" };
+      },
+      putArchive: (id, path) => {
+        calls.push(`put ${id} ${path}`);
+        return Promise.resolve();
+      },
+      attachOutput: (id) => {
+        calls.push(`attach ${id}`);
+        return Promise.resolve((async function* (): AsyncGenerator<LogLine> {})());
+      },
+    };
+    const seen: string[] = [];
+    const failed = await runIn(engine, {
+      containerId: "c12",
+      timeoutSeconds: 5,
+      log: (l) => seen.push(l),
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failed instanceof BuildContainerLostError, String(failed));
+    assert.ok(failed instanceof BuildFailedError);
+    assert.equal(
+      failed.message,
+      "the build container stopped before the build began: mkdir: cannot create directory '/workspace/home'",
+    );
+    assert.deepEqual(seen, ["mkdir: cannot create directory '/workspace/home'"]);
+    assert.deepEqual(calls, ["attach c12", "put c12 /workspace", "follow", "log", "stop c12"]);
+  });
+
+  it("does not take a not-started answer for a lost container once the build printed", async () => {
+    const engine: RunToCompletionOptions["engine"] = {
+      inspectContainer: () => Promise.resolve(undefined),
+      stopContainer: () => Promise.resolve(),
+      waitContainer: () => Promise.reject(new ConflictError("has not been started")),
+      logs: async function* (): AsyncGenerator<LogLine> {},
+      putArchive: () => Promise.resolve(),
+      attachOutput: () =>
+        Promise.resolve(
+          (async function* (): AsyncGenerator<LogLine> {
+            await Promise.resolve();
+            yield { stream: "stdout", line: "-----> Node.js app detected" };
+          })(),
+        ),
+    };
+    await assert.rejects(
+      runIn(engine, { containerId: "c13", timeoutSeconds: 5, log: () => undefined }),
+      (error: unknown) => error instanceof ConflictError,
+    );
+  });
+  it("ends the attach when the container it attached to was initialized again (it had stopped)", async () => {
+    const calls: string[] = [];
+    const engine: RunToCompletionOptions["engine"] = {
+      inspectContainer: (id) => {
+        calls.push(`inspect ${id}`);
+        return Promise.resolve({ state: "created" } as ContainerInfo);
+      },
+      stopContainer: (id) => {
+        calls.push(`stop ${id}`);
+        return Promise.resolve();
+      },
+      waitContainer: () => new Promise(() => undefined),
+      logs: async function* (_id: string, options: LogOptions): AsyncGenerator<LogLine> {
+        calls.push(options.follow ? "follow" : "log");
+        await Promise.resolve();
+        yield { stream: "stderr", line: "sh: /workspace/buildpacks/_runner/build.sh: not found" };
+      },
+      putArchive: () => Promise.reject(new Error("not expected")),
+      // Attached to a container that waits for a start: nothing comes until the signal.
+      attachOutput: (id, signal) => {
+        calls.push(`attach ${id}`);
+        return Promise.resolve(
+          (async function* (): AsyncGenerator<LogLine> {
+            if (signal) await once(signal, "abort").catch(() => undefined);
+            yield* [];
+          })(),
+        );
+      },
+    };
+    const seen: string[] = [];
+    await assert.rejects(
+      runIn(engine, { containerId: "c14", timeoutSeconds: 30, log: (l) => seen.push(l) }),
+      (error: unknown) =>
+        error instanceof BuildContainerLostError &&
+        error.message.endsWith(": sh: /workspace/buildpacks/_runner/build.sh: not found"),
+    );
+    assert.deepEqual(seen, ["sh: /workspace/buildpacks/_runner/build.sh: not found"]);
+    assert.deepEqual(calls, ["attach c14", "inspect c14", "log", "stop c14"]);
   });
 });

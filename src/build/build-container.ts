@@ -1,12 +1,12 @@
 import { outputUntilExit } from "../engine/container-output.ts";
 import type { Engine, LogLine } from "../engine/engine.ts";
 import { packTar, tarFile } from "../engine/tar-files.ts";
-import { BuildFailedError } from "../domain/errors.ts";
+import { BuildFailedError, ConflictError } from "../domain/errors.ts";
 
 export interface RunToCompletionOptions {
   readonly engine: Pick<
     Engine,
-    "waitContainer" | "stopContainer" | "logs" | "attachOutput" | "putArchive"
+    "waitContainer" | "stopContainer" | "logs" | "attachOutput" | "putArchive" | "inspectContainer"
   >;
   /** A started build container, waiting for its go line (startBuildContainer). */
   readonly containerId: string;
@@ -83,14 +83,33 @@ export async function runToCompletion(
     out = end.out === undefined ? undefined : Buffer.from(end.out, "base64");
     return true;
   };
+  // Ends the attach when the container turns out to have stopped before it (below).
+  const lost = new AbortController();
   try {
-    const attached = await engine.attachOutput(containerId, stop, options.goLine);
+    const attached = await engine.attachOutput(
+      containerId,
+      AbortSignal.any([stop, lost.signal]),
+      options.goLine,
+    );
+    // This build started the container: once attached, "created" means it stopped before
+    // the attach and the engine initialized it again for it (Podman does, as Docker), so
+    // the attach waits for a start that never comes.
+    const reset = engine.inspectContainer(containerId).then(
+      (info) => info?.state === "created",
+      () => false, // the attach and the exit tell
+    );
+    void reset.then((yes) => {
+      if (yes) lost.abort();
+    });
     for await (const line of attached) {
       if (line.stream === "stderr" && BROKEN_ATTACH.test(line.line)) continue;
       if (take(line)) break;
     }
     // An abort ends the attached output quietly: it is the timeout or a cancel.
     stop.throwIfAborted();
+    if (exitCode === undefined && delivered === 0 && (await reset)) {
+      throw await stoppedBeforeAttach(engine, containerId, take, undefined);
+    }
     if (exitCode === undefined) {
       // No end marker yet: the runner was killed, or the attached stream broke. When it
       // broke before any output, perhaps the go line never got through (and stdin may
@@ -105,7 +124,10 @@ export async function runToCompletion(
       const output = outputUntilExit(engine, containerId, stop);
       let skip = delivered;
       for (;;) {
-        const next = await output.next();
+        const next = await output.next().catch(async (error: unknown) => {
+          if (!(error instanceof ConflictError) || delivered > 0) throw error;
+          throw await stoppedBeforeAttach(engine, containerId, take, error);
+        });
         if (next.done === true) {
           exitCode = next.value;
           break;
@@ -127,6 +149,36 @@ export async function runToCompletion(
     throw new BuildFailedError(`build failed (exit code ${exitCode}): ${why}`);
   }
   return out;
+}
+
+/**
+ * The build container stopped before the build began: its runner exited (or was killed)
+ * before the attach, and an engine that attaches to an exited container the Docker way
+ * (Podman) initializes it again, so the attach got no output and the container reports
+ * that it never started. Nothing of the build ran. Its log still holds what the runner
+ * printed before it stopped: that goes to the build log, and the error says why.
+ */
+export class BuildContainerLostError extends BuildFailedError {}
+
+async function stoppedBeforeAttach(
+  engine: Pick<Engine, "logs">,
+  containerId: string,
+  take: (line: LogLine) => boolean,
+  cause: unknown,
+): Promise<BuildContainerLostError> {
+  let last = "";
+  try {
+    for await (const line of engine.logs(containerId, { follow: false })) {
+      take(line);
+      if (line.line.trim() !== "") last = line.line.trim();
+    }
+  } catch {
+    // The reason below is all there is.
+  }
+  return new BuildContainerLostError(
+    `the build container stopped before the build began${last === "" ? " (it printed nothing)" : `: ${last}`}`,
+    { cause },
+  );
 }
 
 /**

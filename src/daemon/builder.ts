@@ -1,13 +1,17 @@
 import { join } from "node:path";
 import { APP_JSON_MAX_BYTES, appManifestOf } from "../build/app-json.ts";
-import { runBuild, SOURCE_ROOT } from "../build/builder.ts";
+import { buildRetryingLostContainer } from "../build/lost-container-retry.ts";
+import { runBuild, SOURCE_ROOT, type BuildResult as RunBuildResult } from "../build/builder.ts";
 import {
   openSourceArchive,
   type OpenSourceArchiveOptions,
   type SourceArchiveLimits,
 } from "../build/source-archive.ts";
 import { StandbyBuildContainers } from "../build/standby-build-containers.ts";
-import type { BuildContainerSetup } from "../build/started-build-container.ts";
+import type {
+  BuildContainerSetup,
+  StartedBuildContainer,
+} from "../build/started-build-container.ts";
 import type { Config } from "../config/config.ts";
 import type { Builder, BuildRequest, BuildResult } from "../controllers/build-controller.ts";
 import { LABEL } from "../domain/labels.ts";
@@ -83,30 +87,44 @@ export function buildpackBuilder(
     // A malformed app.json fails the build here, before its buildpacks run.
     const manifest = appManifestOf(archive);
     const setup = await setting;
-    const result = await runBuild({
-      ...setup,
-      // Store ids use "_", engine object names want dashes.
-      buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
-      sourceTar: archive.tar(),
-      // Read again while the buildpacks run: the source's layer is stored ahead.
-      openSource: () => archive.tar(),
-      ...(request.onImage === undefined
-        ? {}
-        : { onImage: (image: ImageInfo) => request.onImage?.(image.id) }),
-      sourceChecksum: archive.checksum,
-      timeoutSeconds: config.build.timeoutSeconds,
-      diskLimitBytes: config.build.diskBytes,
-      log: request.log,
-      signal: request.signal,
-      // Config vars reach the buildpacks as ENV_DIR files (never the build log).
-      env: request.configVars ?? {},
-      // Removed once the release serves (BuildController): removing it sooner would
-      // hold up the rollout.
-      deferCleanup: true,
-      ...(layerImages === undefined ? {} : { layerImages }),
-      // Last: from here on, runBuild owns it.
-      container: await standby.take(request.app.name),
-    });
+    const attempt = (container: StartedBuildContainer | undefined): Promise<RunBuildResult> =>
+      runBuild({
+        ...setup,
+        // Store ids use "_", engine object names want dashes.
+        buildId: request.build.id.replaceAll("_", "-").toLowerCase(),
+        sourceTar: archive.tar(),
+        // Read again while the buildpacks run: the source's layer is stored ahead.
+        openSource: () => archive.tar(),
+        ...(request.onImage === undefined
+          ? {}
+          : { onImage: (image: ImageInfo) => request.onImage?.(image.id) }),
+        sourceChecksum: archive.checksum,
+        timeoutSeconds: config.build.timeoutSeconds,
+        diskLimitBytes: config.build.diskBytes,
+        log: request.log,
+        signal: request.signal,
+        // Config vars reach the buildpacks as ENV_DIR files (never the build log).
+        env: request.configVars ?? {},
+        // Removed once the release serves (BuildController): removing it sooner would
+        // hold up the rollout.
+        deferCleanup: true,
+        ...(layerImages === undefined ? {} : { layerImages }),
+        // Last: from here on, runBuild owns it.
+        ...(container === undefined ? {} : { container }),
+      });
+    const result = await buildRetryingLostContainer(
+      attempt,
+      await standby.take(request.app.name),
+      request.signal,
+      (error) => {
+        request.log(` !     Warning: ${error.message}; building again in a new build container`);
+        logger.warn("a build container stopped before its build began; building again", {
+          app: request.app.name,
+          build: request.build.id,
+          error: error.message,
+        });
+      },
+    );
     return { ...result, manifest };
   };
   return {

@@ -11,6 +11,7 @@ import { asArray, asObject } from "./json-reader.ts";
 import { runEngineContract } from "../engine.contract.ts";
 import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 import { auditContainer } from "../../security/audit/container-audit.ts";
+import { BuildContainerLostError, runToCompletion } from "../../build/build-container.ts";
 import { httpGet } from "../../testing/http-get.ts";
 import {
   sandboxPerFile,
@@ -201,6 +202,34 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     assert.equal(await resolves(name), false, `${name} no longer resolves`);
     assert.equal(await resolves(`sec-${box.instance}-keeper`), true, "the keeper still does");
     await box.engine.removeContainer(keeper);
+  });
+
+  it("that exited before a build attached are reported as stopped before the build, with their output", async () => {
+    // Podman's attach initializes an exited container again (as Docker does): the attach
+    // gets nothing and the container says it never started (build-container.ts).
+    const box = await sandbox();
+    const network = `sec-${box.instance}-lost`;
+    await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+    const spec = probeSpec(box, "lost", network, "echo 'runner: no go line' >&2; exit 70");
+    const id = await box.engine.createContainer({ ...spec, stdin: true });
+    await box.engine.startContainer(id);
+    assert.equal(await box.engine.waitContainer(id, AbortSignal.timeout(30_000)), 70);
+    const seen: string[] = [];
+    await assert.rejects(
+      runToCompletion({
+        engine: box.engine,
+        containerId: id,
+        timeoutSeconds: 30,
+        log: (line) => seen.push(line),
+        goLine: "end-marker\n",
+        endMarker: "end-marker",
+      }),
+      (error: unknown) =>
+        error instanceof BuildContainerLostError &&
+        error.message === "the build container stopped before the build began: runner: no go line",
+    );
+    assert.deepEqual(seen, ["runner: no go line"]);
+    await box.engine.removeContainer(id);
   });
 
   it("take a raised CPU cap between their init and their start, and their own back later", async () => {
