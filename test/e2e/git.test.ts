@@ -3,7 +3,8 @@
  * the credential helper `slipway git:remote` configures) and see it served; push a broken
  * app and see the push rejected with the reason while the old release keeps serving; push
  * over SSH with a registered key; an unregistered key and a shell are refused; a token
- * scoped to another app and a branch that is not a deploy branch are refused with reasons.
+ * scoped to another app and a branch that is not a deploy branch are refused with reasons;
+ * a push whose waiting build container had died builds in a new one.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -11,7 +12,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { engineGet, must, startPlatform, type CliResult, type TestPlatform } from "./harness.ts";
+import {
+  engineGet,
+  engineRequest,
+  must,
+  startPlatform,
+  type CliResult,
+  type TestPlatform,
+} from "./harness.ts";
 import { waitFor } from "./load.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -198,6 +206,50 @@ describe("deploy by git push", { timeout: 1_800_000 }, () => {
       30_000,
       "the next waiting build container",
     );
+  });
+
+  it("builds in a new container when the one waiting for the push had stopped, saying why", async () => {
+    // The push before this one left a build container waiting for this one; its runner
+    // dies while it waits. Attached to, Podman would initialize it again (Docker's way)
+    // and wait for a start that never comes: the build notices and starts over.
+    const waitingOne = async (): Promise<string | undefined> => {
+      const all = (await engineGet(p, "/containers/json?all=true")) as {
+        Id: string;
+        Names: string[];
+        State: string;
+        Labels: Record<string, string>;
+      }[];
+      const found = all.filter(
+        (c) =>
+          c.Labels["io.slipway.app"] === "hello" &&
+          c.Names[0]?.replace(/^\//, "").startsWith("slipway-build-next-") === true,
+      );
+      return found.length === 1 && found[0]?.State === "running" ? found[0].Id : undefined;
+    };
+    await waitFor(
+      async () => (await waitingOne()) !== undefined,
+      30_000,
+      "a waiting build container",
+    );
+    const id = (await waitingOne()) ?? "";
+    await engineRequest(p, "POST", `/containers/${id}/kill?signal=KILL`);
+    await waitFor(
+      async () =>
+        ((await engineGet(p, `/containers/${id}/json`)) as { State: { Status: string } }).State
+          .Status === "exited",
+      30_000,
+      "the waiting build container's exit",
+    );
+    const server = readFileSync(join(repo, "server.js"), "utf8");
+    writeFileSync(join(repo, "server.js"), server.replace("Hello again", "Hello once more"));
+    await commit("once more");
+    const push = await git(["push", "slipway", "main"]);
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(
+      push.stderr,
+      /remote: +! +Warning: the build container stopped before the build began.*; building again in a new build container/,
+    );
+    assert.match((await p.get(host)).body, /Hello once more/);
   });
 
   it("refuses an unregistered key and anything but git over SSH", async () => {

@@ -173,14 +173,23 @@ function httpsGet(
 
 /** GET on the installation's own engine socket (what `slipway doctor` reads), as JSON. */
 export function engineGet(p: TestPlatform, path: string): Promise<unknown> {
+  return engineRequest(p, "GET", path);
+}
+
+/** A request to the installation's own engine socket; its JSON answer (null when empty). */
+export function engineRequest(p: TestPlatform, method: string, path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { socketPath: join(p.home, "run", "podman.sock"), path, headers: { host: "d" } },
+      { socketPath: join(p.home, "run", "podman.sock"), method, path, headers: { host: "d" } },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => (body += c));
         res.on("end", () => {
+          if ((res.statusCode ?? 0) < 300 && body.trim() === "") {
+            resolve(null);
+            return;
+          }
           try {
             resolve(JSON.parse(body));
           } catch (error) {
