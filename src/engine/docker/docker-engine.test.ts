@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { arch, constants } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import type { Readable } from "node:stream";
@@ -13,6 +14,7 @@ import { SECCOMP_PROFILE_PATH } from "../seccomp/profile.ts";
 import { auditContainer } from "../../security/audit/container-audit.ts";
 import { BuildContainerLostError, runToCompletion } from "../../build/build-container.ts";
 import { httpGet } from "../../testing/http-get.ts";
+import { i386SyscallProbe } from "../testing/i386-syscall-probe.ts";
 import {
   sandboxPerFile,
   sandboxUnavailable,
@@ -103,6 +105,29 @@ describe("containers from the real driver", { skip: unavailable ?? false }, () =
     assert.ok(lines.includes("tmp-writable"));
     assert.ok(lines.includes("tmp-noexec"));
   });
+
+  it(
+    "kill a process that makes a 32-bit system call (the filter names the native ABI alone)",
+    { skip: arch() === "x64" ? false : "the probe is an x86-64 program" },
+    async () => {
+      const box = await sandbox();
+      const network = `sec-${box.instance}-probe`;
+      await box.engine.ensureNetwork(network, { "io.slipway.test": "security" });
+      const image = `slipway-test/i386-probe:${box.instance}`;
+      const probe = await box.engine.importImage(
+        packTar([tarFile("probe", i386SyscallProbe(), 0o755)]),
+        { reference: image, labels: {} },
+      );
+      const spec = probeSpec(box, "i386", network, "", image);
+      const id = await box.engine.createContainer({ ...spec, cmd: ["/probe"] });
+      await box.engine.startContainer(id);
+      const status = await box.engine.waitContainer(id, AbortSignal.timeout(30_000));
+      await box.engine.removeContainer(id);
+      await box.engine.removeImage(probe.id);
+      // Without the filter (or with i386 let in) the probe exits 0 after its int 0x80.
+      assert.equal(status, 128 + constants.signals.SIGSYS);
+    },
+  );
 
   it("report the baseline in the inspect document, user-namespace mappings included", async () => {
     const box = await sandbox();

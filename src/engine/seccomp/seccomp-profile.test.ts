@@ -76,6 +76,13 @@ describe("the shipped seccomp profile (slipway.json)", () => {
     }
   });
 
+  it("lets in each architecture's native system call ABI alone (no i386, x32 or arm32)", () => {
+    const arches = SECCOMP_PROFILE.archMap ?? [];
+    assert.ok(arches.some((a) => a.architecture === "SCMP_ARCH_X86_64"));
+    assert.ok(arches.some((a) => a.architecture === "SCMP_ARCH_AARCH64"));
+    for (const arch of arches) assert.deepEqual(arch.subArchitectures, [], arch.architecture);
+  });
+
   it("equals what the generator makes of it (idempotent)", () => {
     assert.deepEqual(strictProfile(SECCOMP_PROFILE), SECCOMP_PROFILE);
   });
@@ -97,5 +104,20 @@ describe("strictProfile", () => {
     assert.ok(!profile.syscalls.some((r) => r.includes?.caps !== undefined));
     assert.deepEqual(DENIED_SYSCALLS.includes("swapon"), true);
     assert.ok(profile.syscalls.some((r) => r.names.length === 1 && r.names[0] === "nice"));
+  });
+
+  it("keeps the base's architectures without their sub-architectures", () => {
+    const profile = strictProfile({
+      ...base,
+      archMap: [
+        { architecture: "SCMP_ARCH_X86_64", subArchitectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32"] },
+        { architecture: "SCMP_ARCH_AARCH64", subArchitectures: ["SCMP_ARCH_ARM"] },
+      ],
+    });
+    assert.deepEqual(profile.archMap, [
+      { architecture: "SCMP_ARCH_X86_64", subArchitectures: [] },
+      { architecture: "SCMP_ARCH_AARCH64", subArchitectures: [] },
+    ]);
+    assert.equal(strictProfile({ ...base }).archMap, undefined);
   });
 });
