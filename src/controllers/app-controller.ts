@@ -49,7 +49,7 @@ export interface AppControllerDeps {
    * Containers made ahead for releases that builds are about to create: a start takes the
    * one made for it, and the planner does not see them meanwhile.
    */
-  readonly prepared?: Pick<PreparedContainers, "take" | "holds" | "discard">;
+  readonly prepared?: Pick<PreparedContainers, "take" | "holds" | "holdsFor" | "discard">;
   /**
    * CPUs a new web container may use until it first passes its readiness check (startup
    * boost: StartupBoost); default 0, none.
@@ -100,6 +100,13 @@ export class AppController {
       await this.#removeLeftovers(appId, await listAppContainers(engine, appId));
       return {};
     }
+    // A container made ahead is one a rollout is about to start: the network's check (an
+    // inspect and three iptables runs) begins now, beside the engine's listing below, which
+    // Podman answers only once a container's init in progress is over (its list locks each
+    // container). The first step that starts containers takes it (#step).
+    let checking =
+      this.#deps.prepared?.holdsFor(appId) === true ? this.#ensureNetwork(app) : undefined;
+    checking?.catch(() => undefined); // awaited by that step, if one comes
     await this.#deps.releaseHooks?.beforeRollout(app, signal);
     let adopted = false;
     for (let step = 0; step < MAX_STEPS && !signal.aborted; step++) {
@@ -143,7 +150,12 @@ export class AppController {
         await this.#prepareNetwork(app, containers, signal);
         return plan.retryAfterMs === undefined ? {} : { retryAfterMs: plan.retryAfterMs };
       }
-      if (release === undefined || !(await this.#step(app, release, plan, settings, signal))) {
+      const network = plan.starts.length > 0 ? checking : undefined;
+      if (network !== undefined) checking = undefined;
+      if (
+        release === undefined ||
+        !(await this.#step(app, release, plan, settings, signal, network))
+      ) {
         if (release === undefined) {
           for (const stop of plan.stops) state.forget(stop.containerId);
           await this.#route(app, plan);
@@ -155,13 +167,17 @@ export class AppController {
     return { retryAfterMs: 1000 };
   }
 
-  /** One rolling step; false when the release failed its checks (and was marked so). */
+  /**
+   * One rolling step; false when the release failed its checks (and was marked so).
+   * `checked`: the network's check, when the reconcile began it already.
+   */
   async #step(
     app: App,
     release: Release,
     plan: AppPlan,
     settings: RuntimeSettings,
     signal: AbortSignal,
+    checked?: Promise<unknown>,
   ): Promise<boolean> {
     // The new containers that passed their check, as inspected then: the route update
     // takes them from here instead of listing the engine again (RouteSync).
@@ -169,7 +185,7 @@ export class AppController {
     if (plan.starts.length > 0) {
       // The network's isolation is checked while the containers are created; none starts
       // before the check has passed (#start).
-      const network = this.#ensureNetwork(app);
+      const network = checked ?? this.#ensureNetwork(app);
       network.catch(() => undefined); // awaited by each start, and below
       // All new containers of the step must be ready before traffic moves or anything
       // old stops; if one is not, the old ones keep serving.

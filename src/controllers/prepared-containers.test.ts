@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, it } from "node:test";
 import type { App } from "../domain/app.ts";
 import { silentLogger } from "../domain/logger.ts";
@@ -119,6 +120,44 @@ describe("containers made ahead for a release", () => {
     );
     assert.deepEqual(await containers(), [{ id: made.id, release: "2", state: "running" }]);
     assert.equal(state.routedRelease(app.id), 2);
+  });
+
+  it("checks the network of its rollout while the engine's listing still waits", async () => {
+    // Podman answers a list only once a container's init in progress is over: the
+    // rollout of the release made ahead need not wait for that to begin its network check.
+    const ahead = await upcoming();
+    await prepared.prepare(app, ahead);
+    await release(ahead);
+    const calls: string[] = [];
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const list = engine.listContainers.bind(engine);
+    const ensure = engine.ensureNetwork.bind(engine);
+    engine.listContainers = async (labels) => {
+      calls.push("list");
+      await gate;
+      return list(labels);
+    };
+    engine.ensureNetwork = (name, labels) => {
+      calls.push("network");
+      return ensure(name, labels);
+    };
+    const rollout = controller.reconcile(app.id, signal);
+    await sleep(20);
+    assert.deepEqual(calls, ["network", "list"], "checked before the listing answered");
+    open();
+    await rollout;
+    assert.deepEqual(
+      calls.filter((call) => call === "network"),
+      ["network"],
+      "and not again for the start",
+    );
+    assert.deepEqual(
+      (await containers()).map((c) => [c.release, c.state]),
+      [["2", "running"]],
+    );
   });
 
   it("boosts the container made ahead from its start until it serves, as any other", async () => {

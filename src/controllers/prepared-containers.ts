@@ -75,6 +75,11 @@ export class PreparedContainers {
     return made.then(() => undefined);
   }
 
+  /** Whether a container is made (or being made) ahead for the app: a rollout will start it. */
+  holdsFor(appId: string): boolean {
+    return this.#held.has(appId);
+  }
+
   /** Whether the container is one made ahead and not taken yet: the planner leaves it. */
   holds(name: string): boolean {
     return this.#names.has(name);
