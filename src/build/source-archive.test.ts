@@ -37,8 +37,17 @@ async function archive(name: string, entries: readonly Entry[], trailer?: Buffer
   return file;
 }
 
+async function bytesOf(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The normalized tar's entries; held in memory or read from the file, the same bytes. */
 async function listing(file: string, limits = LIMITS): Promise<Map<string, string>> {
   const source = await openSourceArchive(file, { limits });
+  const fromFile = await openSourceArchive(file, { limits, memoryBytes: 0 });
+  assert.deepEqual(await bytesOf(source.tar()), await bytesOf(fromFile.tar()));
   const out = new Map<string, string>();
   await forEachTarEntry(source.tar(), async (entry) => {
     const h = entry.header;
@@ -268,7 +277,7 @@ describe("openSourceArchive keeps root files", () => {
 
   it("reads the same archive where it moved, and notices a file that changed", async () => {
     const file = await archive("moving.tgz", [{ name: "a.txt", body: "a" }]);
-    const source = await openSourceArchive(file, keep);
+    const source = await openSourceArchive(file, { ...keep, memoryBytes: 0 });
     const moved = join(dir, "moved.tgz");
     await rename(file, moved);
     const names: string[] = [];
@@ -284,5 +293,21 @@ describe("openSourceArchive keeps root files", () => {
       }),
       /changed while it was being read/,
     );
+  });
+
+  it("holds a small source in memory once checked, and reads a larger one again", async () => {
+    const file = await archive("held.tgz", [
+      { name: "a.txt", body: "a" },
+      { name: "app.json", body: "{}" },
+    ]);
+    const held = await openSourceArchive(file, { ...keep, memoryBytes: 4096 });
+    const read = await openSourceArchive(file, { ...keep, memoryBytes: 1024 });
+    const expected = await bytesOf(read.tar());
+    await rm(file);
+    assert.deepEqual(await bytesOf(held.tar()), expected, "no file needed");
+    assert.deepEqual(await bytesOf(held.tar()), expected, "every time");
+    assert.deepEqual(held.rootFile("app.json"), Buffer.from("{}"));
+    assert.deepEqual(read.rootFile("app.json"), Buffer.from("{}"));
+    await assert.rejects(bytesOf(read.tar()), /ENOENT/);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { Readable, Transform, type TransformCallback } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
@@ -19,8 +19,10 @@ export interface SourceArchive {
   readonly totalBytes: number;
   /**
    * A plain (uncompressed) tar of the source with every entry under `root/`, owned by root,
-   * modes normalized (0755 or 0644, no setuid): ready for Engine.putArchive. Each call
-   * reads the file again and re-checks it; the stream errors if the file changed.
+   * modes normalized (0755 or 0644, no setuid): ready for Engine.putArchive. A source
+   * held in memory (OpenSourceArchiveOptions.memoryBytes) is normalized once and replayed;
+   * else each call reads the file again and re-checks it, and the stream errors if the
+   * file changed.
    */
   tar(): Readable;
   /**
@@ -41,7 +43,25 @@ export interface OpenSourceArchiveOptions {
   readonly keepRootFiles?: readonly string[];
   /** Most bytes kept of each (default 64 KiB). */
   readonly maxKeptBytes?: number;
+  /**
+   * A source of at most this many bytes (its files and a tar header each, uncompressed) is
+   * kept in memory as it is checked, and tar() makes its normalized tar from there: a
+   * build reads it twice (into the build container, and as the app image's layer), each a
+   * read, gunzip and check of the file again otherwise. Default 4 MiB; 0 never.
+   */
+  readonly memoryBytes?: number;
 }
+
+/** OpenSourceArchiveOptions.memoryBytes by default: an app's code, not its assets. */
+export const SOURCE_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/** A checked entry and its bytes, kept in memory. */
+interface HeldEntry {
+  readonly entry: CheckedEntry;
+  readonly body: Buffer;
+}
+
+const TAR_HEADER_BYTES = 512;
 
 /**
  * Validates an uploaded .tar.gz without extracting it: gzip and tar must be well formed, no
@@ -60,30 +80,66 @@ export async function openSourceArchive(
   const checker = new EntryChecker(limits);
   // By path as in the archive: which directory is stripped is known only at the end.
   const kept = new Map<string, Buffer | "too large">();
+  const memoryBytes = options.memoryBytes ?? SOURCE_MEMORY_BYTES;
+  const held = { entries: memoryBytes > 0 ? ([] as HeldEntry[]) : null, bytes: 0 };
   const checksum = await scan(file, limits, signal, async (header, body) => {
     const entry = checker.check(header);
+    held.bytes += TAR_HEADER_BYTES + entry.size;
+    if (held.bytes > memoryBytes) held.entries = null;
     const name = entry.path.slice(entry.path.indexOf("/") + 1);
-    if (entry.kind !== "file" || !wanted.has(name) || entry.path.split("/").length > 2) {
+    const wantedHere =
+      entry.kind === "file" && wanted.has(name) && entry.path.split("/").length <= 2;
+    if (held.entries === null && !(wantedHere && entry.size <= maxKept)) {
       await drain(body);
+      if (wantedHere) kept.set(entry.path, "too large");
       return;
     }
-    if (entry.size > maxKept) {
-      await drain(body);
-      kept.set(entry.path, "too large");
-    } else {
-      kept.set(entry.path, await readAll(body));
-    }
+    const bytes = await readAll(body);
+    held.entries?.push({ entry, body: bytes });
+    if (wantedHere) kept.set(entry.path, entry.size > maxKept ? "too large" : bytes);
   });
   const strip = checker.finish();
+  const normalize: NormalizeOptions = { limits, root, strip, checksum, signal };
+  const entries = held.entries;
+  let normalized: Promise<Buffer> | undefined;
   const archive = (path: string): SourceArchive => ({
     checksum,
     entries: checker.entries,
     totalBytes: checker.bytes,
-    tar: () => normalizedTar(path, { limits, root, strip, checksum, signal }),
+    tar: () =>
+      entries === null
+        ? normalizedTar(path, normalize)
+        : replay((normalized ??= readAll(heldTar(entries, normalize)))),
     rootFile: (name) => kept.get(strip === "" ? name : `${strip}/${name}`) ?? null,
     at: archive,
   });
   return archive(file);
+}
+
+/** The normalized tar of entries held in memory (as normalizedTar makes it of the file). */
+function heldTar(entries: readonly HeldEntry[], options: NormalizeOptions): Readable {
+  return packStream(async (pack) => {
+    for (const { entry, body } of entries) {
+      const header = headerFor(entry, options);
+      if (header === null) continue;
+      await new Promise<void>((resolve, reject) => {
+        pack.entry(header, body, (error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    }
+  });
+}
+
+/** A new stream of bytes made once. */
+function replay(bytes: Promise<Buffer>): Readable {
+  return Readable.from(
+    (async function* () {
+      yield await bytes;
+    })(),
+    { objectMode: false },
+  );
 }
 
 async function readAll(body: Readable): Promise<Buffer> {
