@@ -145,7 +145,7 @@ describe("containers made ahead for a release", () => {
       return ensure(name, labels);
     };
     const rollout = controller.reconcile(app.id, signal);
-    await sleep(20);
+    for (let waited = 0; !calls.includes("list") && waited < 5000; waited += 5) await sleep(5);
     assert.deepEqual(calls, ["network", "list"], "checked before the listing answered");
     open();
     await rollout;
